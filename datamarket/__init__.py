@@ -1,0 +1,1 @@
+"""The `datamarket` command line: one front for the market, the matching engine and the anonymizer."""

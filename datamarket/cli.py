@@ -1,0 +1,23 @@
+"""Entry point of the `datamarket` command line.
+
+Each feature registers its commands from its own module in `datamarket.commands`, so the
+front stays a list of registrations.
+"""
+
+import typer
+
+from datamarket.commands import anonymize as anonymize_commands
+from datamarket.commands import market as market_commands
+from datamarket.commands import matching as matching_commands
+
+app = typer.Typer(
+    help="Data trading market (データ取引市場): run the market, trade, anonymize, benchmark.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+market_commands.register(app, bench_app)
+matching_commands.register(app, bench_app)
+anonymize_commands.register(app, bench_app)

@@ -1,0 +1,1 @@
+"""Command groups of the `datamarket` CLI, one module per feature, each with `register(app, bench_app)`."""
