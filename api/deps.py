@@ -1,0 +1,42 @@
+"""Typed dependencies shared by the routers."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from market.errors import Forbidden
+from market.models import Participant
+from market.participants import InvalidApiKey
+from market.service import Market
+
+_bearer = HTTPBearer(auto_error=False, description="API key: dm_<id>_<secret>")
+
+
+def get_market(request: Request) -> Market:
+    market: Market = request.app.state.market
+    return market
+
+
+MarketDep = Annotated[Market, Depends(get_market)]
+
+
+def current_participant(
+    market: MarketDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Participant:
+    if credentials is None:
+        raise InvalidApiKey("send your API key as 'Authorization: Bearer dm_<id>_<secret>'")
+    return market.authenticate(credentials.credentials)
+
+
+CurrentParticipant = Annotated[Participant, Depends(current_participant)]
+
+
+def operator_user(participant: CurrentParticipant) -> Participant:
+    if participant.kind != "operator":
+        raise Forbidden("this endpoint is for market operators")
+    return participant
+
+
+OperatorUser = Annotated[Participant, Depends(operator_user)]

@@ -1,0 +1,49 @@
+"""Buyer endpoints: bid, see licences and invoices, download licensed data."""
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from api.deps import CurrentParticipant, MarketDep
+from api.schemas import BidCreate, BidPublic, BidResult, InvoicePublic, LicencePublic, TradePublic
+from market.models import Bid, Invoice, Licence
+
+router = APIRouter(tags=["buyers"])
+
+
+@router.post("/bids", response_model=BidResult, status_code=201)
+def place_bid(body: BidCreate, market: MarketDep, buyer: CurrentParticipant) -> BidResult:
+    """Bid for licences; trades at once against eligible asks, or rests in the book."""
+    outcome = market.place_bid(buyer=buyer, **body.model_dump())
+    return BidResult(
+        bid=BidPublic.model_validate(outcome.bid),
+        trades=[TradePublic.model_validate(t) for t in outcome.trades],
+    )
+
+
+@router.get("/bids", response_model=list[BidPublic])
+def my_bids(market: MarketDep, buyer: CurrentParticipant) -> list[Bid]:
+    return market.find(Bid, buyer_id=buyer.id)
+
+
+@router.get("/licences", response_model=list[LicencePublic])
+def my_licences(market: MarketDep, buyer: CurrentParticipant) -> list[Licence]:
+    return market.find(Licence, buyer_id=buyer.id)
+
+
+@router.get("/invoices", response_model=list[InvoicePublic])
+def my_invoices(market: MarketDep, buyer: CurrentParticipant) -> list[Invoice]:
+    return market.find(Invoice, buyer_id=buyer.id)
+
+
+@router.get(
+    "/datasets/{dataset_id}/download",
+    responses={200: {"content": {"text/csv": {}}, "description": "The dataset as UTF-8 CSV"}},
+)
+def download(dataset_id: str, market: MarketDep, participant: CurrentParticipant) -> Response:
+    """The licensed dataset as UTF-8 CSV, for licence holders and its seller only."""
+    dataset, data = market.download(participant=participant, dataset_id=dataset_id)
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{dataset.id}.csv"'},
+    )

@@ -1,0 +1,137 @@
+"""Request and response shapes of the API; responses never expose table-only fields."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ParticipantCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["business", "individual", "info_bank"]
+    recipient_category: str | None = Field(default=None, max_length=50)
+
+
+class OperatorParticipantCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["business", "individual", "info_bank", "operator"]
+    recipient_category: str | None = Field(default=None, max_length=50)
+    credit_limit_yen: int = Field(default=0, ge=0)
+
+
+class ParticipantPublic(Public):
+    id: str
+    name: str
+    kind: str
+    recipient_category: str | None
+    credit_limit_yen: int
+    created_at: datetime
+
+
+class Registration(BaseModel):
+    participant: ParticipantPublic
+    api_key: str = Field(description="Shown once; the market stores only its hash.")
+
+
+class DatasetPublic(Public):
+    id: str
+    seller_id: str
+    title: str
+    description: str
+    category: str
+    data_class: str
+    columns: list[str]
+    tags: list[str]
+    row_count: int
+    size_bytes: int
+    source_encoding: str
+    sha256: str
+    quality_score: int
+    privacy_k: int | None
+    created_at: datetime
+
+
+class ListingCreate(BaseModel):
+    dataset_id: str
+    price_yen: int = Field(gt=0, description="Price per licence, whole yen.")
+    licence_count: int | None = Field(default=None, gt=0, description="null: unlimited licences")
+    allowed_purposes: list[str] = Field(min_length=1, description="Codes from GET /purposes")
+
+
+class ListingPublic(Public):
+    id: str
+    dataset_id: str
+    seller_id: str
+    instrument: str
+    price_yen: int
+    licence_count: int | None
+    licences_sold: int
+    allowed_purposes: list[str]
+    status: str
+    created_at: datetime
+
+
+class BidCreate(BaseModel):
+    instrument: str = Field(min_length=3, max_length=140, examples=["mobility.traffic/non_personal"])
+    max_price_yen: int = Field(gt=0)
+    purpose: str = Field(description="One leaf purpose code from GET /purposes")
+    quantity: int = Field(default=1, gt=0, le=1000, description="Distinct datasets wanted")
+    time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
+    min_quality: int = Field(default=0, ge=0, le=100)
+    min_k: int | None = Field(default=None, ge=2)
+    required_tags: list[str] = Field(default_factory=list)
+
+
+class BidPublic(Public):
+    id: str
+    buyer_id: str
+    instrument: str
+    max_price_yen: int
+    quantity: int
+    filled: int
+    purpose: str
+    time_in_force: str
+    status: str
+    created_at: datetime
+
+
+class TradePublic(Public):
+    id: str
+    seq: int
+    instrument: str
+    bid_id: str
+    listing_id: str
+    buyer_id: str
+    seller_id: str
+    dataset_id: str
+    price_yen: int
+    quantity: int
+    created_at: datetime
+
+
+class BidResult(BaseModel):
+    bid: BidPublic
+    trades: list[TradePublic]
+
+
+class LicencePublic(Public):
+    id: str
+    trade_id: str
+    dataset_id: str
+    purpose: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class InvoicePublic(Public):
+    id: str
+    buyer_id: str
+    trade_id: str
+    amount_yen: int
+    status: str
+    issued_at: datetime
+    paid_at: datetime | None

@@ -1,0 +1,101 @@
+"""Datasets: upload (validated, normalized, encrypted at rest), quality measurement and delivery."""
+
+import csv
+import hashlib
+import io
+
+from sqlmodel import Session, select
+
+from market.csv_ingest import ParsedCsv
+from market.errors import Forbidden, InvalidRequest, NotFound
+from market.events import record_event
+from market.models import Dataset, Licence, Participant
+
+DATA_CLASSES = ("personal", "anonymized", "non_personal")
+SELLER_KINDS = ("business", "individual", "info_bank")
+
+
+def measure_quality(parsed: ParsedCsv) -> int:
+    """A 0-100 quality score; for now completeness, the share of non-empty cells."""
+    reader = csv.reader(io.StringIO(parsed.data.decode("utf-8"), newline=""))
+    next(reader)
+    cells = filled = 0
+    for row in reader:
+        cells += len(row)
+        filled += sum(1 for cell in row if cell.strip())
+    return round(100 * filled / cells) if cells else 0
+
+
+def create_dataset(
+    *,
+    session: Session,
+    dataset_id: str,
+    seller: Participant,
+    parsed: ParsedCsv,
+    title: str,
+    category: str,
+    data_class: str,
+    description: str = "",
+    tags: list[str] | None = None,
+) -> Dataset:
+    """Record an uploaded dataset whose encrypted bytes are already stored under `dataset_id`."""
+    if seller.kind not in SELLER_KINDS:
+        raise Forbidden("only businesses, individuals and information banks can sell data")
+    if data_class != "non_personal":
+        raise InvalidRequest(
+            f"data_class {data_class!r} cannot be uploaded for direct listing: personal data is "
+            "listed only as 匿名加工情報 produced by an anonymization job; upload non_personal data here"
+        )
+    dataset = Dataset(
+        id=dataset_id,
+        seller_id=seller.id,
+        title=title,
+        description=description,
+        category=category,
+        data_class=data_class,
+        columns=parsed.columns,
+        tags=sorted(set(tags or [])),
+        row_count=parsed.row_count,
+        size_bytes=len(parsed.data),
+        source_encoding=parsed.source_encoding,
+        sha256=hashlib.sha256(parsed.data).hexdigest(),
+        quality_score=measure_quality(parsed),
+    )
+    session.add(dataset)
+    record_event(
+        session,
+        "DatasetUploaded",
+        {"dataset_id": dataset.id, "seller_id": seller.id, "rows": parsed.row_count},
+    )
+    return dataset
+
+
+def get_dataset(*, session: Session, dataset_id: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} does not exist")
+    return dataset
+
+
+def list_datasets(*, session: Session, seller_id: str | None = None) -> list[Dataset]:
+    query = select(Dataset).order_by(Dataset.created_at)  # type: ignore[arg-type]
+    if seller_id is not None:
+        query = query.where(Dataset.seller_id == seller_id)
+    return list(session.exec(query))
+
+
+def require_download_right(*, session: Session, participant: Participant, dataset: Dataset) -> None:
+    """Allow the dataset's seller and holders of a live licence; refuse everyone else."""
+    if participant.id == dataset.seller_id:
+        return
+    licence = session.exec(
+        select(Licence).where(
+            Licence.dataset_id == dataset.id,
+            Licence.buyer_id == participant.id,
+            Licence.revoked_at == None,  # noqa: E711
+        )
+    ).first()
+    if licence is None:
+        raise Forbidden(
+            f"you hold no live licence for dataset {dataset.id}; bid for it to obtain one"
+        )

@@ -1,0 +1,101 @@
+"""Domain events: written to the outbox in the changing transaction, published after commit.
+
+The bus is in-process by default and Redis Streams when `DATAMARKET_REDIS_URL` is set; both
+implement `EventBus`, and the same contract tests run against both.
+"""
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from market.models import OutboxEvent, utcnow
+
+Handler = Callable[[str, dict[str, Any]], None]
+
+
+def record_event(session: Session, event_type: str, payload: dict[str, Any]) -> None:
+    """Add an event to the outbox of the current transaction."""
+    session.add(OutboxEvent(type=event_type, payload=payload))
+
+
+class EventBus(Protocol):
+    """Where published events go."""
+
+    def publish(self, event_id: int, event_type: str, payload: dict[str, Any]) -> None: ...
+
+    def read_recent(self, count: int) -> list[tuple[str, dict[str, Any]]]: ...
+
+
+class InProcessBus:
+    """Events kept in memory and handed to subscribers synchronously."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._events: list[tuple[str, dict[str, Any]]] = []
+        self._handlers: list[Handler] = []
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def publish(self, event_id: int, event_type: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self._events.append((event_type, payload))
+            del self._events[: -self._capacity]
+        for handler in self._handlers:
+            handler(event_type, payload)
+
+    def read_recent(self, count: int) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            return list(self._events[-count:])
+
+
+class RedisStreamBus:
+    """Events appended to one Redis Stream (`<prefix>:events`), capped in length."""
+
+    def __init__(self, client: Any, prefix: str, maxlen: int = 100_000) -> None:
+        self._client = client
+        self.stream = f"{prefix}:events"
+        self._maxlen = maxlen
+
+    def publish(self, event_id: int, event_type: str, payload: dict[str, Any]) -> None:
+        self._client.xadd(
+            self.stream,
+            {"id": str(event_id), "type": event_type, "payload": json.dumps(payload)},
+            maxlen=self._maxlen,
+            approximate=True,
+        )
+
+    def read_recent(self, count: int) -> list[tuple[str, dict[str, Any]]]:
+        entries = self._client.xrevrange(self.stream, count=count)
+        return [
+            (_text(fields[b"type"]), json.loads(fields[b"payload"])) for _, fields in reversed(entries)
+        ]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def publish_pending(engine: Engine, bus: EventBus, batch: int = 500) -> int:
+    """Publish unpublished outbox events in order and mark them; returns how many."""
+    published = 0
+    with Session(engine) as session:
+        pending = session.exec(
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at == None)  # noqa: E711
+            .order_by(OutboxEvent.id)  # type: ignore[arg-type]
+            .limit(batch)
+        ).all()
+        for event in pending:
+            assert event.id is not None
+            bus.publish(event.id, event.type, event.payload)
+            event.published_at = utcnow()
+            session.add(event)
+            published += 1
+        session.commit()
+    return published

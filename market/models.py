@@ -1,0 +1,167 @@
+"""SQLModel tables of the market. API request and response shapes live in api/schemas.py."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and read back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the market stores UTC-aware timestamps only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _optional_ts() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class Participant(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20, index=True)
+    recipient_category: str | None = Field(default=None, max_length=50)
+    credit_limit_yen: int = 0
+    created_at: datetime = _created()
+
+
+class ApiKey(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    participant_id: str = Field(foreign_key="participant.id", index=True)
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = _optional_ts()
+
+
+class Dataset(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    seller_id: str = Field(foreign_key="participant.id", index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    category: str = Field(max_length=100)
+    data_class: str = Field(max_length=20)
+    columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    row_count: int
+    size_bytes: int
+    source_encoding: str = Field(max_length=20)
+    sha256: str = Field(max_length=64)
+    quality_score: int = 0
+    privacy_k: int | None = None
+    created_at: datetime = _created()
+
+
+class Listing(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    dataset_id: str = Field(foreign_key="dataset.id", index=True)
+    seller_id: str = Field(foreign_key="participant.id", index=True)
+    instrument: str = Field(max_length=140, index=True)
+    price_yen: int
+    licence_count: int | None = None
+    licences_sold: int = 0
+    allowed_purposes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", max_length=20)
+    created_at: datetime = _created()
+
+
+class Bid(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    buyer_id: str = Field(foreign_key="participant.id", index=True)
+    instrument: str = Field(max_length=140, index=True)
+    max_price_yen: int
+    quantity: int
+    filled: int = 0
+    purpose: str = Field(max_length=50)
+    time_in_force: str = Field(default="GTC", max_length=3)
+    constraints: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", max_length=20)
+    created_at: datetime = _created()
+
+
+class Trade(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    seq: int = Field(index=True)
+    instrument: str = Field(max_length=140)
+    bid_id: str = Field(foreign_key="bid.id", index=True)
+    listing_id: str = Field(foreign_key="listing.id", index=True)
+    buyer_id: str = Field(foreign_key="participant.id", index=True)
+    seller_id: str = Field(foreign_key="participant.id", index=True)
+    dataset_id: str = Field(foreign_key="dataset.id")
+    price_yen: int
+    quantity: int
+    created_at: datetime = _created()
+
+
+class Licence(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    trade_id: str = Field(foreign_key="trade.id", index=True)
+    buyer_id: str = Field(foreign_key="participant.id", index=True)
+    dataset_id: str = Field(foreign_key="dataset.id", index=True)
+    purpose: str = Field(max_length=50)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = _optional_ts()
+
+
+class Invoice(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    buyer_id: str = Field(foreign_key="participant.id", index=True)
+    trade_id: str = Field(foreign_key="trade.id", index=True)
+    amount_yen: int
+    status: str = Field(default="issued", max_length=20)
+    issued_at: datetime = _created()
+    paid_at: datetime | None = _optional_ts()
+
+
+class LedgerEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: str = Field(max_length=32, index=True)
+    account: str = Field(max_length=120, index=True)
+    debit_yen: int = 0
+    credit_yen: int = 0
+    memo: str = Field(default="", max_length=200)
+    created_at: datetime = _created()
+
+
+class JournalCommand(SQLModel, table=True):
+    """Every command the matching engine accepted input from, in order: replayed on start."""
+
+    seq: int | None = Field(default=None, primary_key=True)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+
+
+class OutboxEvent(SQLModel, table=True):
+    """A domain event written in the same transaction as its change, published after commit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=60, index=True)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created()
+    published_at: datetime | None = _optional_ts()

@@ -1,0 +1,165 @@
+"""The market as one object: wiring (database, storage, events, engine) and its use cases.
+
+Each use case opens one unit of work, calls the domain functions and commits; events recorded in
+the outbox are published after commit. Trading use cases also hold the engine lock, so the
+journal's order is the engine's order, and rebuild the engine if their transaction fails.
+"""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine as DbEngine
+from sqlmodel import Session, select
+
+from market import db
+from market.csv_ingest import parse_csv_upload
+from market.datasets import create_dataset, get_dataset, require_download_right
+from market.encryption import Encryptor
+from market.errors import OrderRejected
+from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
+from market.listings import book_engine_events, make_ask, make_bid
+from market.models import Bid, Dataset, Invoice, Listing, Participant, Trade, new_id
+from market.participants import authenticate, register_participant
+from market.settings import Settings
+from market.settlement import mark_invoice_paid, trial_balance
+from market.storage import EncryptedFolderStore
+from market.trading import TradingService
+
+T = TypeVar("T")
+
+
+@dataclass
+class BidOutcome:
+    bid: Bid
+    trades: list[Trade]
+
+
+class Market:
+    """Everything a running market needs, built from settings."""
+
+    def __init__(self, settings: Settings, bus: EventBus | None = None) -> None:
+        self.settings = settings
+        self.db: DbEngine = db.make_engine(settings.resolved_database_url)
+        db.migrate(self.db)
+        self.store = EncryptedFolderStore(
+            settings.data_dir / "objects", Encryptor(settings.resolved_master_key())
+        )
+        self.bus: EventBus = bus or _make_bus(settings)
+        self.trading = TradingService()
+        self.trading.rebuild(self.db)
+        self._publish_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        with db.unit_of_work(self.db) as session:
+            result = work(session)
+        self.publish_events()
+        return result
+
+    def _trading_transaction(self, work: Callable[[Session], T]) -> T:
+        with self.trading.lock:
+            try:
+                return self._transaction(work)
+            except BaseException:
+                self.trading.rebuild(self.db)
+                raise
+
+    def publish_events(self) -> int:
+        """Publish committed outbox events to the bus."""
+        with self._publish_lock:
+            return publish_pending(self.db, self.bus)
+
+    def register(self, *, name: str, kind: str, **fields: Any) -> tuple[Participant, str]:
+        return self._transaction(
+            lambda s: register_participant(session=s, name=name, kind=kind, **fields)
+        )
+
+    def authenticate(self, api_key: str) -> Participant:
+        with Session(self.db) as session:
+            return authenticate(session=session, presented=api_key)
+
+    def upload_dataset(self, *, seller: Participant, raw: bytes, **fields: Any) -> Dataset:
+        """Validate, encrypt and record a CSV upload; nothing is kept if any step fails."""
+        parsed = parse_csv_upload(raw, max_bytes=self.settings.max_upload_bytes)
+        dataset_id = new_id()
+        self.store.put(dataset_id, parsed.data)
+        try:
+            return self._transaction(
+                lambda s: create_dataset(
+                    session=s, dataset_id=dataset_id, seller=seller, parsed=parsed, **fields
+                )
+            )
+        except BaseException:
+            self.store.delete(dataset_id)
+            raise
+
+    def list_dataset(self, *, seller: Participant, dataset_id: str, **terms: Any) -> Listing:
+        """Offer licences of a dataset (an ask) and match it against resting bids."""
+
+        def work(session: Session) -> Listing:
+            listing, command = make_ask(session=session, seller=seller, dataset_id=dataset_id, **terms)
+            events = self.trading.submit(session, command)
+            book_engine_events(session=session, events=events, fee_bps=self.settings.market_fee_bps)
+            return listing
+
+        return self._trading_transaction(work)
+
+    def place_bid(self, *, buyer: Participant, **terms: Any) -> BidOutcome:
+        """Place a bid; it trades at once against eligible asks or rests until it can."""
+
+        def work(session: Session) -> BidOutcome:
+            bid, command = make_bid(session=session, buyer=buyer, **terms)
+            events = self.trading.submit(session, command)
+            trades, rejection = book_engine_events(
+                session=session, events=events, fee_bps=self.settings.market_fee_bps
+            )
+            return BidOutcome(bid, trades) if rejection is None else rejection
+
+        outcome = self._trading_transaction(work)
+        if isinstance(outcome, OrderRejected):
+            raise outcome
+        return outcome
+
+    def download(self, *, participant: Participant, dataset_id: str) -> tuple[Dataset, bytes]:
+        """The dataset's bytes, for its seller or a licence holder."""
+        with Session(self.db) as session:
+            dataset = get_dataset(session=session, dataset_id=dataset_id)
+            require_download_right(session=session, participant=participant, dataset=dataset)
+        return dataset, self.store.get(dataset_id)
+
+    def mark_invoice_paid(self, invoice_id: str) -> Invoice:
+        return self._transaction(lambda s: mark_invoice_paid(session=s, invoice_id=invoice_id))
+
+    def find(self, model: type[T], *, limit: int = 100, **equals: Any) -> list[T]:
+        """Rows of one table whose columns equal the given values, newest first."""
+        with Session(self.db) as session:
+            query = select(model)
+            for column, value in equals.items():
+                query = query.where(getattr(model, column) == value)
+            order = getattr(model, "created_at", None) or getattr(model, "issued_at")
+            return list(session.exec(query.order_by(order.desc()).limit(limit)))
+
+    def trial_balance(self) -> dict[str, int]:
+        with Session(self.db) as session:
+            return trial_balance(session=session)
+
+    def trades(self, *, participant_id: str | None = None, limit: int = 100) -> list[Trade]:
+        with Session(self.db) as session:
+            query = select(Trade).order_by(Trade.seq.desc()).limit(limit)  # type: ignore[attr-defined]
+            if participant_id is not None:
+                query = query.where(
+                    (Trade.buyer_id == participant_id) | (Trade.seller_id == participant_id)
+                )
+            return list(session.exec(query))
+
+
+def _make_bus(settings: Settings) -> EventBus:
+    if settings.redis_url:
+        import redis
+
+        return RedisStreamBus(redis.Redis.from_url(settings.redis_url), settings.redis_prefix)
+    return InProcessBus()
