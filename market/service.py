@@ -54,6 +54,12 @@ class Market:
     def close(self) -> None:
         self.db.dispose()
 
+    def __enter__(self) -> "Market":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _transaction(self, work: Callable[[Session], T]) -> T:
         with db.unit_of_work(self.db) as session:
             result = work(session)

@@ -1,0 +1,116 @@
+"""The whole slice over real HTTP: register, upload, list, bid, trade, settle, download, operate."""
+
+import httpx
+
+from tests.factories import sensor_csv
+
+PROBLEM = "application/problem+json"
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def register(http: httpx.Client, name: str, **extra: str) -> str:
+    response = http.post("/participants", json={"name": name, "kind": "business", **extra})
+    assert response.status_code == 201, response.text
+    return str(response.json()["api_key"])
+
+
+def upload(http: httpx.Client, key: str, raw: bytes, **form: str) -> httpx.Response:
+    fields = {"title": "Traffic", "category": "mobility.traffic", "data_class": "non_personal", **form}
+    return http.post("/datasets", headers=auth(key), data=fields, files={"file": ("d.csv", raw, "text/csv")})
+
+
+def test_whole_slice_over_http(http: httpx.Client, settings) -> None:  # type: ignore[no-untyped-def]
+    from market.service import Market
+
+    with Market(settings) as market:
+        _, operator_key = market.register(name="Ops", kind="operator")
+    seller = register(http, "東都センサー")
+    buyer = register(http, "Buyer Lab", recipient_category="research")
+    outsider = register(http, "Someone else")
+
+    raw = "地点,台数\n新宿,120\n渋谷,98\n".encode("cp932")
+    dataset = upload(http, seller, raw)
+    assert dataset.status_code == 201, dataset.text
+    dataset_id = dataset.json()["id"]
+    assert dataset.json()["source_encoding"] == "cp932"
+
+    listing = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={"dataset_id": dataset_id, "price_yen": 5_000, "licence_count": 3, "allowed_purposes": ["research"]},
+    )
+    assert listing.status_code == 201, listing.text
+    instrument = listing.json()["instrument"]
+    assert instrument == "mobility.traffic/non_personal"
+
+    bid = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={"instrument": instrument, "max_price_yen": 6_000, "purpose": "research.academic"},
+    )
+    assert bid.status_code == 201, bid.text
+    trades = bid.json()["trades"]
+    assert [(t["price_yen"], t["dataset_id"]) for t in trades] == [(5_000, dataset_id)]
+    assert bid.json()["bid"]["status"] == "filled"
+
+    invoices = http.get("/invoices", headers=auth(buyer)).json()
+    assert [(i["amount_yen"], i["status"]) for i in invoices] == [(5_000, "issued")]
+
+    download = http.get(f"/datasets/{dataset_id}/download", headers=auth(buyer))
+    assert download.status_code == 200
+    assert download.text == "地点,台数\n新宿,120\n渋谷,98\n"
+
+    refused = http.get(f"/datasets/{dataset_id}/download", headers=auth(outsider))
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == PROBLEM
+    assert "licence" in refused.json()["detail"]
+
+    operator_trades = http.get("/operator/trades", headers=auth(operator_key))
+    assert [t["id"] for t in operator_trades.json()] == [trades[0]["id"]]
+    assert http.get("/operator/trades", headers=auth(buyer)).status_code == 403
+
+    paid = http.post(f"/operator/invoices/{invoices[0]['id']}/paid", headers=auth(operator_key))
+    assert paid.json()["status"] == "paid"
+    balances = http.get("/operator/ledger/balances", headers=auth(operator_key)).json()
+    assert sum(balances.values()) == 0 and balances["cash:bank"] == 5_000
+
+
+def test_bad_upload_is_422_problem_and_stores_nothing(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    for raw in (b"", b"a,b\n1,2,3\n", b"\xff\xfe\x00\x01", b"1,2\n3,4\n"):
+        response = upload(http, seller, raw)
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["detail"]
+    assert http.get("/datasets", headers=auth(seller)).json() == []
+
+
+def test_errors_are_problem_json(http: httpx.Client) -> None:
+    missing_auth = http.get("/me")
+    assert missing_auth.status_code == 401 and missing_auth.headers["content-type"] == PROBLEM
+    bad_key = http.get("/me", headers=auth("dm_nope_nope"))
+    assert bad_key.status_code == 401
+    unknown = http.get("/no/such/thing")
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
+    buyer = register(http, "Buyer")
+    invalid = http.post("/bids", headers=auth(buyer), json={"instrument": "x/y", "max_price_yen": -1})
+    assert invalid.status_code == 422
+    assert {e["field"] for e in invalid.json()["errors"]} >= {"body.max_price_yen", "body.purpose"}
+    unknown_purpose = http.post(
+        "/bids", headers=auth(buyer), json={"instrument": "a/b", "max_price_yen": 10, "purpose": "spying"}
+    )
+    assert unknown_purpose.status_code == 422 and "docs/purposes.md" in unknown_purpose.json()["detail"]
+
+
+def test_bid_beyond_credit_limit_is_refused(http: httpx.Client) -> None:
+    buyer = register(http, "Buyer")
+    response = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={"instrument": "a/b", "max_price_yen": 10**9, "purpose": "research.academic"},
+    )
+    assert response.status_code == 402
+    assert "credit limit" in response.json()["detail"]

@@ -1,0 +1,96 @@
+"""Persistence through the market service, run on SQLite and on PostgreSQL."""
+
+from datetime import UTC
+
+import pytest
+from sqlmodel import Session, select
+
+from market.errors import UploadRejected
+from market.events import InProcessBus
+from market.models import ApiKey, Dataset, LedgerEntry, OutboxEvent
+from market.participants import InvalidApiKey
+from market.service import Market
+from market.settings import Settings
+from tests.factories import sensor_csv
+
+
+@pytest.fixture
+def market(settings: Settings):  # type: ignore[no-untyped-def]
+    market = Market(settings, bus=InProcessBus())
+    yield market
+    market.close()
+
+
+def test_api_key_is_stored_only_as_a_hash(market: Market) -> None:
+    participant, key = market.register(name="Seller", kind="business")
+    assert market.authenticate(key).id == participant.id
+    with Session(market.db) as session:
+        stored = session.exec(select(ApiKey)).one()
+    assert key.split("_", 2)[2] not in stored.secret_hash
+    with pytest.raises(InvalidApiKey):
+        market.authenticate(key[:-1] + ("x" if key[-1] != "x" else "y"))
+
+
+def test_timestamps_come_back_timezone_aware(market: Market) -> None:
+    participant, _ = market.register(name="Seller", kind="business")
+    with Session(market.db) as session:
+        assert session.get(type(participant), participant.id).created_at.tzinfo == UTC  # type: ignore[union-attr]
+
+
+def test_a_rejected_upload_leaves_no_row_and_no_file(market: Market) -> None:
+    seller, _ = market.register(name="Seller", kind="business")
+    with pytest.raises(UploadRejected):
+        market.upload_dataset(
+            seller=seller, raw=b"a,b\n1\n", title="t", category="c", data_class="non_personal"
+        )
+    assert market.find(Dataset) == []
+    assert list(market.store.root.glob("*")) == []
+
+
+def test_outbox_events_are_published_once(market: Market) -> None:
+    market.register(name="Seller", kind="business")
+    assert market.publish_events() == 0
+    with Session(market.db) as session:
+        events = session.exec(select(OutboxEvent)).all()
+    assert [e.type for e in events] == ["ParticipantRegistered"]
+    assert events[0].published_at is not None
+    assert market.bus.read_recent(10)[0][0] == "ParticipantRegistered"
+
+
+def _trade_once(market: Market):  # type: ignore[no-untyped-def]
+    seller, _ = market.register(name="Seller", kind="business")
+    buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=100_000)
+    dataset = market.upload_dataset(
+        seller=seller, raw=sensor_csv(), title="t", category="mobility.traffic", data_class="non_personal"
+    )
+    listing = market.list_dataset(
+        seller=seller, dataset_id=dataset.id, price_yen=7_000, licence_count=2,
+        allowed_purposes=["research"],
+    )
+    outcome = market.place_bid(
+        buyer=buyer, instrument=listing.instrument, max_price_yen=9_000, purpose="research.academic"
+    )
+    return seller, buyer, dataset, outcome
+
+
+def test_trade_books_a_balanced_ledger(market: Market) -> None:
+    seller, buyer, _, outcome = _trade_once(market)
+    assert [t.price_yen for t in outcome.trades] == [7_000]
+    balances = market.trial_balance()
+    assert sum(balances.values()) == 0
+    assert balances[f"receivable:buyer:{buyer.id}"] == 7_000
+    assert balances[f"payable:seller:{seller.id}"] == -6_300
+    assert balances["revenue:market_fee"] == -700
+    with Session(market.db) as session:
+        assert len(session.exec(select(LedgerEntry)).all()) == 3
+
+
+def test_restart_rebuilds_the_same_books_from_the_journal(settings: Settings, market: Market) -> None:
+    _trade_once(market)
+    before = market.trading.state_hash()
+    market.close()
+    restarted = Market(settings, bus=InProcessBus())
+    try:
+        assert restarted.trading.state_hash() == before
+    finally:
+        restarted.close()
