@@ -76,7 +76,9 @@ class ListingPublic(Public):
 
 
 class BidCreate(BaseModel):
-    instrument: str = Field(min_length=3, max_length=140, examples=["mobility.traffic/non_personal"])
+    instrument: str = Field(
+        min_length=3, max_length=140, examples=["mobility.traffic/non_personal"]
+    )
     max_price_yen: int = Field(gt=0)
     purpose: str = Field(description="One leaf purpose code from GET /purposes")
     quantity: int = Field(default=1, gt=0, le=1000, description="Distinct datasets wanted")

@@ -9,9 +9,24 @@ from market.models import Participant, Trade
 from market.service import Market
 
 SELLERS = [
-    ("東都交通センサー株式会社", "mobility.traffic", "Tokyo road traffic counts", ["traffic", "tokyo"]),
-    ("Kansai Weather Grid KK", "environment.weather", "Osaka street-level weather", ["weather", "osaka"]),
-    ("北海道スマート農業組合", "agriculture.sensors", "Hokkaido farm soil sensors", ["soil", "hokkaido"]),
+    (
+        "東都交通センサー株式会社",
+        "mobility.traffic",
+        "Tokyo road traffic counts",
+        ["traffic", "tokyo"],
+    ),
+    (
+        "Kansai Weather Grid KK",
+        "environment.weather",
+        "Osaka street-level weather",
+        ["weather", "osaka"],
+    ),
+    (
+        "北海道スマート農業組合",
+        "agriculture.sensors",
+        "Hokkaido farm soil sensors",
+        ["soil", "hokkaido"],
+    ),
 ]
 BUYERS = [
     ("Mirai Mobility Lab", "research"),
@@ -42,7 +57,7 @@ def _sensor_csv(rng: random.Random, columns: list[str], rows: int) -> str:
 
 def seed_demo(market: Market, *, seed: int = 7) -> DemoResult:
     """Register demo participants, upload and list datasets, and trade a few licences."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
     _, operator_key = market.register(name="Market Operations", kind="operator")
     result = DemoResult(operator_key=operator_key, buyer_keys={}, seller_keys={})
     listings = []

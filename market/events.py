@@ -73,7 +73,8 @@ class RedisStreamBus:
     def read_recent(self, count: int) -> list[tuple[str, dict[str, Any]]]:
         entries = self._client.xrevrange(self.stream, count=count)
         return [
-            (_text(fields[b"type"]), json.loads(fields[b"payload"])) for _, fields in reversed(entries)
+            (_text(fields[b"type"]), json.loads(fields[b"payload"]))
+            for _, fields in reversed(entries)
         ]
 
 

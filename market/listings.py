@@ -132,7 +132,8 @@ def make_bid(
             min_k=min_k,
             required_tags=frozenset(required_tags or []),
             recipient_categories=frozenset(
-                [buyer.id] + ([f"category:{buyer.recipient_category}"] if buyer.recipient_category else [])
+                [buyer.id]
+                + ([f"category:{buyer.recipient_category}"] if buyer.recipient_category else [])
             ),
         ),
     )
@@ -152,7 +153,11 @@ def book_engine_events(
             _set_status(session, event.id, "rejected")
             rejection = OrderRejected(f"the order was rejected: {event.reason}")
         elif isinstance(event, matching.Cancelled | matching.Expired):
-            _set_status(session, event.id, "cancelled" if isinstance(event, matching.Cancelled) else "expired")
+            _set_status(
+                session,
+                event.id,
+                "cancelled" if isinstance(event, matching.Cancelled) else "expired",
+            )
     return trades, rejection
 
 
@@ -166,7 +171,9 @@ def _set_status(session: Session, order_id: str, status: str) -> None:
 def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
     bid = session.get(Bid, event.buy_id)
     listing = session.get(Listing, event.sell_id)
-    assert bid is not None and listing is not None, "engine traded an order the market does not know"
+    assert bid is not None and listing is not None, (
+        "engine traded an order the market does not know"
+    )
     trade = Trade(
         seq=event.seq,
         instrument=event.instrument,
@@ -180,7 +187,12 @@ def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
     )
     session.add(trade)
     session.add(
-        Licence(trade_id=trade.id, buyer_id=bid.buyer_id, dataset_id=listing.dataset_id, purpose=bid.purpose)
+        Licence(
+            trade_id=trade.id,
+            buyer_id=bid.buyer_id,
+            dataset_id=listing.dataset_id,
+            purpose=bid.purpose,
+        )
     )
     bid.filled += event.qty
     if bid.filled >= bid.quantity:

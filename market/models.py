@@ -100,7 +100,9 @@ class Bid(SQLModel, table=True):
     filled: int = 0
     purpose: str = Field(max_length=50)
     time_in_force: str = Field(default="GTC", max_length=3)
-    constraints: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    constraints: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     status: str = Field(default="open", max_length=20)
     created_at: datetime = _created()
 

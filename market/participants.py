@@ -38,14 +38,15 @@ def register_participant(
     if credit_limit_yen < 0:
         raise InvalidRequest("credit_limit_yen cannot be negative")
     participant = Participant(
-        name=name, kind=kind, recipient_category=recipient_category, credit_limit_yen=credit_limit_yen
+        name=name,
+        kind=kind,
+        recipient_category=recipient_category,
+        credit_limit_yen=credit_limit_yen,
     )
     session.add(participant)
     session.flush()
     api_key = issue_api_key(session=session, participant=participant)
-    record_event(
-        session, "ParticipantRegistered", {"participant_id": participant.id, "kind": kind}
-    )
+    record_event(session, "ParticipantRegistered", {"participant_id": participant.id, "kind": kind})
     return participant, api_key
 
 
@@ -84,4 +85,5 @@ def revoke_api_key(*, session: Session, key_id: str) -> None:
 
 
 def list_participants(*, session: Session) -> list[Participant]:
-    return list(session.exec(select(Participant).order_by(Participant.created_at)))
+    query = select(Participant).order_by(Participant.created_at)  # type: ignore[arg-type]
+    return list(session.exec(query))

@@ -107,7 +107,9 @@ class Market:
         """Offer licences of a dataset (an ask) and match it against resting bids."""
 
         def work(session: Session) -> Listing:
-            listing, command = make_ask(session=session, seller=seller, dataset_id=dataset_id, **terms)
+            listing, command = make_ask(
+                session=session, seller=seller, dataset_id=dataset_id, **terms
+            )
             events = self.trading.submit(session, command)
             book_engine_events(session=session, events=events, fee_bps=self.settings.market_fee_bps)
             return listing
@@ -117,17 +119,17 @@ class Market:
     def place_bid(self, *, buyer: Participant, **terms: Any) -> BidOutcome:
         """Place a bid; it trades at once against eligible asks or rests until it can."""
 
-        def work(session: Session) -> BidOutcome:
+        def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
             bid, command = make_bid(session=session, buyer=buyer, **terms)
             events = self.trading.submit(session, command)
             trades, rejection = book_engine_events(
                 session=session, events=events, fee_bps=self.settings.market_fee_bps
             )
-            return BidOutcome(bid, trades) if rejection is None else rejection
+            return BidOutcome(bid, trades), rejection
 
-        outcome = self._trading_transaction(work)
-        if isinstance(outcome, OrderRejected):
-            raise outcome
+        outcome, rejection = self._trading_transaction(work)
+        if rejection is not None:
+            raise rejection
         return outcome
 
     def download(self, *, participant: Participant, dataset_id: str) -> tuple[Dataset, bytes]:
@@ -146,7 +148,7 @@ class Market:
             query = select(model)
             for column, value in equals.items():
                 query = query.where(getattr(model, column) == value)
-            order = getattr(model, "created_at", None) or getattr(model, "issued_at")
+            order = getattr(model, "created_at", None) or getattr(model, "issued_at", None)
             return list(session.exec(query.order_by(order.desc()).limit(limit)))
 
     def trial_balance(self) -> dict[str, int]:

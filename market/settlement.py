@@ -97,7 +97,9 @@ def mark_invoice_paid(*, session: Session, invoice_id: str) -> Invoice:
     invoice.status = "paid"
     invoice.paid_at = utcnow()
     session.add(invoice)
-    record_event(session, "InvoicePaid", {"invoice_id": invoice.id, "amount_yen": invoice.amount_yen})
+    record_event(
+        session, "InvoicePaid", {"invoice_id": invoice.id, "amount_yen": invoice.amount_yen}
+    )
     return invoice
 
 

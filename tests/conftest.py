@@ -18,7 +18,9 @@ def _admin_connect() -> psycopg.Connection:
     try:
         return psycopg.connect(postgres_admin_url(), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required and cannot be reached at {postgres_admin_url()}: {exc}")
+        pytest.fail(
+            f"PostgreSQL is required and cannot be reached at {postgres_admin_url()}: {exc}"
+        )
 
 
 @pytest.fixture

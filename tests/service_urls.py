@@ -5,7 +5,9 @@ import os
 
 def postgres_admin_url() -> str:
     """A libpq URL of a database the tests may connect to in order to create their own."""
-    return os.environ.get("DATAMARKET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    return os.environ.get(
+        "DATAMARKET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
 
 
 def redis_url() -> str:

@@ -27,7 +27,9 @@ async def upload_dataset(
     limit = market.settings.max_upload_bytes
     raw = await file.read(limit + 1)
     if len(raw) > limit:
-        raise UploadRejected(f"the file is over the {limit:,}-byte limit; split it and upload the parts")
+        raise UploadRejected(
+            f"the file is over the {limit:,}-byte limit; split it and upload the parts"
+        )
     return market.upload_dataset(
         seller=seller,
         raw=raw,

@@ -4,37 +4,53 @@ import json
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from market.demo import DemoResult
+    from market.service import Market
+
 console = Console()
 
 
-def _market():  # type: ignore[no-untyped-def]
+def _market() -> "Market":
     from market.service import Market
     from market.settings import get_settings
 
     return Market(get_settings())
 
 
-def _print_demo(result) -> None:  # type: ignore[no-untyped-def]
+def _print_demo(result: "DemoResult") -> None:
     table = Table(title="Demo trades (invoice settlement)")
     for column in ("seq", "instrument", "dataset", "buyer", "price (yen)"):
         table.add_column(column)
     for trade in result.trades:
         table.add_row(
-            str(trade.seq), trade.instrument, trade.dataset_id[:8], trade.buyer_id[:8], f"{trade.price_yen:,}"
+            str(trade.seq),
+            trade.instrument,
+            trade.dataset_id[:8],
+            trade.buyer_id[:8],
+            f"{trade.price_yen:,}",
         )
     console.print(table)
-    console.print(f"{len(result.trades)} trades; {sum(t.price_yen for t in result.trades):,} yen in total")
+    console.print(
+        f"{len(result.trades)} trades; {sum(t.price_yen for t in result.trades):,} yen in total"
+    )
 
 
-def _save_keys(result, data_dir: Path) -> Path:  # type: ignore[no-untyped-def]
+def _save_keys(result: "DemoResult", data_dir: Path) -> Path:
     path = data_dir / "demo-keys.json"
     data_dir.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
-    keys = {"operator": result.operator_key, "buyers": result.buyer_keys, "sellers": result.seller_keys}
+    keys = {
+        "operator": result.operator_key,
+        "buyers": result.buyer_keys,
+        "sellers": result.seller_keys,
+    }
     path.write_text(json.dumps(keys, ensure_ascii=False, indent=2))
     return path
 
@@ -56,7 +72,9 @@ def demo() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    demo_data: bool = typer.Option(False, "--demo", help="Seed demo data when the market is empty."),
+    demo_data: bool = typer.Option(
+        False, "--demo", help="Seed demo data when the market is empty."
+    ),
 ) -> None:
     """Serve the API (OpenAPI docs at /docs); migrations are applied on start."""
     import uvicorn

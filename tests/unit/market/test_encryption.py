@@ -4,7 +4,7 @@ from market.encryption import Encryptor
 from market.errors import DatasetCorrupted
 from market.storage import EncryptedFolderStore
 
-PLAINTEXT = "sensor_id,value\nS001,42\n".encode() * 20
+PLAINTEXT = b"sensor_id,value\nS001,42\n" * 20
 
 
 @pytest.fixture
@@ -20,7 +20,9 @@ def test_stored_file_holds_none_of_the_plaintext(store: EncryptedFolderStore) ->
 
 
 @pytest.mark.parametrize("position", [0, 8, 20, -1])
-def test_flipping_one_byte_makes_decryption_fail(store: EncryptedFolderStore, position: int) -> None:
+def test_flipping_one_byte_makes_decryption_fail(
+    store: EncryptedFolderStore, position: int
+) -> None:
     store.put("abc123", PLAINTEXT)
     path = store.path_of("abc123")
     blob = bytearray(path.read_bytes())

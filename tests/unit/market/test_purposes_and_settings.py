@@ -14,7 +14,7 @@ def test_group_code_expands_to_its_leaves() -> None:
 
 
 def test_unknown_purpose_is_refused_with_a_pointer_to_the_taxonomy() -> None:
-    with pytest.raises(UnknownPurpose, match="docs/purposes.md"):
+    with pytest.raises(UnknownPurpose, match=r"docs/purposes\.md"):
         expand_purposes(["research", "spying"])
     with pytest.raises(UnknownPurpose):
         require_leaf_purpose("research")
