@@ -1,0 +1,1 @@
+"""Compiled build of `matching` (extension modules written here by `python -m matching._build`)."""

@@ -1,0 +1,241 @@
+"""Call auction (板寄せ, itayose): one uniform price for every order collected.
+
+The price rules follow JPX's itayose method (JPX, "Trading Methodology: Itayose",
+https://www.jpx.co.jp/english/equities/trading/domestic/06.html; Tokyo Stock Exchange
+Business Regulations art. 12 and Enforcement Rules art. 18): at the price, (1) all market
+orders are filled, (2) every bid above and every ask below the price is filled, and (3) all
+orders on one side at the price are filled; orders collected for the auction have no time
+priority. Among qualifying prices we take the largest volume, then the smallest imbalance,
+then the price nearest the reference price (then the lower).
+
+Constraints turn volume into a matching problem: at each price the volume is a maximum flow
+from bids to the asks each may buy (one licence per dataset for a distinct-datasets bid).
+"Filled" in (1)-(3) then means filled as far as the order's constraints allow: an order
+fails a condition only when more quantity on the other side would have filled it further.
+An unlimited ask never needs filling and supplies whatever eligible demand wants.
+"""
+
+from itertools import pairwise
+
+from .flow import SINK, SOURCE, Network
+from .orders import Order, canonical_key
+from .terms import eligible
+
+
+class AuctionPlan:
+    """The outcome of a call auction: price, volume, imbalance and each allocation."""
+
+    def __init__(
+        self, price: int | None, volume: int, imbalance: int, fills: list[tuple[str, str, int]]
+    ) -> None:
+        self.price = price
+        self.volume = volume
+        self.imbalance = imbalance
+        self.fills = fills
+
+
+class _Graph:
+    """Who may buy from whom among the collected orders, independent of the price."""
+
+    def __init__(self, orders: list[Order]) -> None:
+        ordered = sorted(orders, key=_auction_key)
+        self.bids = [o for o in ordered if o.is_buy]
+        self.asks = [o for o in ordered if not o.is_buy]
+        finite = sum(o.qty for o in ordered if not o.unlimited)
+        self.infinite = finite + 1
+        self.pairs: list[list[int]] = []
+        for bid in self.bids:
+            self.pairs.append([j for j, ask in enumerate(self.asks) if _may_trade(bid, ask)])
+
+    def network(
+        self, bids: list[int], asks: list[int], bids_unbounded: bool, asks_unbounded: bool
+    ) -> tuple[Network, list[int], list[int]]:
+        """Flow network over chosen bids and asks; returns it with bid and ask edge numbers."""
+        net = Network()
+        ask_node: dict[int, int] = {}
+        ask_edges: list[int] = []
+        for j in asks:
+            ask = self.asks[j]
+            node = net.add_node()
+            ask_node[j] = node
+            bounded = not (asks_unbounded or ask.unlimited)
+            ask_edges.append(net.add_edge(node, SINK, ask.qty if bounded else self.infinite))
+        bid_edges: list[int] = []
+        for i in bids:
+            bid = self.bids[i]
+            node = net.add_node()
+            bid_edges.append(
+                net.add_edge(SOURCE, node, self.infinite if bids_unbounded else bid.qty)
+            )
+            by_dataset: dict[str, int] = {}
+            for j in self.pairs[i]:
+                target = ask_node.get(j)
+                if target is None:
+                    continue
+                dataset = self.asks[j].dataset_id()
+                if bid.bought is None or dataset is None:
+                    net.add_edge(node, target, self.infinite)
+                    continue
+                # A distinct-datasets bid takes at most one licence of each dataset.
+                hub = by_dataset.get(dataset)
+                if hub is None:
+                    hub = net.add_node()
+                    by_dataset[dataset] = hub
+                    net.add_edge(node, hub, 1)
+                net.add_edge(hub, target, self.infinite)
+        return net, bid_edges, ask_edges
+
+    def flow(
+        self, bids: list[int], asks: list[int], bids_unbounded: bool, asks_unbounded: bool
+    ) -> int:
+        """Maximum volume between chosen bids and asks."""
+        if not bids or not asks:
+            return 0
+        return self.network(bids, asks, bids_unbounded, asks_unbounded)[0].max_flow()
+
+
+def plan_auction(orders: list[Order], reference: int | None) -> AuctionPlan:
+    """Find the uniform price and allocation for the collected orders."""
+    graph = _Graph(orders)
+    limits = sorted({o.price for o in orders if not o.is_market})
+    best: tuple[int, int, int, int] | None = None
+    fallback: tuple[int, int, int, int] | None = None
+    for price in _candidates(limits, reference):
+        volume, qualifies = _evaluate(graph, price)
+        if volume == 0:
+            continue
+        distance = abs(price - reference) if reference is not None else 0
+        key = (-volume, _imbalance(graph, price), distance, price)
+        if qualifies and (best is None or key < best):
+            best = key
+        if fallback is None or key < fallback:
+            fallback = key
+    chosen = best if best is not None else fallback
+    if chosen is None:
+        return AuctionPlan(None, 0, 0, [])
+    price = chosen[3]
+    return AuctionPlan(price, -chosen[0], chosen[1], _allocate(graph, price))
+
+
+def _candidates(limits: list[int], reference: int | None) -> list[int]:
+    """Limit prices, plus the best price strictly inside each gap between them."""
+    if not limits:
+        return [] if reference is None else [reference]
+    found = list(limits)
+    for low, high in pairwise(limits):
+        if high - low >= 2:
+            inside = low + 1 if reference is None else min(max(reference, low + 1), high - 1)
+            found.append(inside)
+    return sorted(found)
+
+
+def _evaluate(graph: _Graph, price: int) -> tuple[int, bool]:
+    """Volume at a price and whether the price meets the itayose conditions."""
+    bids = [i for i, b in enumerate(graph.bids) if b.is_market or b.price >= price]
+    asks = [j for j, a in enumerate(graph.asks) if a.is_market or a.price <= price]
+    volume = graph.flow(bids, asks, False, False)
+    if volume == 0:
+        return 0, False
+    must_bids = [i for i in bids if graph.bids[i].is_market or graph.bids[i].price > price]
+    must_asks = [
+        j
+        for j in asks
+        if not graph.asks[j].unlimited and (graph.asks[j].is_market or graph.asks[j].price < price)
+    ]
+    finite_asks = [j for j in asks if not graph.asks[j].unlimited]
+    bids_filled = graph.flow(must_bids, asks, False, False) == graph.flow(
+        must_bids, asks, False, True
+    )
+    asks_filled = graph.flow(bids, must_asks, False, False) == graph.flow(
+        bids, must_asks, True, False
+    )
+    one_side = volume == graph.flow(bids, asks, False, True) or graph.flow(
+        bids, finite_asks, False, False
+    ) == graph.flow(bids, finite_asks, True, False)
+    return volume, bids_filled and asks_filled and one_side
+
+
+def _imbalance(graph: _Graph, price: int) -> int:
+    """Executable demand minus supply at a price (unlimited asks supply all demand)."""
+    demand = sum(b.qty for b in graph.bids if b.is_market or b.price >= price)
+    asks = [a for a in graph.asks if a.is_market or a.price <= price]
+    if any(a.unlimited for a in asks):
+        return 0
+    return abs(demand - sum(a.qty for a in asks))
+
+
+def _allocate(graph: _Graph, price: int) -> list[tuple[str, str, int]]:
+    """Allocate at the price: better-priced orders first, equal ones unit by unit in turn."""
+    bids = [i for i, b in enumerate(graph.bids) if b.is_market or b.price >= price]
+    asks = [j for j, a in enumerate(graph.asks) if a.is_market or a.price <= price]
+    net, bid_edges, ask_edges = graph.network(bids, asks, False, False)
+    edge_of_bid = dict(zip(bids, bid_edges, strict=True))
+    for group in _classes([graph.bids[i] for i in bids], bids):
+        turn = sorted(group, key=lambda i: (-graph.bids[i].qty, graph.bids[i].id))
+        while turn:
+            turn = [i for i in turn if net.push_one_via(edge_of_bid[i])]
+    # Asks that must fill take volume from worse-placed asks (bids keep what they got).
+    for rank, j in enumerate(asks):
+        ask = graph.asks[j]
+        if ask.unlimited or not (ask.is_market or ask.price < price):
+            continue
+        moved = True
+        while moved:
+            moved = any(
+                net.shift_one(ask_edges[k], ask_edges[rank]) for k in range(len(asks) - 1, rank, -1)
+            )
+    return _fills(graph, net, bids, asks, bid_edges, ask_edges)
+
+
+def _classes(bids: list[Order], indexes: list[int]) -> list[list[int]]:
+    """Bid indexes grouped by priority: market orders, then each price from the highest."""
+    groups: dict[int, list[int]] = {}
+    for bid, index in zip(bids, indexes, strict=True):
+        groups.setdefault(-1 if bid.is_market else -bid.price, []).append(index)
+    return [groups[key] for key in sorted(groups)]
+
+
+def _fills(
+    graph: _Graph,
+    net: Network,
+    bids: list[int],
+    asks: list[int],
+    bid_edges: list[int],
+    ask_edges: list[int],
+) -> list[tuple[str, str, int]]:
+    """Read the allocation off the network: (buy id, sell id, licences)."""
+    ask_of_node = {net.target[edge ^ 1]: j for edge, j in zip(ask_edges, asks, strict=True)}
+    fills: list[tuple[str, str, int]] = []
+    for i, edge in zip(bids, bid_edges, strict=True):
+        per_ask: dict[int, int] = {}
+        _collect(net, net.target[edge], ask_of_node, per_ask)
+        for j in sorted(per_ask):
+            fills.append((graph.bids[i].id, graph.asks[j].id, per_ask[j]))
+    return fills
+
+
+def _collect(net: Network, node: int, ask_of_node: dict[int, int], per_ask: dict[int, int]) -> None:
+    """Sum the flow from a bid's node (directly or through dataset hubs) into each ask."""
+    for edge in net.adjacent[node]:
+        if edge % 2 or net.flow(edge) == 0:
+            continue
+        head = net.target[edge]
+        if head in ask_of_node:
+            j = ask_of_node[head]
+            per_ask[j] = per_ask.get(j, 0) + net.flow(edge)
+        else:
+            _collect(net, head, ask_of_node, per_ask)
+
+
+def _may_trade(bid: Order, ask: Order) -> bool:
+    """Whether a bid may buy from an ask at all (constraints, self-trade, datasets bought)."""
+    if not eligible(bid.participant, bid.constraints, ask.participant, ask.terms):
+        return False
+    dataset = ask.dataset_id()
+    return bid.bought is None or dataset is None or dataset not in bid.bought
+
+
+def _auction_key(order: Order) -> tuple[int, int, str]:
+    """Auction priority without time: side, market first, price (asks: then quality), id."""
+    side, rank, _ = canonical_key(order)
+    return (side, rank, order.id)

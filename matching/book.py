@@ -1,0 +1,264 @@
+"""The fast order book of one instrument: commands in, events out."""
+
+from .checks import check_fast_book
+from .commands import Amend, Cancel, Limit, Market, Reduce, Update
+from .core import MatchingCore
+from .events import (
+    Accepted,
+    Amended,
+    Cancelled,
+    Event,
+    Expired,
+    Reduced,
+    Rejected,
+    Updated,
+)
+from .orders import Order, canonical_key
+from .terms import constraints_problem, terms_problem
+from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
+from .validation import order_problem
+
+
+class Book(MatchingCore):
+    """Price-level book with an id index, quality priority among asks and constraint buckets."""
+
+    def place(self, cmd: Limit | Market, now: int, out: list[Event]) -> None:
+        """Validate and place a limit or market order, trading it when the book is continuous."""
+        problem = order_problem(cmd, now, self.continuous)
+        if problem is None and cmd.id in self.orders:
+            problem = "an order with this id is live"
+        if problem is not None:
+            out.append(Rejected(cmd.id, self.instrument, problem))
+            return
+        out.append(Accepted(cmd.id, self.instrument))
+        self.seq += 1
+        qty = cmd.qty
+        if isinstance(cmd, Limit):
+            order = Order(
+                cmd.id,
+                cmd.participant,
+                cmd.side is Side.BUY,
+                cmd.price,
+                0 if qty is None else qty,
+                qty is None,
+                self.seq,
+                cmd.tif,
+                cmd.expires_at,
+                False,
+                cmd.constraints,
+                cmd.terms,
+            )
+        else:
+            order = Order(
+                cmd.id,
+                cmd.participant,
+                cmd.side is Side.BUY,
+                0,
+                0 if qty is None else qty,
+                qty is None,
+                self.seq,
+                TimeInForce.IOC,
+                None,
+                True,
+                cmd.constraints,
+                cmd.terms,
+            )
+        if not self.continuous:
+            self.orders[order.id] = order
+            if not order.is_market:
+                self.rest(order)
+            return
+        tif = order.tif
+        if tif is TimeInForce.FOK and self.fillable(order) < order.qty:
+            out.append(Cancelled(order.id, self.instrument, order.qty, "fill-or-kill not filled"))
+            return
+        self.match(order, out)
+        if not order.unlimited and order.qty == 0:
+            return
+        if tif is TimeInForce.GTC or tif is TimeInForce.GTD:
+            self.orders[order.id] = order
+            self.rest(order)
+            return
+        left = None if order.unlimited else order.qty
+        out.append(
+            Cancelled(order.id, self.instrument, left, "unfilled part of an immediate order")
+        )
+
+    def cancel(self, cmd: Cancel, out: list[Event]) -> None:
+        """Remove a live order."""
+        order = self.orders.get(cmd.id)
+        if order is None:
+            out.append(Rejected(cmd.id, self.instrument, "no live order with this id"))
+            return
+        self.kill(order)
+        left = None if order.unlimited else order.qty
+        out.append(Cancelled(order.id, self.instrument, left, "cancelled"))
+
+    def reduce(self, cmd: Reduce, out: list[Event]) -> None:
+        """Take licences off a live order, keeping its place."""
+        order = self.orders.get(cmd.id)
+        problem = _reduce_problem(order, cmd)
+        if order is None or problem is not None:
+            out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
+            return
+        by = min(cmd.qty, order.qty)
+        order.qty -= by
+        if order.qty == 0:
+            self.kill(order)
+        out.append(Reduced(order.id, self.instrument, by, order.qty))
+
+    def amend(self, cmd: Amend, out: list[Event]) -> None:
+        """Change price and/or size; a new price or a larger size loses time priority."""
+        order = self.orders.get(cmd.id)
+        problem = _amend_problem(order, cmd)
+        if order is None or problem is not None:
+            out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
+            return
+        price = order.price if cmd.price is None else cmd.price
+        qty = order.qty if cmd.qty is None else cmd.qty
+        if price == order.price and qty <= order.qty:
+            order.qty = qty
+            out.append(Amended(order.id, self.instrument, price, _left(order)))
+            return
+        self.seq += 1
+        if order.is_market:
+            order.qty = qty
+            order.seq = self.seq
+            out.append(Amended(order.id, self.instrument, price, _left(order)))
+            return
+        self.unrest(order)
+        order.qty = qty
+        order.seq = self.seq
+        order.set_price(price)
+        out.append(Amended(order.id, self.instrument, price, _left(order)))
+        self._reenter(order, out)
+
+    def update(self, cmd: Update, out: list[Event]) -> None:
+        """Replace terms or constraints, keeping the order's time priority."""
+        order = self.orders.get(cmd.id)
+        problem = _update_problem(order, cmd)
+        if order is None or problem is not None:
+            out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
+            return
+        if order.is_market:
+            order.set_attributes(cmd.constraints, cmd.terms)
+            out.append(Updated(order.id, self.instrument))
+            return
+        self.unrest(order)
+        order.set_attributes(cmd.constraints, cmd.terms)
+        out.append(Updated(order.id, self.instrument))
+        self._reenter(order, out)
+
+    def expire(self, order_id: str, expires_at: int, out: list[Event]) -> None:
+        """Expire a GTD order whose expiry time is due (no-op when it already left)."""
+        order = self.orders.get(order_id)
+        if order is None or order.expires_at != expires_at:
+            return
+        self.kill(order)
+        out.append(Expired(order.id, self.instrument, _left(order)))
+
+    def is_live(self, order_id: str) -> bool:
+        """Whether an order with this id rests in the book."""
+        return order_id in self.orders
+
+    def live_orders(self) -> list[Order]:
+        """Live orders in priority order: bids then asks, market orders first."""
+        return sorted(self.orders.values(), key=canonical_key)
+
+    def auction_fill(
+        self, buy_id: str, sell_id: str, qty: int, price: int, out: list[Event]
+    ) -> None:
+        """Execute one allocation of a call auction at its uniform price."""
+        buy = self.orders[buy_id]
+        sell = self.orders[sell_id]
+        self.trade(buy, sell, qty, price, out)
+        if not buy.unlimited and buy.qty == 0:
+            self.kill(buy)
+
+    def cancel_market_orders(self, out: list[Event]) -> None:
+        """Cancel market orders the auction left unfilled (they live for one auction)."""
+        for order in self.live_orders():
+            if order.is_market:
+                self.kill(order)
+                reason = "not filled by the auction"
+                out.append(Cancelled(order.id, self.instrument, _left(order), reason))
+
+    def uncross(self, out: list[Event]) -> None:
+        """Re-enter every order in time order so continuous trading starts from an uncrossed book."""
+        for order in sorted(self.orders.values(), key=_seq_of):
+            if order.live and not order.is_market:
+                self.unrest(order)
+                self._reenter(order, out)
+
+    def validate(self) -> None:
+        """Raise CorruptBook when an index disagrees with the orders."""
+        check_fast_book(self)
+
+    def _reenter(self, order: Order, out: list[Event]) -> None:
+        """Trade an order that left its levels (continuous mode), then rest what is left."""
+        if self.continuous:
+            self.match(order, out)
+        if order.unlimited or order.qty > 0:
+            self.rest(order)
+        else:
+            order.live = False
+            del self.orders[order.id]
+
+
+def _left(order: Order) -> int | None:
+    """Remaining size as events report it (None for an unlimited ask)."""
+    return None if order.unlimited else order.qty
+
+
+def _seq_of(order: Order) -> int:
+    """Sort key: arrival sequence."""
+    return order.seq
+
+
+def _reduce_problem(order: Order | None, cmd: Reduce) -> str | None:
+    """Why a reduce command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    if cmd.qty <= 0:
+        return "qty to reduce by must be positive"
+    if order.unlimited:
+        return "an unlimited ask cannot be reduced; cancel it"
+    return None
+
+
+def _amend_problem(order: Order | None, cmd: Amend) -> str | None:
+    """Why an amend command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    if cmd.price is None and cmd.qty is None:
+        return "nothing to amend"
+    if cmd.price is not None:
+        if order.is_market:
+            return "a market order has no price to amend"
+        if not 0 < cmd.price <= MAX_PRICE:
+            return "price must be a positive number of yen"
+    if cmd.qty is not None:
+        if order.unlimited:
+            return "an unlimited ask has no size to amend"
+        if not 0 < cmd.qty <= MAX_QTY:
+            return "qty must be a positive number of licences"
+        if order.terms is not None and order.terms.exclusive and cmd.qty != 1:
+            return "an exclusive licence is offered one at a time (qty 1)"
+    return None
+
+
+def _update_problem(order: Order | None, cmd: Update) -> str | None:
+    """Why an update command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    if order.is_buy != (cmd.side is Side.BUY):
+        return "side does not match the order"
+    if order.is_buy:
+        if cmd.terms is not None:
+            return "a bid carries constraints, not ask terms"
+        return None if cmd.constraints is None else constraints_problem(cmd.constraints)
+    if cmd.constraints is not None:
+        return "an ask carries terms, not bid constraints"
+    if cmd.terms is None:
+        return None
+    return terms_problem(cmd.terms, None if order.unlimited else order.qty)

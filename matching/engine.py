@@ -1,0 +1,189 @@
+"""The engine: one book per instrument, the clock, expiries, auctions and the state hash."""
+
+import hashlib
+from collections.abc import Callable, Iterable
+from heapq import heappop, heappush
+
+from .auction import plan_auction
+from .book import Book
+from .bookbase import BookBase, TradeCounter
+from .commands import (
+    Amend,
+    Cancel,
+    Clock,
+    Command,
+    Limit,
+    Market,
+    Reduce,
+    RunAuction,
+    SetMode,
+    Update,
+)
+from .events import AuctionResult, Event, ModeChanged, Rejected
+from .snapshot import book_state
+from .types import Mode, TimeInForce
+
+BookFactory = Callable[[str, TradeCounter], BookBase]
+
+
+class Engine:
+    """Applies commands to per-instrument books and returns the resulting events.
+
+    Deterministic: the same command stream always yields the same events and state hash.
+    """
+
+    def __init__(self, book_factory: BookFactory | None = None) -> None:
+        self.books: dict[str, BookBase] = {}
+        self.counter = TradeCounter()
+        self.now = 0
+        self._factory: BookFactory = Book if book_factory is None else book_factory
+        self._expiries: list[tuple[int, str, str]] = []
+        self._schedule: dict[str, tuple[int, int]] = {}
+
+    def apply(self, cmd: Command) -> list[Event]:
+        """Apply one command; bad commands yield `Rejected`, never an exception."""
+        out: list[Event] = []
+        self._apply(cmd, out)
+        return out
+
+    def apply_many(self, cmds: Iterable[Command]) -> list[Event]:
+        """Apply commands in order and return all their events."""
+        out: list[Event] = []
+        for cmd in cmds:
+            self._apply(cmd, out)
+        return out
+
+    def _apply(self, cmd: Command, out: list[Event]) -> None:
+        """Route a command to its handler."""
+        if isinstance(cmd, Limit):
+            book = self._book_for(cmd.instrument, cmd.id, out)
+            if book is not None:
+                book.place(cmd, self.now, out)
+                expires_at = cmd.expires_at
+                if cmd.tif is TimeInForce.GTD and expires_at is not None and book.is_live(cmd.id):
+                    heappush(self._expiries, (expires_at, cmd.instrument, cmd.id))
+        elif isinstance(cmd, Cancel):
+            book = self._existing(cmd.instrument, cmd.id, out)
+            if book is not None:
+                book.cancel(cmd, out)
+        elif isinstance(cmd, Market):
+            book = self._book_for(cmd.instrument, cmd.id, out)
+            if book is not None:
+                book.place(cmd, self.now, out)
+        elif isinstance(cmd, Reduce):
+            book = self._existing(cmd.instrument, cmd.id, out)
+            if book is not None:
+                book.reduce(cmd, out)
+        elif isinstance(cmd, Amend):
+            book = self._existing(cmd.instrument, cmd.id, out)
+            if book is not None:
+                book.amend(cmd, out)
+        elif isinstance(cmd, Update):
+            book = self._existing(cmd.instrument, cmd.id, out)
+            if book is not None:
+                book.update(cmd, out)
+        elif isinstance(cmd, Clock):
+            self._clock(cmd.now, out)
+        elif isinstance(cmd, RunAuction):
+            book = self._existing(cmd.instrument, "", out)
+            if book is not None:
+                if cmd.reference_price is not None and cmd.reference_price <= 0:
+                    out.append(Rejected("", cmd.instrument, "reference price must be positive"))
+                else:
+                    self._auction(book, cmd.reference_price, out)
+        elif isinstance(cmd, SetMode):
+            self._set_mode(cmd, out)
+        else:
+            out.append(Rejected("", "", f"unknown command {type(cmd).__name__}"))
+
+    def _book_for(self, instrument: str, order_id: str, out: list[Event]) -> BookBase | None:
+        """The instrument's book, opened on first use (None with a rejection when unnamed)."""
+        book = self.books.get(instrument)
+        if book is None:
+            if not instrument:
+                out.append(Rejected(order_id, instrument, "instrument must not be empty"))
+                return None
+            book = self._factory(instrument, self.counter)
+            self.books[instrument] = book
+        return book
+
+    def _existing(self, instrument: str, order_id: str, out: list[Event]) -> BookBase | None:
+        """The instrument's book, or None with a rejection when it has none."""
+        book = self.books.get(instrument)
+        if book is None:
+            reason = "no live order with this id" if order_id else "unknown instrument"
+            out.append(Rejected(order_id, instrument, reason))
+        return book
+
+    def _clock(self, now: int, out: list[Event]) -> None:
+        """Advance time: expire due orders and run due auctions, in time order."""
+        if now < self.now:
+            out.append(Rejected("", "", "the clock cannot move backwards"))
+            return
+        due = sorted((at, name) for name, (_, at) in self._schedule.items() if at <= now)
+        for at, name in due:
+            self._expire_until(at, out)
+            self.now = at
+            interval = self._schedule[name][0]
+            # Missed intervals collapse into one auction; the next falls after `now`.
+            self._schedule[name] = (interval, at + ((now - at) // interval + 1) * interval)
+            self._auction(self.books[name], None, out)
+        self._expire_until(now, out)
+        self.now = now
+
+    def _expire_until(self, moment: int, out: list[Event]) -> None:
+        """Expire every GTD order whose expiry is at or before `moment`."""
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= moment:
+            expires_at, instrument, order_id = heappop(expiries)
+            self.books[instrument].expire(order_id, expires_at, out)
+
+    def _auction(self, book: BookBase, reference: int | None, out: list[Event]) -> None:
+        """Run a call auction on one book now."""
+        plan = plan_auction(book.live_orders(), book.last_price if reference is None else reference)
+        out.append(AuctionResult(book.instrument, plan.price, plan.volume, plan.imbalance))
+        price = plan.price
+        if price is not None:
+            for buy_id, sell_id, qty in plan.fills:
+                book.auction_fill(buy_id, sell_id, qty, price, out)
+        if not book.continuous:
+            book.cancel_market_orders(out)
+
+    def _set_mode(self, cmd: SetMode, out: list[Event]) -> None:
+        """Switch trading mode; opening continuous trading runs an auction first."""
+        interval = cmd.interval_ms
+        if interval is not None and (interval <= 0 or cmd.mode is Mode.CONTINUOUS):
+            out.append(
+                Rejected("", cmd.instrument, "interval_ms is a positive period of periodic mode")
+            )
+            return
+        book = self._book_for(cmd.instrument, "", out)
+        if book is None:
+            return
+        self._schedule.pop(cmd.instrument, None)
+        if cmd.mode is Mode.PERIODIC:
+            book.continuous = False
+            if interval is not None:
+                self._schedule[cmd.instrument] = (interval, self.now + interval)
+            out.append(ModeChanged(cmd.instrument, cmd.mode, interval))
+            return
+        if book.continuous:
+            out.append(ModeChanged(cmd.instrument, cmd.mode, None))
+            return
+        self._auction(book, None, out)
+        book.continuous = True
+        out.append(ModeChanged(cmd.instrument, cmd.mode, None))
+        book.uncross(out)
+
+    def state_hash(self) -> str:
+        """SHA-256 over every book's resting orders (id, price, size, attributes, queue order)."""
+        parts: list[object] = [self.now, self.counter.seq]
+        for name in sorted(self.books):
+            book = self.books[name]
+            parts.append(book_state(book, self._schedule.get(name)))
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def validate_internal_state(self) -> None:
+        """Raise CorruptBook (an AssertionError) when any book is inconsistent."""
+        for name in sorted(self.books):
+            self.books[name].validate()

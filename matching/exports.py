@@ -1,0 +1,74 @@
+"""Everything `matching` offers, from one build (interpreted here; compiled in `_native`)."""
+
+from .bookbase import CorruptBook
+from .codec import command_from_dict, command_to_dict, event_from_dict, event_to_dict
+from .commands import (
+    Amend,
+    Cancel,
+    Clock,
+    Command,
+    Limit,
+    Market,
+    Reduce,
+    RunAuction,
+    SetMode,
+    Update,
+)
+from .engine import Engine
+from .events import (
+    Accepted,
+    Amended,
+    AuctionResult,
+    Cancelled,
+    Event,
+    Expired,
+    ModeChanged,
+    Reduced,
+    Rejected,
+    TradeExecuted,
+    Updated,
+)
+from .replay import JournalError, events_to_lines, parse_journal, replay
+from .terms import AskTerms, BidConstraints, eligible
+from .types import DATA_CLASSES, Mode, Side, TimeInForce
+
+__all__ = [
+    "DATA_CLASSES",
+    "Accepted",
+    "Amend",
+    "Amended",
+    "AskTerms",
+    "AuctionResult",
+    "BidConstraints",
+    "Cancel",
+    "Cancelled",
+    "Clock",
+    "Command",
+    "CorruptBook",
+    "Engine",
+    "Event",
+    "Expired",
+    "JournalError",
+    "Limit",
+    "Market",
+    "Mode",
+    "ModeChanged",
+    "Reduce",
+    "Reduced",
+    "Rejected",
+    "RunAuction",
+    "SetMode",
+    "Side",
+    "TimeInForce",
+    "TradeExecuted",
+    "Update",
+    "Updated",
+    "command_from_dict",
+    "command_to_dict",
+    "eligible",
+    "event_from_dict",
+    "event_to_dict",
+    "events_to_lines",
+    "parse_journal",
+    "replay",
+]
