@@ -86,6 +86,7 @@ class BidCreate(BaseModel):
     min_quality: int = Field(default=0, ge=0, le=100)
     min_k: int | None = Field(default=None, ge=2)
     required_tags: list[str] = Field(default_factory=list)
+    required_columns: list[str] = Field(default_factory=list)
 
 
 class BidPublic(Public):

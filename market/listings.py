@@ -52,6 +52,7 @@ def make_ask(
         allowed_purposes=sorted(purposes),
     )
     session.add(listing)
+    session.flush()
     record_event(
         session,
         "ListingOpened",
@@ -69,7 +70,8 @@ def make_ask(
             data_class=dataset.data_class,
             quality=dataset.quality_score,
             k=dataset.privacy_k,
-            tags=frozenset(dataset.tags) | frozenset(dataset.columns),
+            tags=frozenset(dataset.tags),
+            columns=frozenset(dataset.columns),
             allowed_purposes=purposes,
         ),
     )
@@ -88,6 +90,7 @@ def make_bid(
     min_quality: int = 0,
     min_k: int | None = None,
     required_tags: list[str] | None = None,
+    required_columns: list[str] | None = None,
 ) -> tuple[Bid, Any]:
     """Create a bid (after the credit check) and the engine command that places it."""
     if max_price_yen <= 0:
@@ -107,6 +110,7 @@ def make_bid(
         "min_quality": min_quality,
         "min_k": min_k,
         "required_tags": sorted(set(required_tags or [])),
+        "required_columns": sorted(set(required_columns or [])),
     }
     bid = Bid(
         buyer_id=buyer.id,
@@ -118,6 +122,7 @@ def make_bid(
         constraints=constraints,
     )
     session.add(bid)
+    session.flush()
     command = matching.Limit(
         id=bid.id,
         instrument=instrument,
@@ -131,9 +136,9 @@ def make_bid(
             min_quality=min_quality,
             min_k=min_k,
             required_tags=frozenset(required_tags or []),
+            required_columns=frozenset(required_columns or []),
             recipient_categories=frozenset(
-                [buyer.id]
-                + ([f"category:{buyer.recipient_category}"] if buyer.recipient_category else [])
+                [f"category:{buyer.recipient_category}"] if buyer.recipient_category else []
             ),
         ),
     )
@@ -186,6 +191,7 @@ def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
         quantity=event.qty,
     )
     session.add(trade)
+    session.flush()
     session.add(
         Licence(
             trade_id=trade.id,

@@ -148,7 +148,7 @@ class Market:
             query = select(model)
             for column, value in equals.items():
                 query = query.where(getattr(model, column) == value)
-            order = getattr(model, "created_at", None) or getattr(model, "issued_at", None)
+            order: Any = getattr(model, "created_at", None) or getattr(model, "issued_at", None)
             return list(session.exec(query.order_by(order.desc()).limit(limit)))
 
     def trial_balance(self) -> dict[str, int]:

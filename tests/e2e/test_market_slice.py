@@ -2,8 +2,6 @@
 
 import httpx
 
-from tests.factories import sensor_csv
-
 PROBLEM = "application/problem+json"
 
 
@@ -18,8 +16,15 @@ def register(http: httpx.Client, name: str, **extra: str) -> str:
 
 
 def upload(http: httpx.Client, key: str, raw: bytes, **form: str) -> httpx.Response:
-    fields = {"title": "Traffic", "category": "mobility.traffic", "data_class": "non_personal", **form}
-    return http.post("/datasets", headers=auth(key), data=fields, files={"file": ("d.csv", raw, "text/csv")})
+    fields = {
+        "title": "Traffic",
+        "category": "mobility.traffic",
+        "data_class": "non_personal",
+        **form,
+    }
+    return http.post(
+        "/datasets", headers=auth(key), data=fields, files={"file": ("d.csv", raw, "text/csv")}
+    )
 
 
 def test_whole_slice_over_http(http: httpx.Client, settings) -> None:  # type: ignore[no-untyped-def]
@@ -40,7 +45,12 @@ def test_whole_slice_over_http(http: httpx.Client, settings) -> None:  # type: i
     listing = http.post(
         "/listings",
         headers=auth(seller),
-        json={"dataset_id": dataset_id, "price_yen": 5_000, "licence_count": 3, "allowed_purposes": ["research"]},
+        json={
+            "dataset_id": dataset_id,
+            "price_yen": 5_000,
+            "licence_count": 3,
+            "allowed_purposes": ["research"],
+        },
     )
     assert listing.status_code == 201, listing.text
     instrument = listing.json()["instrument"]
@@ -96,13 +106,20 @@ def test_errors_are_problem_json(http: httpx.Client) -> None:
     unknown = http.get("/no/such/thing")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
     buyer = register(http, "Buyer")
-    invalid = http.post("/bids", headers=auth(buyer), json={"instrument": "x/y", "max_price_yen": -1})
+    invalid = http.post(
+        "/bids", headers=auth(buyer), json={"instrument": "x/y", "max_price_yen": -1}
+    )
     assert invalid.status_code == 422
     assert {e["field"] for e in invalid.json()["errors"]} >= {"body.max_price_yen", "body.purpose"}
     unknown_purpose = http.post(
-        "/bids", headers=auth(buyer), json={"instrument": "a/b", "max_price_yen": 10, "purpose": "spying"}
+        "/bids",
+        headers=auth(buyer),
+        json={"instrument": "a/b", "max_price_yen": 10, "purpose": "spying"},
     )
-    assert unknown_purpose.status_code == 422 and "docs/purposes.md" in unknown_purpose.json()["detail"]
+    assert (
+        unknown_purpose.status_code == 422
+        and "docs/purposes.md" in unknown_purpose.json()["detail"]
+    )
 
 
 def test_bid_beyond_credit_limit_is_refused(http: httpx.Client) -> None:

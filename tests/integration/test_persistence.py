@@ -61,10 +61,17 @@ def _trade_once(market: Market):  # type: ignore[no-untyped-def]
     seller, _ = market.register(name="Seller", kind="business")
     buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=100_000)
     dataset = market.upload_dataset(
-        seller=seller, raw=sensor_csv(), title="t", category="mobility.traffic", data_class="non_personal"
+        seller=seller,
+        raw=sensor_csv(),
+        title="t",
+        category="mobility.traffic",
+        data_class="non_personal",
     )
     listing = market.list_dataset(
-        seller=seller, dataset_id=dataset.id, price_yen=7_000, licence_count=2,
+        seller=seller,
+        dataset_id=dataset.id,
+        price_yen=7_000,
+        licence_count=2,
         allowed_purposes=["research"],
     )
     outcome = market.place_bid(
@@ -85,7 +92,9 @@ def test_trade_books_a_balanced_ledger(market: Market) -> None:
         assert len(session.exec(select(LedgerEntry)).all()) == 3
 
 
-def test_restart_rebuilds_the_same_books_from_the_journal(settings: Settings, market: Market) -> None:
+def test_restart_rebuilds_the_same_books_from_the_journal(
+    settings: Settings, market: Market
+) -> None:
     _trade_once(market)
     before = market.trading.state_hash()
     market.close()
