@@ -23,16 +23,20 @@ def _market() -> "Market":
     return Market(get_settings())
 
 
-def _print_demo(result: "DemoResult") -> None:
+def _print_demo(market: "Market", result: "DemoResult") -> None:
+    from market.models import Dataset, Participant
+
+    names = {p.id: p.name for p in market.find(Participant, limit=1000)}
+    titles = {d.id: d.title for d in market.find(Dataset, limit=1000)}
     table = Table(title="Demo trades (invoice settlement)")
-    for column in ("seq", "instrument", "dataset", "buyer", "price (yen)"):
-        table.add_column(column)
+    for column in ("seq", "dataset", "seller", "buyer", "price (yen)"):
+        table.add_column(column, justify="right" if column in ("seq", "price (yen)") else "left")
     for trade in result.trades:
         table.add_row(
             str(trade.seq),
-            trade.instrument,
-            trade.dataset_id[:8],
-            trade.buyer_id[:8],
+            titles[trade.dataset_id],
+            names[trade.seller_id],
+            names[trade.buyer_id],
             f"{trade.price_yen:,}",
         )
     console.print(table)
@@ -61,7 +65,7 @@ def demo() -> None:
     market = _market()
     try:
         result = seed_demo(market)
-        _print_demo(result)
+        _print_demo(market, result)
         path = _save_keys(result, market.settings.data_dir)
         console.print(f"API keys of the demo participants: {path} (keep it private)")
     finally:
@@ -85,7 +89,7 @@ def serve(
     market = _market()
     if demo_data and not market.find(Participant, limit=1):
         result = seed_demo(market)
-        _print_demo(result)
+        _print_demo(market, result)
         console.print(f"Demo API keys: {_save_keys(result, market.settings.data_dir)}")
     console.print(f"Market on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:
