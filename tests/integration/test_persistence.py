@@ -103,3 +103,15 @@ def test_restart_rebuilds_the_same_books_from_the_journal(
         assert restarted.trading.state_hash() == before
     finally:
         restarted.close()
+
+
+def test_uploaded_dataset_is_encrypted_on_disk(market: Market) -> None:
+    seller, _ = market.register(name="Seller", kind="business")
+    raw = "地点,台数\n新宿駅前,120\n".encode()
+    dataset = market.upload_dataset(
+        seller=seller, raw=raw, title="t", category="c", data_class="non_personal"
+    )
+    on_disk = market.store.path_of(dataset.id).read_bytes()
+    for fragment in ("地点", "新宿駅前", "120"):
+        assert fragment.encode() not in on_disk
+    assert market.download(participant=seller, dataset_id=dataset.id)[1] == raw
