@@ -14,9 +14,8 @@ from .events import (
     Updated,
 )
 from .orders import Order, canonical_key
-from .terms import constraints_problem, terms_problem
-from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
-from .validation import order_problem
+from .types import Side, TimeInForce
+from .validation import amend_problem, order_problem, reduce_problem, update_problem
 
 
 class Book(MatchingCore):
@@ -97,7 +96,7 @@ class Book(MatchingCore):
     def reduce(self, cmd: Reduce, out: list[Event]) -> None:
         """Take licences off a live order, keeping its place."""
         order = self.orders.get(cmd.id)
-        problem = _reduce_problem(order, cmd)
+        problem = reduce_problem(order, cmd)
         if order is None or problem is not None:
             out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
             return
@@ -110,7 +109,7 @@ class Book(MatchingCore):
     def amend(self, cmd: Amend, out: list[Event]) -> None:
         """Change price and/or size; a new price or a larger size loses time priority."""
         order = self.orders.get(cmd.id)
-        problem = _amend_problem(order, cmd)
+        problem = amend_problem(order, cmd)
         if order is None or problem is not None:
             out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
             return
@@ -136,7 +135,7 @@ class Book(MatchingCore):
     def update(self, cmd: Update, out: list[Event]) -> None:
         """Replace terms or constraints, keeping the order's time priority."""
         order = self.orders.get(cmd.id)
-        problem = _update_problem(order, cmd)
+        problem = update_problem(order, cmd)
         if order is None or problem is not None:
             out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
             return
@@ -213,52 +212,3 @@ def _left(order: Order) -> int | None:
 def _seq_of(order: Order) -> int:
     """Sort key: arrival sequence."""
     return order.seq
-
-
-def _reduce_problem(order: Order | None, cmd: Reduce) -> str | None:
-    """Why a reduce command is refused, or None."""
-    if order is None:
-        return "no live order with this id"
-    if cmd.qty <= 0:
-        return "qty to reduce by must be positive"
-    if order.unlimited:
-        return "an unlimited ask cannot be reduced; cancel it"
-    return None
-
-
-def _amend_problem(order: Order | None, cmd: Amend) -> str | None:
-    """Why an amend command is refused, or None."""
-    if order is None:
-        return "no live order with this id"
-    if cmd.price is None and cmd.qty is None:
-        return "nothing to amend"
-    if cmd.price is not None:
-        if order.is_market:
-            return "a market order has no price to amend"
-        if not 0 < cmd.price <= MAX_PRICE:
-            return "price must be a positive number of yen"
-    if cmd.qty is not None:
-        if order.unlimited:
-            return "an unlimited ask has no size to amend"
-        if not 0 < cmd.qty <= MAX_QTY:
-            return "qty must be a positive number of licences"
-        if order.terms is not None and order.terms.exclusive and cmd.qty != 1:
-            return "an exclusive licence is offered one at a time (qty 1)"
-    return None
-
-
-def _update_problem(order: Order | None, cmd: Update) -> str | None:
-    """Why an update command is refused, or None."""
-    if order is None:
-        return "no live order with this id"
-    if order.is_buy != (cmd.side is Side.BUY):
-        return "side does not match the order"
-    if order.is_buy:
-        if cmd.terms is not None:
-            return "a bid carries constraints, not ask terms"
-        return None if cmd.constraints is None else constraints_problem(cmd.constraints)
-    if cmd.constraints is not None:
-        return "an ask carries terms, not bid constraints"
-    if cmd.terms is None:
-        return None
-    return terms_problem(cmd.terms, None if order.unlimited else order.qty)

@@ -1,8 +1,12 @@
 """What the engine needs of a book: one interface shared by the fast and the reference book."""
 
+from matching.errors import CorruptBook
+
 from .commands import Amend, Cancel, Limit, Market, Reduce, Update
 from .events import Event
 from .orders import Order
+
+__all__ = ["BookBase", "CorruptBook", "TradeCounter"]
 
 
 class TradeCounter:
@@ -10,10 +14,6 @@ class TradeCounter:
 
     def __init__(self) -> None:
         self.seq = 0
-
-
-class CorruptBook(AssertionError):
-    """A book's internal indexes disagree with its orders."""
 
 
 class BookBase:

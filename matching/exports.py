@@ -1,6 +1,7 @@
 """Everything `matching` offers, from one build (interpreted here; compiled in `_native`)."""
 
-from .bookbase import CorruptBook
+from matching.errors import CorruptBook, JournalError
+
 from .codec import command_from_dict, command_to_dict, event_from_dict, event_to_dict
 from .commands import (
     Amend,
@@ -28,7 +29,7 @@ from .events import (
     TradeExecuted,
     Updated,
 )
-from .replay import JournalError, events_to_lines, parse_journal, replay
+from .replay import events_to_lines, parse_journal, replay
 from .terms import AskTerms, BidConstraints, eligible
 from .types import DATA_CLASSES, Mode, Side, TimeInForce
 

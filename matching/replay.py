@@ -3,18 +3,12 @@
 import json
 from collections.abc import Iterable
 
+from matching.errors import JournalError
+
 from .codec import command_from_dict, event_to_dict
 from .commands import Command
 from .engine import BookFactory, Engine
 from .events import Event
-
-
-class JournalError(ValueError):
-    """A journal line is not a valid command."""
-
-    def __init__(self, line_number: int, message: str) -> None:
-        super().__init__(f"line {line_number}: {message}")
-        self.line_number = line_number
 
 
 def parse_journal(lines: Iterable[str]) -> list[Command]:

@@ -1,6 +1,7 @@
 """Checks that decide whether an order command may enter a book (shared by every book)."""
 
-from .commands import Limit, Market
+from .commands import Amend, Limit, Market, Reduce, Update
+from .orders import Order
 from .terms import constraints_problem, terms_problem
 from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
 
@@ -53,3 +54,52 @@ def _limit_problem(cmd: Limit, now: int, continuous: bool) -> str | None:
     if not continuous and (tif is TimeInForce.IOC or tif is TimeInForce.FOK):
         return "immediate orders (IOC, FOK) are refused while the instrument trades by auction"
     return None
+
+
+def reduce_problem(order: Order | None, cmd: Reduce) -> str | None:
+    """Why a reduce command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    if cmd.qty <= 0:
+        return "qty to reduce by must be positive"
+    if order.unlimited:
+        return "an unlimited ask cannot be reduced; cancel it"
+    return None
+
+
+def amend_problem(order: Order | None, cmd: Amend) -> str | None:
+    """Why an amend command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    if cmd.price is None and cmd.qty is None:
+        return "nothing to amend"
+    if cmd.price is not None:
+        if order.is_market:
+            return "a market order has no price to amend"
+        if not 0 < cmd.price <= MAX_PRICE:
+            return "price must be a positive number of yen"
+    if cmd.qty is not None:
+        if order.unlimited:
+            return "an unlimited ask has no size to amend"
+        if not 0 < cmd.qty <= MAX_QTY:
+            return "qty must be a positive number of licences"
+        if order.terms is not None and order.terms.exclusive and cmd.qty != 1:
+            return "an exclusive licence is offered one at a time (qty 1)"
+    return None
+
+
+def update_problem(order: Order | None, cmd: Update) -> str | None:
+    """Why an update command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    if order.is_buy != (cmd.side is Side.BUY):
+        return "side does not match the order"
+    if order.is_buy:
+        if cmd.terms is not None:
+            return "a bid carries constraints, not ask terms"
+        return None if cmd.constraints is None else constraints_problem(cmd.constraints)
+    if cmd.constraints is not None:
+        return "an ask carries terms, not bid constraints"
+    if cmd.terms is None:
+        return None
+    return terms_problem(cmd.terms, None if order.unlimited else order.qty)

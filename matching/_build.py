@@ -1,0 +1,66 @@
+"""Compile `matching` with mypyc into `matching._native` (run: python -m matching._build).
+
+The sources are copied into a staging package named `matching._native` so that the compiled
+build and the interpreted modules can be imported side by side (the tests run both).
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+# Exceptions stay interpreted (mypyc cannot subclass AssertionError) and are shared.
+SKIP = {"__init__.py", "_build.py", "errors.py"}
+
+
+def build(verbose: bool = False) -> list[Path]:
+    """Compile every module of the package; return the extension files written."""
+    from mypyc.build import mypycify
+    from setuptools import setup
+
+    sources = sorted(p for p in PACKAGE.glob("*.py") if p.name not in SKIP)
+    with tempfile.TemporaryDirectory(prefix="matching-mypyc-") as staging:
+        root = Path(staging)
+        target = root / "matching" / "_native"
+        target.mkdir(parents=True)
+        (root / "matching" / "__init__.py").write_text("")
+        shutil.copy(PACKAGE / "errors.py", root / "matching" / "errors.py")
+        (target / "__init__.py").write_text("")
+        for source in sources:
+            shutil.copy(source, target / source.name)
+        paths = [f"matching/_native/{p.name}" for p in sources]
+        previous = Path.cwd()
+        os.chdir(root)
+        try:
+            setup(
+                name="matching-native",
+                ext_modules=mypycify(paths, group_name="matching._native", opt_level="3"),
+                script_args=["build_ext", "--inplace"] + ([] if verbose else ["--quiet"]),
+            )
+        finally:
+            os.chdir(previous)
+        written = []
+        for built in sorted(root.rglob("*.so")) + sorted(root.rglob("*.pyd")):
+            if "build" in built.relative_to(root).parts[:1]:
+                continue
+            destination = PACKAGE.parent / built.relative_to(root)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(built, destination)
+            written.append(destination)
+    return written
+
+
+def clean() -> None:
+    """Remove the compiled build so `matching` falls back to the interpreted modules."""
+    for path in list(PACKAGE.glob("_native/*.so")) + list(PACKAGE.glob("_native__mypyc*.so")):
+        path.unlink()
+
+
+if __name__ == "__main__":
+    if "--clean" in sys.argv:
+        clean()
+    else:
+        for path in build(verbose="--verbose" in sys.argv):
+            print(path.relative_to(PACKAGE.parent))
