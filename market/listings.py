@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 import matching
 from market.datasets import get_dataset
-from market.errors import Forbidden, InvalidRequest, OrderRejected
+from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
 from market.models import Bid, Licence, Listing, Participant, Trade
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
@@ -143,6 +143,21 @@ def make_bid(
         ),
     )
     return bid, command
+
+
+def make_cancel(*, session: Session, participant: Participant, order_id: str) -> Any:
+    """The engine command that withdraws one of the participant's open bids or listings."""
+    order: Bid | Listing | None = session.get(Bid, order_id) or session.get(Listing, order_id)
+    owner = None
+    if isinstance(order, Bid):
+        owner = order.buyer_id
+    elif isinstance(order, Listing):
+        owner = order.seller_id
+    if order is None or owner != participant.id:
+        raise NotFound(f"you have no order {order_id}")
+    if order.status != "open":
+        raise Conflict(f"order {order_id} is {order.status} and can no longer be cancelled")
+    return matching.Cancel(id=order.id, instrument=order.instrument)
 
 
 def book_engine_events(

@@ -19,7 +19,7 @@ from market.datasets import create_dataset, get_dataset, require_download_right
 from market.encryption import Encryptor
 from market.errors import OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
-from market.listings import book_engine_events, make_ask, make_bid
+from market.listings import book_engine_events, make_ask, make_bid, make_cancel
 from market.models import Bid, Dataset, Invoice, Listing, Participant, Trade, new_id
 from market.participants import authenticate, register_participant
 from market.settings import Settings
@@ -131,6 +131,23 @@ class Market:
         if rejection is not None:
             raise rejection
         return outcome
+
+    def cancel_order(self, *, participant: Participant, order_id: str) -> Bid | Listing:
+        """Withdraw an open bid or listing from the book."""
+
+        def work(session: Session) -> Bid | Listing:
+            command = make_cancel(session=session, participant=participant, order_id=order_id)
+            events = self.trading.submit(session, command)
+            _, rejection = book_engine_events(
+                session=session, events=events, fee_bps=self.settings.market_fee_bps
+            )
+            if rejection is not None:
+                raise rejection
+            order = session.get(Bid, order_id) or session.get(Listing, order_id)
+            assert order is not None
+            return order
+
+        return self._trading_transaction(work)
 
     def download(self, *, participant: Participant, dataset_id: str) -> tuple[Dataset, bytes]:
         """The dataset's bytes, for its seller or a licence holder."""

@@ -5,6 +5,7 @@ from fastapi.responses import Response
 
 from api.deps import CurrentParticipant, MarketDep
 from api.schemas import BidCreate, BidPublic, BidResult, InvoicePublic, LicencePublic, TradePublic
+from market.errors import NotFound
 from market.models import Bid, Invoice, Licence
 
 router = APIRouter(tags=["buyers"])
@@ -18,6 +19,15 @@ def place_bid(body: BidCreate, market: MarketDep, buyer: CurrentParticipant) -> 
         bid=BidPublic.model_validate(outcome.bid),
         trades=[TradePublic.model_validate(t) for t in outcome.trades],
     )
+
+
+@router.delete("/bids/{bid_id}", response_model=BidPublic)
+def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid:
+    """Withdraw an open bid; licences already bought stay valid."""
+    order = market.cancel_order(participant=buyer, order_id=bid_id)
+    if not isinstance(order, Bid):
+        raise NotFound(f"you have no bid {bid_id}")
+    return order
 
 
 @router.get("/bids", response_model=list[BidPublic])

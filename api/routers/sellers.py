@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, UploadFile
 
 from api.deps import CurrentParticipant, MarketDep
 from api.schemas import DatasetPublic, ListingCreate, ListingPublic
-from market.errors import UploadRejected
+from market.errors import NotFound, UploadRejected
 from market.models import Dataset, Listing
 
 router = APIRouter(tags=["sellers"])
@@ -56,6 +56,15 @@ def create_listing(body: ListingCreate, market: MarketDep, seller: CurrentPartic
         licence_count=body.licence_count,
         allowed_purposes=body.allowed_purposes,
     )
+
+
+@router.delete("/listings/{listing_id}", response_model=ListingPublic)
+def cancel_listing(listing_id: str, market: MarketDep, seller: CurrentParticipant) -> Listing:
+    """Withdraw an open listing; licences already sold stay valid."""
+    order = market.cancel_order(participant=seller, order_id=listing_id)
+    if not isinstance(order, Listing):
+        raise NotFound(f"you have no listing {listing_id}")
+    return order
 
 
 @router.get("/listings", response_model=list[ListingPublic])

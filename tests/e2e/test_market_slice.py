@@ -131,3 +131,34 @@ def test_bid_beyond_credit_limit_is_refused(http: httpx.Client) -> None:
     )
     assert response.status_code == 402
     assert "credit limit" in response.json()["detail"]
+
+
+def test_cancelled_bid_no_longer_trades(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    buyer = register(http, "Buyer")
+    bid = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={
+            "instrument": "mobility.traffic/non_personal",
+            "max_price_yen": 900,
+            "purpose": "research.academic",
+        },
+    ).json()["bid"]
+    assert bid["status"] == "open"
+    cancelled = http.delete(f"/bids/{bid['id']}", headers=auth(buyer))
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = http.delete(f"/bids/{bid['id']}", headers=auth(buyer))
+    assert again.status_code == 409
+    assert http.delete(f"/bids/{bid['id']}", headers=auth(seller)).status_code == 404
+
+    dataset_id = upload(http, seller, b"a,b\n1,2\n").json()["id"]
+    listing = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={"dataset_id": dataset_id, "price_yen": 500, "allowed_purposes": ["research"]},
+    ).json()
+    assert listing["status"] == "open" and listing["licences_sold"] == 0
+    assert http.get("/licences", headers=auth(buyer)).json() == []
+    closed = http.delete(f"/listings/{listing['id']}", headers=auth(seller))
+    assert closed.json()["status"] == "cancelled"
