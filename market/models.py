@@ -169,3 +169,13 @@ class OutboxEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _created()
     published_at: datetime | None = _optional_ts()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to a request sent with an Idempotency-Key, replayed to retries."""
+
+    participant_id: str = Field(foreign_key="participant.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=100)
+    request_hash: str = Field(max_length=64)
+    response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _created()

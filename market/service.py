@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine as DbEngine
 from sqlmodel import Session, select
 
-from market import db
+from market import db, idempotency
 from market.csv_ingest import parse_csv_upload
 from market.datasets import create_dataset, get_dataset, require_download_right
 from market.encryption import Encryptor
@@ -78,6 +78,32 @@ class Market:
         """Publish committed outbox events to the bus."""
         with self._publish_lock:
             return publish_pending(self.db, self.bus)
+
+    def idempotent(
+        self,
+        *,
+        participant: Participant,
+        key: str | None,
+        request_hash: str,
+        produce: Callable[[], dict[str, Any]],
+    ) -> tuple[dict[str, Any], bool]:
+        """Run `produce` once per idempotency key; returns (response, replayed)."""
+        if key is None:
+            return produce(), False
+        scope = {"participant_id": participant.id, "key": key}
+        with Session(self.db) as session:
+            stored = idempotency.reserve(session=session, request_hash=request_hash, **scope)
+        if stored is not None:
+            return stored, True
+        try:
+            response = produce()
+        except BaseException:
+            with Session(self.db) as session:
+                idempotency.release(session=session, **scope)
+            raise
+        with Session(self.db) as session:
+            idempotency.complete(session=session, response=response, **scope)
+        return response, False
 
     def register(self, *, name: str, kind: str, **fields: Any) -> tuple[Participant, str]:
         return self._transaction(

@@ -1,9 +1,10 @@
 """Buyer endpoints: bid, see licences and invoices, download licensed data."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.deps import CurrentParticipant, MarketDep
+from api.idempotency import IdempotencyKey, run_idempotent
 from api.schemas import BidCreate, BidPublic, BidResult, InvoicePublic, LicencePublic, TradePublic
 from market.errors import NotFound
 from market.models import Bid, Invoice, Licence
@@ -12,12 +13,32 @@ router = APIRouter(tags=["buyers"])
 
 
 @router.post("/bids", response_model=BidResult, status_code=201)
-def place_bid(body: BidCreate, market: MarketDep, buyer: CurrentParticipant) -> BidResult:
+def place_bid(
+    body: BidCreate,
+    market: MarketDep,
+    buyer: CurrentParticipant,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> BidResult:
     """Bid for licences; trades at once against eligible asks, or rests in the book."""
-    outcome = market.place_bid(buyer=buyer, **body.model_dump())
-    return BidResult(
-        bid=BidPublic.model_validate(outcome.bid),
-        trades=[TradePublic.model_validate(t) for t in outcome.trades],
+
+    def produce() -> BidResult:
+        outcome = market.place_bid(buyer=buyer, **body.model_dump())
+        return BidResult(
+            bid=BidPublic.model_validate(outcome.bid),
+            trades=[TradePublic.model_validate(t) for t in outcome.trades],
+        )
+
+    return run_idempotent(
+        market=market,
+        participant=buyer,
+        key=idempotency_key,
+        request=request,
+        response=response,
+        body=body,
+        model=BidResult,
+        produce=produce,
     )
 
 

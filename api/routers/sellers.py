@@ -2,9 +2,10 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, UploadFile
+from fastapi import APIRouter, Form, Request, Response, UploadFile
 
 from api.deps import CurrentParticipant, MarketDep
+from api.idempotency import IdempotencyKey, run_idempotent
 from api.schemas import DatasetPublic, ListingCreate, ListingPublic
 from market.errors import NotFound, UploadRejected
 from market.models import Dataset, Listing
@@ -47,14 +48,29 @@ def my_datasets(market: MarketDep, seller: CurrentParticipant) -> list[Dataset]:
 
 
 @router.post("/listings", response_model=ListingPublic, status_code=201)
-def create_listing(body: ListingCreate, market: MarketDep, seller: CurrentParticipant) -> Listing:
+def create_listing(
+    body: ListingCreate,
+    market: MarketDep,
+    seller: CurrentParticipant,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ListingPublic:
     """Offer licences of one of your datasets; it trades at once with any eligible resting bid."""
-    return market.list_dataset(
-        seller=seller,
-        dataset_id=body.dataset_id,
-        price_yen=body.price_yen,
-        licence_count=body.licence_count,
-        allowed_purposes=body.allowed_purposes,
+
+    def produce() -> ListingPublic:
+        listing = market.list_dataset(seller=seller, **body.model_dump())
+        return ListingPublic.model_validate(listing)
+
+    return run_idempotent(
+        market=market,
+        participant=seller,
+        key=idempotency_key,
+        request=request,
+        response=response,
+        body=body,
+        model=ListingPublic,
+        produce=produce,
     )
 
 

@@ -162,3 +162,38 @@ def test_cancelled_bid_no_longer_trades(http: httpx.Client) -> None:
     assert http.get("/licences", headers=auth(buyer)).json() == []
     closed = http.delete(f"/listings/{listing['id']}", headers=auth(seller))
     assert closed.json()["status"] == "cancelled"
+
+
+def test_retried_bid_with_the_same_idempotency_key_buys_once(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    buyer = register(http, "Buyer")
+    for _ in range(2):
+        dataset_id = upload(http, seller, b"a,b\n1,2\n").json()["id"]
+        http.post(
+            "/listings",
+            headers=auth(seller),
+            json={"dataset_id": dataset_id, "price_yen": 500, "allowed_purposes": ["research"]},
+        )
+    body = {
+        "instrument": "mobility.traffic/non_personal",
+        "max_price_yen": 900,
+        "purpose": "research.academic",
+    }
+    headers = {**auth(buyer), "Idempotency-Key": "order-42"}
+    first = http.post("/bids", headers=headers, json=body)
+    retry = http.post("/bids", headers=headers, json=body)
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert len(http.get("/licences", headers=auth(buyer)).json()) == 1
+
+    reused = http.post("/bids", headers=headers, json={**body, "max_price_yen": 901})
+    assert reused.status_code == 409 and "different request" in reused.json()["detail"]
+
+
+def test_a_failed_request_releases_its_idempotency_key(http: httpx.Client) -> None:
+    buyer = register(http, "Buyer")
+    headers = {**auth(buyer), "Idempotency-Key": "k1"}
+    body = {"instrument": "a/b", "max_price_yen": 10**9, "purpose": "research.academic"}
+    assert http.post("/bids", headers=headers, json=body).status_code == 402
+    assert http.post("/bids", headers=headers, json=body).status_code == 402

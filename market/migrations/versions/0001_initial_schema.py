@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:48:00.629113
+Create Date: 2026-11-27 19:59:58.994563
 """
 
 from collections.abc import Sequence
@@ -137,6 +137,19 @@ def upgrade() -> None:
     with op.batch_alter_table("dataset", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dataset_seller_id"), ["seller_id"], unique=False)
 
+    op.create_table(
+        "idempotencyrecord",
+        sa.Column("participant_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("request_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("response", sa.JSON(), nullable=True),
+        sa.Column("created_at", market.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participant.id"],
+        ),
+        sa.PrimaryKeyConstraint("participant_id", "key"),
+    )
     op.create_table(
         "listing",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -287,6 +300,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_listing_dataset_id"))
 
     op.drop_table("listing")
+    op.drop_table("idempotencyrecord")
     with op.batch_alter_table("dataset", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dataset_seller_id"))
 
