@@ -187,7 +187,9 @@ def test_books_are_separate_per_instrument(venue: Venue) -> None:
 
 
 def test_same_commands_give_the_same_events_and_state_hash(venue: Venue) -> None:
-    commands = [venue.limit(f"o{i}", "buy" if i % 3 else "sell", 100 + i % 7, 1 + i % 4) for i in range(60)]
+    commands = [
+        venue.limit(f"o{i}", "buy" if i % 3 else "sell", 100 + i % 7, 1 + i % 4) for i in range(60)
+    ]
     first = Venue(venue.api)
     second = Venue(venue.api)
     events = [first.do(c) for c in commands]
