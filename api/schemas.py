@@ -138,3 +138,10 @@ class InvoicePublic(Public):
     status: str
     issued_at: datetime
     paid_at: datetime | None
+
+
+class TradingModeSet(BaseModel):
+    mode: Literal["continuous", "periodic"]
+    interval_seconds: int | None = Field(
+        default=None, gt=0, le=86_400, description="periodic only: run an auction every N seconds"
+    )

@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine as DbEngine
 from sqlmodel import Session, select
 
+import matching
 from market import db, idempotency
 from market.csv_ingest import parse_csv_upload
 from market.datasets import create_dataset, get_dataset, require_download_right
 from market.encryption import Encryptor
-from market.errors import OrderRejected
+from market.errors import InvalidRequest, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
 from market.listings import book_engine_events, make_ask, make_bid, make_cancel
 from market.models import Bid, Dataset, Invoice, Listing, Participant, Trade, new_id
@@ -25,7 +26,7 @@ from market.participants import authenticate, register_participant
 from market.settings import Settings
 from market.settlement import mark_invoice_paid, trial_balance
 from market.storage import EncryptedFolderStore
-from market.trading import TradingService
+from market.trading import Clock, TradingService, epoch_ms
 
 T = TypeVar("T")
 
@@ -39,7 +40,9 @@ class BidOutcome:
 class Market:
     """Everything a running market needs, built from settings."""
 
-    def __init__(self, settings: Settings, bus: EventBus | None = None) -> None:
+    def __init__(
+        self, settings: Settings, bus: EventBus | None = None, clock: Clock = epoch_ms
+    ) -> None:
         self.settings = settings
         self.db: DbEngine = db.make_engine(settings.resolved_database_url)
         db.migrate(self.db)
@@ -47,7 +50,7 @@ class Market:
             settings.data_dir / "objects", Encryptor(settings.resolved_master_key())
         )
         self.bus: EventBus = bus or _make_bus(settings)
-        self.trading = TradingService()
+        self.trading = TradingService(clock)
         self.trading.rebuild(self.db)
         self._publish_lock = threading.Lock()
 
@@ -172,6 +175,36 @@ class Market:
             order = session.get(Bid, order_id) or session.get(Listing, order_id)
             assert order is not None
             return order
+
+        return self._trading_transaction(work)
+
+    def set_trading_mode(
+        self, *, instrument: str, mode: str, interval_seconds: int | None = None
+    ) -> list[Trade]:
+        """Switch an instrument between continuous trading and periodic call auctions."""
+        if mode not in ("continuous", "periodic"):
+            raise InvalidRequest("mode must be 'continuous' or 'periodic'")
+        interval_ms = interval_seconds * 1000 if interval_seconds is not None else None
+        command = matching.SetMode(instrument, matching.Mode(mode), interval_ms)
+        return self._run_engine_command(command)
+
+    def run_auction(self, *, instrument: str, reference_price: int | None = None) -> list[Trade]:
+        """Run a call auction (板寄せ) on an instrument now."""
+        return self._run_engine_command(matching.RunAuction(instrument, reference_price))
+
+    def tick(self) -> list[Trade]:
+        """Advance the engine clock: runs due auctions and expires orders."""
+        return self._run_engine_command(None)
+
+    def _run_engine_command(self, command: Any | None) -> list[Trade]:
+        def work(session: Session) -> list[Trade]:
+            events = self.trading.submit(session, command)
+            trades, rejection = book_engine_events(
+                session=session, events=events, fee_bps=self.settings.market_fee_bps
+            )
+            if rejection is not None:
+                raise rejection
+            return trades
 
         return self._trading_transaction(work)
 

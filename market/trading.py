@@ -30,25 +30,42 @@ class TradingService:
         self.engine = matching.Engine()
         self.lock = threading.RLock()
         self._clock = clock
+        self.modes: dict[str, tuple[str, int | None]] = {}
 
     def rebuild(self, db: DbEngine) -> int:
         """Replace the engine by replaying the whole journal; returns the commands replayed."""
         engine = matching.Engine()
+        self.modes = {}
         count = 0
         with Session(db) as session:
             rows = session.exec(select(JournalCommand).order_by(JournalCommand.seq))  # type: ignore[arg-type]
             for row in rows:
-                engine.apply(matching.command_from_dict(row.payload))
+                self._observe(engine.apply(matching.command_from_dict(row.payload)))
                 count += 1
         self.engine = engine
         return count
 
-    def submit(self, session: Session, command: Any) -> list[Any]:
-        """Advance the engine clock, apply one command and journal both; caller holds `lock`."""
+    def _observe(self, events: list[Any]) -> None:
+        for event in events:
+            if isinstance(event, matching.ModeChanged):
+                self.modes[event.instrument] = (event.mode.value, event.interval_ms)
+
+    def has_timed_auctions(self) -> bool:
+        """Whether any instrument runs call auctions on a timer, so the clock must tick."""
+        return any(mode == "periodic" and interval for mode, interval in self.modes.values())
+
+    def submit(self, session: Session, command: Any | None) -> list[Any]:
+        """Advance the engine clock, apply one command (if any) and journal both.
+
+        The caller holds `lock` and commits `session`; the clock tick alone runs due auctions
+        and expires orders past their time.
+        """
         events: list[Any] = []
-        for cmd in (matching.Clock(now=self._clock()), command):
+        commands = [matching.Clock(now=self._clock())] + ([command] if command is not None else [])
+        for cmd in commands:
             session.add(JournalCommand(payload=matching.command_to_dict(cmd)))
             events.extend(self.engine.apply(cmd))
+        self._observe(events)
         return events
 
     def state_hash(self) -> str:

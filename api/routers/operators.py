@@ -9,6 +9,7 @@ from api.schemas import (
     ParticipantPublic,
     Registration,
     TradePublic,
+    TradingModeSet,
 )
 from market.models import Invoice, Trade
 
@@ -28,6 +29,27 @@ def create_participant(
 def trades(market: MarketDep, _: OperatorUser, limit: int = 100) -> list[Trade]:
     """The most recent trades, newest first."""
     return market.trades(limit=min(limit, 1000))
+
+
+@router.put("/instruments/{instrument:path}/mode", response_model=list[TradePublic])
+def set_mode(
+    instrument: str, body: TradingModeSet, market: MarketDep, _: OperatorUser
+) -> list[Trade]:
+    """Switch an instrument to continuous trading or periodic call auctions (板寄せ).
+
+    Switching to continuous opens the book with an auction; its trades are returned.
+    """
+    return market.set_trading_mode(
+        instrument=instrument, mode=body.mode, interval_seconds=body.interval_seconds
+    )
+
+
+@router.post("/instruments/{instrument:path}/auction", response_model=list[TradePublic])
+def run_auction(
+    instrument: str, market: MarketDep, _: OperatorUser, reference_price: int | None = None
+) -> list[Trade]:
+    """Run a call auction on the instrument now; returns its trades."""
+    return market.run_auction(instrument=instrument, reference_price=reference_price)
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])

@@ -1,0 +1,81 @@
+"""Periodic call auctions (板寄せ) driven by the market: on command and on a timer."""
+
+import pytest
+
+from market.events import InProcessBus
+from market.service import Market
+from market.settings import Settings
+from tests.factories import sensor_csv
+
+INSTRUMENT = "mobility.traffic/non_personal"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def market(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
+    with Market(settings, bus=InProcessBus(), clock=clock) as market:
+        yield market
+
+
+def _cross(market: Market):  # type: ignore[no-untyped-def]
+    seller, _ = market.register(name="Seller", kind="business")
+    buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=100_000)
+    dataset = market.upload_dataset(
+        seller=seller,
+        raw=sensor_csv(),
+        title="t",
+        category="mobility.traffic",
+        data_class="non_personal",
+    )
+    market.list_dataset(
+        seller=seller,
+        dataset_id=dataset.id,
+        price_yen=1_000,
+        licence_count=5,
+        allowed_purposes=["research"],
+    )
+    outcome = market.place_bid(
+        buyer=buyer, instrument=INSTRUMENT, max_price_yen=3_000, purpose="research.statistics"
+    )
+    return outcome
+
+
+def test_periodic_instrument_trades_only_in_the_auction(market: Market) -> None:
+    market.set_trading_mode(instrument=INSTRUMENT, mode="periodic")
+    assert _cross(market).trades == []
+    trades = market.run_auction(instrument=INSTRUMENT)
+    assert [(t.price_yen, t.quantity) for t in trades] == [(1_000, 1)] or [
+        t.quantity for t in trades
+    ] == [1]
+    assert market.trial_balance()[f"receivable:buyer:{trades[0].buyer_id}"] == trades[0].price_yen
+
+
+def test_timed_auction_runs_when_the_clock_passes_its_interval(
+    market: Market, clock: FakeClock
+) -> None:
+    market.set_trading_mode(instrument=INSTRUMENT, mode="periodic", interval_seconds=60)
+    assert market.trading.has_timed_auctions()
+    _cross(market)
+    clock.now += 30_000
+    assert market.tick() == []
+    clock.now += 31_000
+    assert len(market.tick()) == 1
+
+
+def test_modes_survive_a_restart(settings: Settings, market: Market, clock: FakeClock) -> None:
+    market.set_trading_mode(instrument=INSTRUMENT, mode="periodic", interval_seconds=60)
+    market.close()
+    with Market(settings, bus=InProcessBus(), clock=clock) as restarted:
+        assert restarted.trading.has_timed_auctions()
