@@ -197,3 +197,38 @@ def test_a_failed_request_releases_its_idempotency_key(http: httpx.Client) -> No
     body = {"instrument": "a/b", "max_price_yen": 10**9, "purpose": "research.academic"}
     assert http.post("/bids", headers=headers, json=body).status_code == 402
     assert http.post("/bids", headers=headers, json=body).status_code == 402
+
+
+def test_operator_runs_a_call_auction_over_http(http: httpx.Client, settings) -> None:  # type: ignore[no-untyped-def]
+    from market.service import Market
+
+    with Market(settings) as market:
+        _, operator_key = market.register(name="Ops", kind="operator")
+    seller = register(http, "Seller")
+    buyer = register(http, "Buyer")
+    instrument = "mobility.traffic/non_personal"
+    mode = http.put(
+        f"/operator/instruments/{instrument}/mode",
+        headers=auth(operator_key),
+        json={"mode": "periodic"},
+    )
+    assert mode.status_code == 200, mode.text
+    dataset_id = upload(http, seller, b"a,b\n1,2\n").json()["id"]
+    http.post(
+        "/listings",
+        headers=auth(seller),
+        json={"dataset_id": dataset_id, "price_yen": 500, "allowed_purposes": ["research"]},
+    )
+    bid = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={"instrument": instrument, "max_price_yen": 900, "purpose": "research.academic"},
+    )
+    assert bid.json()["trades"] == []
+    auction = http.post(f"/operator/instruments/{instrument}/auction", headers=auth(operator_key))
+    assert auction.status_code == 200
+    assert [t["dataset_id"] for t in auction.json()] == [dataset_id]
+    assert (
+        http.post(f"/operator/instruments/{instrument}/auction", headers=auth(buyer)).status_code
+        == 403
+    )
