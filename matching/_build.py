@@ -4,6 +4,7 @@ The sources are copied into a staging package named `matching._native` so that t
 build and the interpreted modules can be imported side by side (the tests run both).
 """
 
+import hashlib
 import os
 import shutil
 import sys
@@ -30,7 +31,9 @@ def build(verbose: bool = False) -> list[Path]:
         (target / "__init__.py").write_text("")
         for source in sources:
             shutil.copy(source, target / source.name)
-        paths = [f"matching/_native/{p.name}" for p in sources]
+        # A stamp of the sources lets tests refuse a stale compiled build.
+        (target / "build_stamp.py").write_text(f'SOURCE_DIGEST = "{source_digest()}"\n')
+        paths = [f"matching/_native/{p.name}" for p in sources] + ["matching/_native/build_stamp.py"]
         previous = Path.cwd()
         os.chdir(root)
         try:
@@ -50,6 +53,14 @@ def build(verbose: bool = False) -> list[Path]:
             shutil.copy(built, destination)
             written.append(destination)
     return written
+
+
+def source_digest() -> str:
+    """SHA-256 over the sources the compiled build is made from."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in PACKAGE.glob("*.py") if p.name not in SKIP):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def clean() -> None:

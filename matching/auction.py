@@ -189,9 +189,9 @@ def _allocate(graph: _Graph, price: int) -> list[tuple[str, str, int]]:
 
 def _classes(bids: list[Order], indexes: list[int]) -> list[list[int]]:
     """Bid indexes grouped by priority: market orders, then each price from the highest."""
-    groups: dict[int, list[int]] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
     for bid, index in zip(bids, indexes, strict=True):
-        groups.setdefault(-1 if bid.is_market else -bid.price, []).append(index)
+        groups.setdefault((0, 0) if bid.is_market else (1, -bid.price), []).append(index)
     return [groups[key] for key in sorted(groups)]
 
 

@@ -21,6 +21,26 @@ def load_build(package: str) -> tuple[ModuleType, ModuleType] | None:
 
 
 BUILDS = {"interpreted": "matching", "compiled": "matching._native"}
+
+
+def _stale_compiled_build() -> bool:
+    """Whether a compiled build exists but was made from other sources than these."""
+    from matching._build import source_digest
+
+    try:
+        stamp = importlib.import_module("matching._native.build_stamp")
+    except ImportError:
+        return False
+    return bool(source_digest() != stamp.SOURCE_DIGEST)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _refuse_stale_compiled_build() -> None:
+    """Fail (never silently pass) when the compiled build lags behind the sources."""
+    if _stale_compiled_build():
+        pytest.fail("the compiled build is stale: run python -m matching._build")
+
+
 NOT_BUILT = pytest.mark.skipif(
     load_build("matching._native") is None,
     reason="compiled build missing: python -m matching._build",
@@ -116,7 +136,9 @@ class Venue:
 
     def resting(self, instrument: str = INSTRUMENT) -> dict[str, int | None]:
         """Remaining size of every live order."""
-        book = self.engine.books[instrument]
+        book = self.engine.books.get(instrument)
+        if book is None:
+            return {}
         return {o.id: (None if o.unlimited else o.qty) for o in book.live_orders()}
 
 
