@@ -33,7 +33,9 @@ def build(verbose: bool = False) -> list[Path]:
             shutil.copy(source, target / source.name)
         # A stamp of the sources lets tests refuse a stale compiled build.
         (target / "build_stamp.py").write_text(f'SOURCE_DIGEST = "{source_digest()}"\n')
-        paths = [f"matching/_native/{p.name}" for p in sources] + ["matching/_native/build_stamp.py"]
+        paths = [f"matching/_native/{p.name}" for p in sources] + [
+            "matching/_native/build_stamp.py"
+        ]
         previous = Path.cwd()
         os.chdir(root)
         try:

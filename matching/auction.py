@@ -20,6 +20,7 @@ from itertools import pairwise
 from .flow import SINK, SOURCE, Network
 from .orders import Order, canonical_key
 from .terms import eligible
+from .types import MAX_PRICE
 
 
 class AuctionPlan:
@@ -96,25 +97,32 @@ class _Graph:
 
 def plan_auction(orders: list[Order], reference: int | None) -> AuctionPlan:
     """Find the uniform price and allocation for the collected orders."""
-    graph = _Graph(orders)
-    limits = sorted({o.price for o in orders if not o.is_market})
-    best: tuple[int, int, int, int] | None = None
-    fallback: tuple[int, int, int, int] | None = None
+    graph = _Graph(_could_trade(orders))
+    limits = sorted({o.price for o in graph.bids + graph.asks if not o.is_market})
+    ranked: list[tuple[int, int, int, int]] = []
     for price in _candidates(limits, reference):
-        volume, qualifies = _evaluate(graph, price)
-        if volume == 0:
-            continue
-        distance = abs(price - reference) if reference is not None else 0
-        key = (-volume, _imbalance(graph, price), distance, price)
-        if qualifies and (best is None or key < best):
-            best = key
-        if fallback is None or key < fallback:
-            fallback = key
-    chosen = best if best is not None else fallback
-    if chosen is None:
+        volume = _volume(graph, price)
+        if volume:
+            distance = abs(price - reference) if reference is not None else 0
+            ranked.append((-volume, _imbalance(graph, price), distance, price))
+    if not ranked:
         return AuctionPlan(None, 0, 0, [])
+    ranked.sort()
+    # The best-ranked price meeting the conditions; with none (constraints only), the best.
+    chosen = next((key for key in ranked if _qualifies(graph, key[3])), ranked[0])
     price = chosen[3]
     return AuctionPlan(price, -chosen[0], chosen[1], _allocate(graph, price))
+
+
+def _could_trade(orders: list[Order]) -> list[Order]:
+    """Drop bids below every ask and asks above every bid: they trade at no price."""
+    asks = [o for o in orders if not o.is_buy]
+    bids = [o for o in orders if o.is_buy]
+    if not asks or not bids:
+        return []
+    lowest = min(0 if o.is_market else o.price for o in asks)
+    highest = max(MAX_PRICE + 1 if o.is_market else o.price for o in bids)
+    return [o for o in orders if o.is_market or (lowest <= o.price <= highest)]
 
 
 def _candidates(limits: list[int], reference: int | None) -> list[int]:
@@ -129,30 +137,32 @@ def _candidates(limits: list[int], reference: int | None) -> list[int]:
     return sorted(found)
 
 
-def _evaluate(graph: _Graph, price: int) -> tuple[int, bool]:
-    """Volume at a price and whether the price meets the itayose conditions."""
+def _sides(graph: _Graph, price: int) -> tuple[list[int], list[int]]:
+    """Indexes of the bids and asks executable at a price."""
     bids = [i for i, b in enumerate(graph.bids) if b.is_market or b.price >= price]
     asks = [j for j, a in enumerate(graph.asks) if a.is_market or a.price <= price]
-    volume = graph.flow(bids, asks, False, False)
-    if volume == 0:
-        return 0, False
+    return bids, asks
+
+
+def _volume(graph: _Graph, price: int) -> int:
+    """Largest allocation at a price that respects every constraint."""
+    bids, asks = _sides(graph, price)
+    return graph.flow(bids, asks, False, False)
+
+
+def _qualifies(graph: _Graph, price: int) -> bool:
+    """Whether a price meets the three itayose conditions (see the module docstring)."""
+    bids, asks = _sides(graph, price)
     must_bids = [i for i in bids if graph.bids[i].is_market or graph.bids[i].price > price]
-    must_asks = [
-        j
-        for j in asks
-        if not graph.asks[j].unlimited and (graph.asks[j].is_market or graph.asks[j].price < price)
-    ]
     finite_asks = [j for j in asks if not graph.asks[j].unlimited]
-    bids_filled = graph.flow(must_bids, asks, False, False) == graph.flow(
-        must_bids, asks, False, True
-    )
-    asks_filled = graph.flow(bids, must_asks, False, False) == graph.flow(
-        bids, must_asks, True, False
-    )
-    one_side = volume == graph.flow(bids, asks, False, True) or graph.flow(
+    must_asks = [j for j in finite_asks if graph.asks[j].is_market or graph.asks[j].price < price]
+    flow = graph.flow
+    bids_filled = flow(must_bids, asks, False, False) == flow(must_bids, asks, False, True)
+    asks_filled = flow(bids, must_asks, False, False) == flow(bids, must_asks, True, False)
+    one_side = flow(bids, asks, False, False) == flow(bids, asks, False, True) or flow(
         bids, finite_asks, False, False
-    ) == graph.flow(bids, finite_asks, True, False)
-    return volume, bids_filled and asks_filled and one_side
+    ) == flow(bids, finite_asks, True, False)
+    return bids_filled and asks_filled and one_side
 
 
 def _imbalance(graph: _Graph, price: int) -> int:
@@ -166,8 +176,7 @@ def _imbalance(graph: _Graph, price: int) -> int:
 
 def _allocate(graph: _Graph, price: int) -> list[tuple[str, str, int]]:
     """Allocate at the price: better-priced orders first, equal ones unit by unit in turn."""
-    bids = [i for i, b in enumerate(graph.bids) if b.is_market or b.price >= price]
-    asks = [j for j, a in enumerate(graph.asks) if a.is_market or a.price <= price]
+    bids, asks = _sides(graph, price)
     net, bid_edges, ask_edges = graph.network(bids, asks, False, False)
     edge_of_bid = dict(zip(bids, bid_edges, strict=True))
     for group in _classes([graph.bids[i] for i in bids], bids):

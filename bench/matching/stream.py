@@ -133,9 +133,9 @@ def mixed_stream(api: ModuleType, seed: int, messages: int) -> list[Any]:
         elif roll < 0.97:
             now += rng.randrange(1, 5_000)
             commands.append(api.Clock(now))
-        elif roll < 0.98:
+        elif roll < 0.972:
             commands.append(api.RunAuction("thin", rng.choice([None, MID])))
-        elif roll < 0.985:
+        elif roll < 0.974:
             mode = api.Mode.CONTINUOUS if rng.random() < 0.5 else api.Mode.PERIODIC
             commands.append(
                 api.SetMode("thin", mode, 60_000 if mode is api.Mode.PERIODIC else None)
