@@ -1,7 +1,45 @@
 """`datamarket` commands of the matching feature."""
 
+from pathlib import Path
+
 import typer
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add this feature's commands to the CLI."""
+    matching_app = typer.Typer(help="Matching engine: journals and replays.", no_args_is_help=True)
+    app.add_typer(matching_app, name="matching")
+
+    @matching_app.command("replay")
+    def replay(
+        commands: Path = typer.Argument(
+            ..., exists=True, dir_okay=False, help="JSON Lines commands"
+        ),
+        out: Path = typer.Option(..., "--out", help="where to write the events (JSON Lines)"),
+    ) -> None:
+        """Replay a command journal and write the event stream; bad lines write nothing."""
+        from matching import JournalError, events_to_lines, parse_journal
+        from matching import replay as run_replay
+
+        with commands.open(encoding="utf-8") as journal:
+            try:
+                parsed = parse_journal(journal)
+            except JournalError as error:
+                typer.echo(f"{commands}: {error}", err=True)
+                raise typer.Exit(code=1) from None
+        engine, events = run_replay(parsed)
+        out.write_text("".join(events_to_lines(events)), encoding="utf-8")
+        typer.echo(
+            f"{len(parsed)} commands, {len(events)} events, state hash {engine.state_hash()}"
+        )
+
+    @bench_app.command("matching")
+    def bench_matching(
+        messages: int = typer.Option(1_000_000, help="messages after the 1,000 resting orders"),
+        seed: int = typer.Option(1, help="seed of the command stream"),
+        as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+    ) -> None:
+        """Benchmark the matching engine against pyorderbook and a minimal book."""
+        from bench.matching.run import main
+
+        main(messages, seed, as_json)

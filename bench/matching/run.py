@@ -1,0 +1,146 @@
+"""Matching benchmark: our engine against two peers on the same seeded stream, in one process.
+
+Every timed section runs with the garbage collector paused after a full collection, the same
+for every engine (a long-lived book is many small objects the cyclic collector would keep
+rescanning); our engine is also timed with the collector on, for reference.
+"""
+
+import gc
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from bench.matching.peers import prepare_pyorderbook, run_minimal, run_pyorderbook
+from bench.matching.stream import benchmark_stream
+
+BATCH = 10_000
+
+
+def timed(action: Callable[[], Any], collector: bool = False) -> float:
+    """Seconds taken by `action`, with the garbage collector paused unless `collector`."""
+    gc.collect()
+    if not collector:
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        action()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def throughput(
+    api: ModuleType, commands: list[Any], resting: int, collector: bool = False
+) -> float:
+    """Messages per second after the resting orders, applied in batches."""
+    engine = api.Engine()
+    engine.apply_many(commands[:resting])
+    body = commands[resting:]
+
+    def drive() -> None:
+        for start in range(0, len(body), BATCH):
+            engine.apply_many(body[start : start + BATCH])
+
+    return len(body) / timed(drive, collector)
+
+
+def latencies(api: ModuleType, commands: list[Any], resting: int) -> dict[str, float]:
+    """p50, p99 and p99.9 of single-message latency in microseconds (one clock read per message)."""
+    engine = api.Engine()
+    engine.apply_many(commands[:resting])
+    apply = engine.apply
+    clock = time.perf_counter_ns
+    samples = [0] * (len(commands) - resting)
+
+    def drive() -> None:
+        for index, command in enumerate(commands[resting:]):
+            start = clock()
+            apply(command)
+            samples[index] = clock() - start
+
+    timed(drive)
+    cuts = statistics.quantiles(samples, n=1000, method="inclusive")
+    return {"p50_us": cuts[499] / 1000, "p99_us": cuts[989] / 1000, "p99_9_us": cuts[998] / 1000}
+
+
+def live_cancel_share(api: ModuleType, commands: list[Any]) -> float:
+    """Share of cancels that found a live order."""
+    events = api.Engine().apply_many(commands)
+    cancelled = sum(1 for e in events if isinstance(e, api.Cancelled) and e.reason == "cancelled")
+    missed = sum(1 for e in events if isinstance(e, api.Rejected))
+    return cancelled / max(1, cancelled + missed)
+
+
+def peer_stream(api: ModuleType, commands: list[Any]) -> list[tuple[int, str, bool, int, int]]:
+    """The same stream as plain tuples for the peers."""
+    stream = []
+    for command in commands:
+        if isinstance(command, api.Limit):
+            stream.append((0, command.id, command.side is api.Side.BUY, command.price, command.qty))
+        else:
+            stream.append((1, command.id, False, 0, 0))
+    return stream
+
+
+def run(messages: int, seed: int, resting: int = 1000) -> dict[str, Any]:
+    """Every figure of one benchmark run."""
+    import matching
+    import matching.exports as interpreted
+
+    plain, stats = benchmark_stream(matching, seed, messages, False, resting)
+    peers = peer_stream(matching, plain)
+    prepared = prepare_pyorderbook(peers)
+    body = len(peers) - resting
+    minimal = body / timed(lambda: run_minimal(peers))
+    pyorderbook = body / timed(lambda: run_pyorderbook(prepared))
+    ours = throughput(matching, plain, resting)
+    ours_gc = throughput(matching, plain, resting, collector=True)
+    interpreted_plain, _ = benchmark_stream(interpreted, seed, messages, False, resting)
+    ours_interpreted = throughput(interpreted, interpreted_plain, resting)
+    del interpreted_plain
+    latency = latencies(matching, plain, resting)
+    cancels_live = live_cancel_share(matching, plain)
+    del plain
+    constrained, _ = benchmark_stream(matching, seed, messages, True, resting)
+    ours_constrained = throughput(matching, constrained, resting)
+    latency_constrained = latencies(matching, constrained, resting)
+    cancels_live_constrained = live_cancel_share(matching, constrained)
+    fastest_peer = max(minimal, pyorderbook)
+    return {
+        "messages": messages,
+        "resting": resting,
+        "seed": seed,
+        "mix": {"limit": stats.limits, "cancel": stats.cancels, "marketable": stats.marketable},
+        "python": platform.python_version(),
+        "compiled": matching.COMPILED,
+        "unconstrained": {
+            "ours_msgs_per_s": round(ours),
+            "ours_gc_on_msgs_per_s": round(ours_gc),
+            "ours_interpreted_msgs_per_s": round(ours_interpreted),
+            "minimal_sortedcontainers_msgs_per_s": round(minimal),
+            "pyorderbook_msgs_per_s": round(pyorderbook),
+            "ratio_vs_fastest_peer": round(ours / fastest_peer, 2),
+            "latency": latency,
+            "cancels_hitting_live_order": round(cancels_live, 3),
+        },
+        "constrained_30pct": {
+            "ours_msgs_per_s": round(ours_constrained),
+            "ratio_vs_unconstrained": round(ours_constrained / ours, 2),
+            "latency": latency_constrained,
+            "cancels_hitting_live_order": round(cancels_live_constrained, 3),
+        },
+    }
+
+
+def main(messages: int = 1_000_000, seed: int = 1, as_json: bool = False) -> dict[str, Any]:
+    """Run and print; with `as_json` the last line is one JSON object with every figure."""
+    figures = run(messages, seed)
+    if as_json:
+        print(json.dumps(figures))
+    else:
+        print(json.dumps(figures, indent=2))
+    return figures
