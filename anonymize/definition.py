@@ -1,0 +1,120 @@
+"""Column definition: which columns identify, which are quasi-identifiers, which are sensitive.
+
+Mirrors ARX's DataDefinition, with LINKING added for internal IDs (APPI standard 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from anonymize.errors import UndefinedColumn, UnknownColumn
+
+
+class ColumnKind(StrEnum):
+    """Role of a column in anonymization (ARX's attribute types plus LINKING)."""
+
+    IDENTIFYING = "identifying"
+    QUASI_IDENTIFYING = "quasi_identifying"
+    SENSITIVE = "sensitive"
+    INSENSITIVE = "insensitive"
+    LINKING = "linking"
+
+
+class InfoCategory(StrEnum):
+    """Category of personal information a column holds, for the steps and the public notice."""
+
+    NAME = "name"
+    ADDRESS = "address"
+    PHONE = "phone"
+    EMAIL = "email"
+    BIRTH_DATE = "birth_date"
+    MY_NUMBER = "my_number"
+    PASSPORT = "passport"
+    DRIVERS_LICENCE = "drivers_licence"
+    HEALTH_INSURANCE = "health_insurance"
+    BASIC_PENSION = "basic_pension"
+    INTERNAL_ID = "internal_id"
+    AGE = "age"
+    GENDER = "gender"
+    OTHER = "other"
+
+
+#: Categories that are 個人識別符号 (individual identification codes, APPI art. 2(2)).
+IDENTIFICATION_CODES = frozenset(
+    {
+        InfoCategory.MY_NUMBER,
+        InfoCategory.PASSPORT,
+        InfoCategory.DRIVERS_LICENCE,
+        InfoCategory.HEALTH_INSURANCE,
+        InfoCategory.BASIC_PENSION,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Kind of one column, its information category, and the least generalization it needs."""
+
+    kind: ColumnKind
+    category: InfoCategory = InfoCategory.OTHER
+    min_level: int = 0
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The seller-confirmed role of every column."""
+
+    columns: Mapping[str, ColumnSpec] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        quasi: Iterable[str] = (),
+        sensitive: Iterable[str] = (),
+        identifying: Iterable[str] = (),
+        insensitive: Iterable[str] = (),
+        linking: Iterable[str] = (),
+    ) -> Definition:
+        """Build a definition from lists of column names per kind."""
+        spec: dict[str, ColumnSpec] = {}
+        for kind, names in (
+            (ColumnKind.QUASI_IDENTIFYING, quasi),
+            (ColumnKind.SENSITIVE, sensitive),
+            (ColumnKind.IDENTIFYING, identifying),
+            (ColumnKind.INSENSITIVE, insensitive),
+            (ColumnKind.LINKING, linking),
+        ):
+            for name in names:
+                spec[name] = ColumnSpec(kind)
+        return cls(spec)
+
+    def with_column(self, name: str, spec: ColumnSpec) -> Definition:
+        """Return a copy with one column's spec replaced (the seller's edit)."""
+        return Definition({**self.columns, name: spec})
+
+    def names(self, kind: ColumnKind) -> list[str]:
+        """Columns of one kind, in definition order."""
+        return [name for name, spec in self.columns.items() if spec.kind == kind]
+
+    @property
+    def quasi_identifiers(self) -> list[str]:
+        """Quasi-identifying columns."""
+        return self.names(ColumnKind.QUASI_IDENTIFYING)
+
+    @property
+    def sensitive(self) -> list[str]:
+        """Sensitive columns."""
+        return self.names(ColumnKind.SENSITIVE)
+
+    def check_against(self, columns: Iterable[str]) -> None:
+        """Raise if the definition and the data disagree on the set of columns."""
+        present = list(columns)
+        unknown = [name for name in self.columns if name not in present]
+        if unknown:
+            raise UnknownColumn(unknown, present)
+        undefined = [name for name in present if name not in self.columns]
+        if undefined:
+            raise UndefinedColumn(undefined)

@@ -1,0 +1,116 @@
+"""Integer encoding of quasi-identifiers and their hierarchies, done once per run.
+
+Each column becomes leaf codes (int32, one per row) plus, per level, a lookup array from
+leaf code to the code of its generalization. The hot paths then only index numpy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from anonymize.errors import HierarchyMissingValue
+from anonymize.hierarchy import Hierarchy
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class EncodedColumn:
+    """One quasi-identifier: row codes, per-level maps and labels, numeric order if any."""
+
+    name: str
+    codes: npt.NDArray[np.int32]
+    level_maps: tuple[IntArray, ...]
+    level_labels: tuple[npt.NDArray[np.object_], ...]
+    numeric_values: npt.NDArray[np.float64] | None
+
+    @property
+    def height(self) -> int:
+        """Number of levels, original values included."""
+        return len(self.level_maps)
+
+    def domain(self, level: int) -> int:
+        """Number of distinct labels at a level."""
+        return len(self.level_labels[level])
+
+    def lift(self, source: int, target: int) -> IntArray:
+        """Map from codes at level `source` to codes at level `target` (source <= target)."""
+        first_leaf = np.full(self.domain(source), -1, dtype=np.int64)
+        leaves = np.arange(len(self.level_maps[0]))
+        first_leaf[self.level_maps[source][::-1]] = leaves[::-1]
+        return self.level_maps[target][first_leaf]
+
+
+def _numeric(values: Sequence[str]) -> npt.NDArray[np.float64] | None:
+    try:
+        return np.array([float(value) for value in values], dtype=np.float64)
+    except ValueError:
+        return None
+
+
+def encode_column(name: str, series: pd.Series, hierarchy: Hierarchy) -> EncodedColumn:
+    """Encode one column against its hierarchy; leaves in numeric order when they are numbers."""
+    leaves = hierarchy.values
+    numbers = _numeric(leaves)
+    if numbers is not None:
+        order = np.argsort(numbers, kind="stable")
+    else:
+        # Sorting by labels from the root down lays every subtree out contiguously, so a
+        # range of leaf codes has a single lowest common ancestor (Mondrian relies on it).
+        paths = [tuple(reversed(row)) for row in hierarchy.rows]
+        order = np.array(sorted(range(len(leaves)), key=paths.__getitem__), dtype=np.int64)
+    sorted_leaves = [leaves[i] for i in order]
+    index = pd.Index(sorted_leaves)
+    as_text = series.astype(str)
+    codes = index.get_indexer(as_text)
+    missing = codes < 0
+    if missing.any():
+        raise HierarchyMissingValue(name, int(as_text[missing].nunique()), int(missing.sum()))
+    maps: list[IntArray] = []
+    labels: list[npt.NDArray[np.object_]] = []
+    for level in range(hierarchy.height):
+        column = [hierarchy.rows[i][level] for i in order]
+        uniques, inverse = np.unique(np.array(column, dtype=object), return_inverse=True)
+        # keep labels in first-appearance order so codes follow the leaf (numeric) order
+        first = np.full(len(uniques), len(column), dtype=np.int64)
+        np.minimum.at(first, inverse, np.arange(len(column)))
+        rank = np.empty(len(uniques), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(uniques))
+        maps.append(rank[inverse].astype(np.int64))
+        labels.append(uniques[np.argsort(first, kind="stable")])
+    return EncodedColumn(
+        name=name,
+        codes=codes.astype(np.int32),
+        level_maps=tuple(maps),
+        level_labels=tuple(labels),
+        numeric_values=None if numbers is None else numbers[order],
+    )
+
+
+def encode(
+    data: pd.DataFrame, columns: Sequence[str], hierarchies: Mapping[str, Hierarchy]
+) -> list[EncodedColumn]:
+    """Encode every quasi-identifier, in the given order."""
+    return [encode_column(name, data[name], hierarchies[name]) for name in columns]
+
+
+def combine(columns: Sequence[IntArray], sizes: Sequence[int]) -> tuple[IntArray, int]:
+    """Fold code columns into one int64 key per row (mixed radix), compressing on overflow.
+
+    Returns the keys and the size of their space; equal keys mean equal tuples.
+    """
+    keys = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    space = 1
+    for codes, size in zip(columns, sizes, strict=True):
+        if space * size >= 2**62:
+            uniques, inverse = np.unique(keys, return_inverse=True)
+            keys = inverse.astype(np.int64)
+            space = len(uniques)
+        keys = keys * size + codes
+        space *= size
+    return keys, space

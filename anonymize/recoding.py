@@ -1,0 +1,91 @@
+"""A recoding of the quasi-identifiers, whichever algorithm produced it, and its utility."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from anonymize.encoding import EncodedColumn, IntArray
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+ObjectArray = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class Recoding:
+    """Per record: the label of each quasi-identifier, whether it is released, its NCP."""
+
+    algorithm: str
+    labels: dict[str, ObjectArray]
+    label_codes: list[IntArray]
+    kept: BoolArray
+    cell_ncp: FloatArray
+    transformation: dict[str, int] | None = None
+    details: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Utility:
+    """Information loss of a release (ARX's conventions for DM and AECS)."""
+
+    rows_in: int
+    rows_out: int
+    suppressed_rows: int
+    equivalence_classes: int
+    dm: int
+    aecs: float
+    entropy: float
+    ncp: float
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain dict for reports."""
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "suppressed_rows": self.suppressed_rows,
+            "equivalence_classes": self.equivalence_classes,
+            "dm": self.dm,
+            "aecs": self.aecs,
+            "entropy": self.entropy,
+            "ncp": self.ncp,
+        }
+
+
+def non_uniform_entropy(columns: Sequence[EncodedColumn], generalized: Sequence[IntArray]) -> float:
+    """Sum over records and columns of -log2 P(original | label) (de Waal & Willenborg 1999)."""
+    total = 0.0
+    for column, labels in zip(columns, generalized, strict=True):
+        values = column.codes.astype(np.int64)
+        width = column.domain(0)
+        pair = labels * width + values
+        _, pair_inverse, pair_counts = np.unique(pair, return_inverse=True, return_counts=True)
+        _, label_inverse, label_counts = np.unique(labels, return_inverse=True, return_counts=True)
+        total -= float(
+            np.log2(pair_counts[pair_inverse.ravel()] / label_counts[label_inverse.ravel()]).sum()
+        )
+    return total
+
+
+def utility(recoding: Recoding, columns: Sequence[EncodedColumn], class_sizes: IntArray) -> Utility:
+    """DM, AECS, entropy and GCP of a recoding whose released classes have `class_sizes`."""
+    rows_in = len(recoding.kept)
+    rows_out = int(recoding.kept.sum())
+    suppressed = rows_in - rows_out
+    sizes = class_sizes.astype(np.int64)
+    classes = len(sizes)
+    width = max(len(columns), 1)
+    ncp_sum = float(recoding.cell_ncp[recoding.kept].sum()) + suppressed * width
+    return Utility(
+        rows_in=rows_in,
+        rows_out=rows_out,
+        suppressed_rows=suppressed,
+        equivalence_classes=classes,
+        dm=int((sizes * sizes).sum()) + suppressed * rows_in,
+        aecs=rows_in / max(classes + (1 if suppressed else 0), 1),
+        entropy=round(non_uniform_entropy(columns, recoding.label_codes), 4),
+        ncp=ncp_sum / (rows_in * width) if rows_in else 0.0,
+    )

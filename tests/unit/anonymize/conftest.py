@@ -1,0 +1,54 @@
+"""Fixtures: the shared Adult data beside the checkout, and small factories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from anonymize import Hierarchy
+
+# The `shared` folder sits beside the checkout folder (CI copies it there too).
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
+ADULT = SHARED / "data" / "adult"
+ADULT_QIS_8 = [
+    "age",
+    "education",
+    "marital-status",
+    "native-country",
+    "race",
+    "salary-class",
+    "sex",
+    "workclass",
+]
+
+
+def adult_dir() -> Path:
+    """The Adult data folder, or a failure that says where it was expected."""
+    if not (ADULT / "adult.csv").is_file():
+        pytest.fail(
+            f"shared test data not found at {ADULT.resolve()}: put the `shared` folder "
+            "beside the repository checkout (see shared/data/adult/SOURCE.md)"
+        )
+    return ADULT
+
+
+@pytest.fixture(scope="session")
+def adult() -> pd.DataFrame:
+    """ARX's adult.csv: 30,162 rows, 9 columns, all text."""
+    return pd.read_csv(adult_dir() / "adult.csv", sep=";", dtype=str)
+
+
+@pytest.fixture(scope="session")
+def adult_hierarchies() -> dict[str, Hierarchy]:
+    """ARX's hierarchies for the nine Adult columns."""
+    folder = adult_dir() / "arx_hierarchies"
+    names = [*ADULT_QIS_8, "occupation"]
+    return {name: Hierarchy.from_csv(folder / f"adult_hierarchy_{name}.csv") for name in names}
+
+
+@pytest.fixture(scope="session")
+def pycanon_dir() -> Path:
+    """pyCANON's anonymized Adult extracts."""
+    return adult_dir() / "pycanon_fixtures"
