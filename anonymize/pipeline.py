@@ -65,7 +65,9 @@ def default_hierarchy(series: pd.Series) -> Hierarchy:
     numbers = pd.to_numeric(pd.Series(values), errors="coerce")
     if numbers.notna().all() and (numbers % 1 == 0).all():
         span = float(numbers.max() - numbers.min()) or 1.0
-        width = max(1, int(10 ** np.floor(np.log10(max(span / 10, 1)))))
+        # Start at the smallest "nice" width (1, 2 or 5 times a power of ten) giving ~20 bins.
+        scale = 10 ** int(np.floor(np.log10(max(span / 20, 1))))
+        width = next(m * scale for m in (1, 2, 5, 10) if m * scale >= span / 20)
         widths = [width]
         while widths[-1] * 2 < span:
             widths.append(widths[-1] * 2)

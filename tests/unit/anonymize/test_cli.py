@@ -1,0 +1,181 @@
+"""The `datamarket anonymize` command: outputs, report fields, and clean failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from datamarket.commands.anonymize import register
+
+from .conftest import ADULT_QIS_8, adult_dir
+
+
+@pytest.fixture()
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    bench = typer.Typer()
+    register(app, bench)
+    app.add_typer(bench, name="bench")
+    return app
+
+
+def hierarchy_options(columns: list[str]) -> list[str]:
+    folder = adult_dir() / "arx_hierarchies"
+    options = []
+    for column in columns:
+        options += ["--hierarchy", f"{column}={folder / f'adult_hierarchy_{column}.csv'}"]
+    return options
+
+
+def test_anonymize_writes_csv_and_report_with_measured_figures(cli, tmp_path: Path):
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "anonymize",
+            str(adult_dir() / "adult.csv"),
+            "--sep",
+            ";",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quasi",
+            ",".join(ADULT_QIS_8),
+            "--sensitive",
+            "occupation",
+            "--k",
+            "5",
+            "--l",
+            "2",
+            "--algorithm",
+            "optimal",
+            *hierarchy_options(ADULT_QIS_8),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    for key in (
+        "k",
+        "l",
+        "rows_in",
+        "rows_out",
+        "suppressed_rows",
+        "equivalence_classes",
+        "dm",
+        "aecs",
+        "ncp",
+        "algorithm",
+        "steps",
+    ):
+        assert key in document
+    assert document["k"] >= 5 and document["l"] >= 2
+    assert document["dm"] == 55_170_356
+    assert [step["standard"] for step in document["steps"]] == [1, 2, 3, 4, 5]
+    released = pd.read_csv(out, dtype=str)
+    assert len(released) == document["rows_out"]
+    assert "*" in set(released["race"])
+
+
+def test_suppressed_rows_are_left_out_and_counted(cli, tmp_path: Path):
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "anonymize",
+            str(adult_dir() / "adult.csv"),
+            "--sep",
+            ";",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quasi",
+            ",".join(ADULT_QIS_8),
+            "--k",
+            "5",
+            "--suppression",
+            "0.04",
+            "--algorithm",
+            "optimal",
+            *hierarchy_options(ADULT_QIS_8),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    released = pd.read_csv(out, dtype=str)
+    assert len(released) == 30_162 - document["suppressed_rows"]
+    assert document["suppressed_rows"] > 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--quasi", "age,nope", "--k", "5"], "unknown column"),
+        (["--quasi", "age", "--k", "40000"], "exceeds"),
+        (["--quasi", "sex", "--k", "5", "--hierarchy", "sex=RACE"], "lacks 2 distinct"),
+        (["--quasi", "age", "--k", "5", "--l", "2"], "sensitive"),
+        (["--quasi", "age", "--k", "5", "--algorithm", "fastest"], "fastest"),
+    ],
+)
+def test_bad_input_fails_with_a_message_and_writes_nothing(cli, tmp_path: Path, arguments, message):
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    race = str(adult_dir() / "arx_hierarchies" / "adult_hierarchy_race.csv")
+    arguments = [a.replace("RACE", race) for a in arguments]
+    result = CliRunner().invoke(
+        cli,
+        [
+            "anonymize",
+            str(adult_dir() / "adult.csv"),
+            "--sep",
+            ";",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            *arguments,
+        ],
+    )
+    assert result.exit_code != 0
+    assert message in result.output
+    assert not out.exists() and not report.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cp932_input_with_japanese_columns_is_read(cli, tmp_path: Path):
+    source = tmp_path / "in.csv"
+    frame = pd.DataFrame(
+        {
+            "氏名": [f"山田{i}" for i in range(40)],
+            "年齢": [str(20 + i % 30) for i in range(40)],
+            "性別": ["男" if i % 2 else "女" for i in range(40)],
+        }
+    )
+    source.write_bytes(frame.to_csv(index=False).encode("cp932"))
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "anonymize",
+            str(source),
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quasi",
+            "年齢,性別",
+            "--identifying",
+            "氏名",
+            "--k",
+            "4",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    released = pd.read_csv(out, dtype=str)
+    assert "氏名" not in released.columns
+    assert released.groupby(["年齢", "性別"]).size().min() >= 4
