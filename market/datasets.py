@@ -12,6 +12,7 @@ from market.events import record_event
 from market.models import Dataset, Licence, Participant
 
 DATA_CLASSES = ("personal", "anonymized", "non_personal")
+UPLOADABLE_CLASSES = ("personal", "non_personal")
 SELLER_KINDS = ("business", "individual", "info_bank")
 
 
@@ -41,10 +42,10 @@ def create_dataset(
     """Record an uploaded dataset whose encrypted bytes are already stored under `dataset_id`."""
     if seller.kind not in SELLER_KINDS:
         raise Forbidden("only businesses, individuals and information banks can sell data")
-    if data_class != "non_personal":
+    if data_class not in UPLOADABLE_CLASSES:
         raise InvalidRequest(
-            f"data_class {data_class!r} cannot be uploaded for direct listing: personal data is "
-            "listed only as 匿名加工情報 produced by an anonymization job; upload non_personal data here"
+            "anonymized data (匿名加工情報) is produced only by an anonymization job: upload the "
+            "personal data as data_class 'personal' and start a job (POST /anonymization-jobs)"
         )
     dataset = Dataset(
         id=dataset_id,

@@ -33,6 +33,11 @@ def make_ask(
     dataset = get_dataset(session=session, dataset_id=dataset_id)
     if dataset.seller_id != seller.id:
         raise Forbidden(f"dataset {dataset_id} belongs to another seller; list your own datasets")
+    if dataset.data_class == "personal":
+        raise InvalidRequest(
+            f"dataset {dataset_id} is personal data, which is never listed as such: anonymize it "
+            "(POST /anonymization-jobs) and list the resulting 匿名加工情報"
+        )
     if price_yen <= 0:
         raise InvalidRequest("price_yen must be a positive whole number of yen")
     if licence_count is not None and licence_count <= 0:

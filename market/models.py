@@ -77,6 +77,10 @@ class Dataset(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     quality_score: int = 0
     privacy_k: int | None = None
+    source_dataset_id: str | None = Field(default=None, foreign_key="dataset.id")
+    public_report: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     created_at: datetime = _created()
 
 
@@ -179,3 +183,19 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _created()
+
+
+class AnonymizationJob(SQLModel, table=True):
+    """A run of the anonymization pipeline over a seller's personal dataset."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    seller_id: str = Field(foreign_key="participant.id", index=True)
+    source_dataset_id: str = Field(foreign_key="dataset.id", index=True)
+    spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="queued", max_length=20, index=True)
+    progress: int = 0
+    stage: str = Field(default="", max_length=200)
+    error: str | None = Field(default=None, max_length=2000)
+    result_dataset_id: str | None = Field(default=None, foreign_key="dataset.id")
+    created_at: datetime = _created()
+    finished_at: datetime | None = _optional_ts()

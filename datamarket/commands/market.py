@@ -1,5 +1,6 @@
 """`datamarket` commands that run the market: serve, demo, migrate, create an operator."""
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -91,6 +92,10 @@ def serve(
         result = seed_demo(market)
         _print_demo(market, result)
         console.print(f"Demo API keys: {_save_keys(result, market.settings.data_dir)}")
+    # Long-lived start-up objects (the rebuilt order books) never become garbage: keep the
+    # collector from rescanning them on every cycle.
+    gc.collect()
+    gc.freeze()
     console.print(f"Market on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:
         uvicorn.run(create_app(market.settings, market), host=host, port=port, log_level="info")

@@ -232,3 +232,24 @@ def test_operator_runs_a_call_auction_over_http(http: httpx.Client, settings) ->
         http.post(f"/operator/instruments/{instrument}/auction", headers=auth(buyer)).status_code
         == 403
     )
+
+
+def test_personal_data_is_stored_but_never_listed_and_anonymized_cannot_be_uploaded(
+    http: httpx.Client,
+) -> None:
+    seller = register(http, "Seller")
+    personal = upload(http, seller, "氏名,年齢\n山田太郎,34\n".encode(), data_class="personal")
+    assert personal.status_code == 201
+    listing = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={
+            "dataset_id": personal.json()["id"],
+            "price_yen": 500,
+            "allowed_purposes": ["research"],
+        },
+    )
+    assert listing.status_code == 422 and "anonymization-jobs" in listing.json()["detail"]
+    assert "山田" not in listing.text
+    anonymized = upload(http, seller, b"a,b\n1,2\n", data_class="anonymized")
+    assert anonymized.status_code == 422 and "anonymization job" in anonymized.json()["detail"]

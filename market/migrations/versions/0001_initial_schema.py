@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 19:59:58.994563
+Create Date: 2026-11-27 20:09:42.850812
 """
 
 from collections.abc import Sequence
@@ -127,10 +127,16 @@ def upgrade() -> None:
         sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("quality_score", sa.Integer(), nullable=False),
         sa.Column("privacy_k", sa.Integer(), nullable=True),
+        sa.Column("source_dataset_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("public_report", sa.JSON(), nullable=True),
         sa.Column("created_at", market.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["seller_id"],
             ["participant.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_dataset_id"],
+            ["dataset.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -150,6 +156,42 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("participant_id", "key"),
     )
+    op.create_table(
+        "anonymizationjob",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("seller_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("source_dataset_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("result_dataset_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("created_at", market.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", market.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["result_dataset_id"],
+            ["dataset.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["seller_id"],
+            ["participant.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_dataset_id"],
+            ["dataset.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("anonymizationjob", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_anonymizationjob_seller_id"), ["seller_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_anonymizationjob_source_dataset_id"), ["source_dataset_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_anonymizationjob_status"), ["status"], unique=False)
+
     op.create_table(
         "listing",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -300,6 +342,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_listing_dataset_id"))
 
     op.drop_table("listing")
+    with op.batch_alter_table("anonymizationjob", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_anonymizationjob_status"))
+        batch_op.drop_index(batch_op.f("ix_anonymizationjob_source_dataset_id"))
+        batch_op.drop_index(batch_op.f("ix_anonymizationjob_seller_id"))
+
+    op.drop_table("anonymizationjob")
     op.drop_table("idempotencyrecord")
     with op.batch_alter_table("dataset", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dataset_seller_id"))
