@@ -165,12 +165,16 @@ def _incoming(cmd: Any, order_id: str) -> tuple:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(command().filter(lambda c: not isinstance(c, api.Amend)), max_size=60))
 def test_quantities_are_conserved(commands: list) -> None:
-    venue, events = run(commands)
+    venue = Venue(api)
     placed: dict[str, list[int]] = {}
-    settled: dict[str, int] = {}
-    for cmd, accepted in _accepted_orders(commands, events):
-        if accepted and cmd.qty is not None:
+    events: list = []
+    for cmd in commands:
+        own = venue.do(cmd)
+        events.extend(own)
+        accepted = any(isinstance(e, api.Accepted) and e.id == cmd.id for e in own)
+        if accepted and isinstance(cmd, api.Limit | api.Market) and cmd.qty is not None:
             placed.setdefault(cmd.id, []).append(cmd.qty)
+    settled: dict[str, int] = {}
     for event in events:
         if isinstance(event, api.TradeExecuted):
             for order_id in (event.buy_id, event.sell_id):
@@ -184,19 +188,6 @@ def test_quantities_are_conserved(commands: list) -> None:
     for order_id, sizes in placed.items():
         if order_id not in unlimited:
             assert settled.get(order_id, 0) == sum(sizes)
-
-
-def _accepted_orders(commands: list, events: list) -> list[tuple[Any, bool]]:
-    """Each order command with whether it was accepted (ids are reused, so keep order)."""
-    accepted = [e.id for e in events if isinstance(e, api.Accepted)]
-    found = []
-    for cmd in commands:
-        if isinstance(cmd, api.Limit | api.Market):
-            hit = bool(accepted) and accepted[0] == cmd.id
-            if hit:
-                accepted.pop(0)
-            found.append((cmd, hit))
-    return found
 
 
 @settings(max_examples=100, deadline=None)
