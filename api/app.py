@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
-from api.routers import buyers, operators, participants, sellers
+from api.routers import anonymization, buyers, operators, participants, sellers
 from market.service import Market
 from market.settings import Settings, get_settings
 
@@ -53,7 +53,13 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    for router in (participants.router, sellers.router, buyers.router, operators.router):
+    for router in (
+        participants.router,
+        sellers.router,
+        anonymization.router,
+        buyers.router,
+        operators.router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

@@ -1,7 +1,7 @@
 """Request and response shapes of the API; responses never expose table-only fields."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +52,8 @@ class DatasetPublic(Public):
     sha256: str
     quality_score: int
     privacy_k: int | None
+    source_dataset_id: str | None
+    public_report: dict[str, Any] | None
     created_at: datetime
 
 
@@ -145,3 +147,40 @@ class TradingModeSet(BaseModel):
     interval_seconds: int | None = Field(
         default=None, gt=0, le=86_400, description="periodic only: run an auction every N seconds"
     )
+
+
+class AnonymizationJobCreate(BaseModel):
+    """Anonymize one of your personal datasets into a listable 匿名加工情報 dataset."""
+
+    dataset_id: str
+    spec: dict[str, Any] = Field(
+        description=(
+            "title, category, columns {name: {kind, category}}, k, and optionally l, t, "
+            "suppression (0-0.5) and algorithm (auto|optimal|mondrian)"
+        ),
+        examples=[
+            {
+                "title": "Health checkups 2026 (anonymized)",
+                "category": "healthcare.checkup",
+                "columns": {
+                    "氏名": {"kind": "identifying", "category": "name"},
+                    "年齢": {"kind": "quasi_identifying", "category": "age"},
+                    "性別": {"kind": "quasi_identifying", "category": "gender"},
+                    "診断": {"kind": "sensitive"},
+                },
+                "k": 5,
+            }
+        ],
+    )
+
+
+class AnonymizationJobPublic(Public):
+    id: str
+    source_dataset_id: str
+    status: str
+    progress: int
+    stage: str
+    error: str | None
+    result_dataset_id: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -6,16 +6,21 @@ before it is stored. The public processing report is kept with the new dataset; 
 record of the processing method (加工方法等情報) is sealed in the encrypted store and never served.
 """
 
+import hashlib
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlmodel import Session
 
-from market.datasets import get_dataset
-from market.errors import Conflict, Forbidden, InvalidRequest, NotFound
+import anonymize as an
+from market.datasets import get_dataset, measure_quality
+from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
-from market.models import AnonymizationJob, Participant
+from market.models import AnonymizationJob, Dataset, Participant
 
 ColumnKindName = Literal["identifying", "quasi_identifying", "sensitive", "insensitive", "linking"]
 
@@ -57,7 +62,7 @@ class AnonymizedCsv:
     row_count: int
     k: int
     public_report: dict[str, Any]
-    confidential_method: dict[str, Any]
+    confidential_method: bytes
 
 
 def parse_spec(raw: dict[str, Any]) -> JobSpec:
@@ -107,6 +112,85 @@ def get_job(*, session: Session, participant: Participant, job_id: str) -> Anony
     return job
 
 
-def require_not_running(job: AnonymizationJob) -> None:
-    if job.status in ("queued", "running"):
-        raise Conflict(f"job {job.id} is still {job.status}")
+def run_pipeline(
+    raw_csv: bytes, spec: JobSpec, progress: Callable[[str, float], None]
+) -> AnonymizedCsv:
+    """Run the anonymize pipeline over a stored UTF-8 CSV; raise InvalidRequest if it refuses."""
+    data = pd.read_csv(io.BytesIO(raw_csv), dtype=str, keep_default_na=False, encoding="utf-8")
+    definition = an.Definition(
+        {
+            name: an.ColumnSpec(an.ColumnKind(role.kind), _info_category(role.category))
+            for name, role in spec.columns.items()
+        }
+    )
+    sensitive = [name for name, role in spec.columns.items() if role.kind == "sensitive"]
+    criteria: list[an.Criterion] = [an.KAnonymity(spec.k)]
+    if spec.l is not None:
+        criteria += [an.DistinctLDiversity(column, spec.l) for column in sensitive]
+    if spec.t is not None:
+        criteria += [an.TCloseness(column, spec.t) for column in sensitive]
+    try:
+        config = an.Config(
+            criteria=tuple(criteria),
+            suppression_limit=spec.suppression,
+            algorithm=an.Algorithm(spec.algorithm),
+        )
+        result = an.anonymize(data, definition, None, config, progress=progress)
+    except an.AnonymizationError as exc:
+        raise InvalidRequest(f"anonymization refused: {exc}") from None
+    output = result.output
+    return AnonymizedCsv(
+        data=output.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+        columns=[str(c) for c in output.columns],
+        row_count=len(output),
+        k=result.verification.k,
+        public_report=result.report.to_dict(),
+        confidential_method=result.method_record.to_json().encode("utf-8"),
+    )
+
+
+def _info_category(name: str) -> an.InfoCategory:
+    try:
+        return an.InfoCategory(name)
+    except ValueError:
+        known = ", ".join(c.value for c in an.InfoCategory)
+        raise InvalidRequest(f"unknown information category {name!r}; use one of {known}") from None
+
+
+def create_anonymized_dataset(
+    *, session: Session, job: AnonymizationJob, dataset_id: str, output: AnonymizedCsv
+) -> Dataset:
+    """Record the verified output of a job as a new `anonymized` dataset."""
+    spec = JobSpec.model_validate(job.spec)
+    source = get_dataset(session=session, dataset_id=job.source_dataset_id)
+    dataset = Dataset(
+        id=dataset_id,
+        seller_id=job.seller_id,
+        title=spec.title,
+        description=f"匿名加工情報 (k={output.k}) produced by anonymization job {job.id}",
+        category=spec.category,
+        data_class="anonymized",
+        columns=output.columns,
+        tags=list(source.tags),
+        row_count=output.row_count,
+        size_bytes=len(output.data),
+        source_encoding="utf-8",
+        sha256=hashlib.sha256(output.data).hexdigest(),
+        quality_score=measure_quality(output.data),
+        privacy_k=output.k,
+        source_dataset_id=source.id,
+        public_report=output.public_report,
+    )
+    session.add(dataset)
+    session.flush()
+    record_event(
+        session,
+        "AnonymizedDatasetCreated",
+        {"dataset_id": dataset.id, "job_id": job.id, "k": output.k, "rows": output.row_count},
+    )
+    return dataset
+
+
+def method_object_id(dataset_id: str) -> str:
+    """Where the confidential processing-method record of a dataset is sealed."""
+    return f"method-{dataset_id}"

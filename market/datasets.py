@@ -16,9 +16,9 @@ UPLOADABLE_CLASSES = ("personal", "non_personal")
 SELLER_KINDS = ("business", "individual", "info_bank")
 
 
-def measure_quality(parsed: ParsedCsv) -> int:
-    """A 0-100 quality score; for now completeness, the share of non-empty cells."""
-    reader = csv.reader(io.StringIO(parsed.data.decode("utf-8"), newline=""))
+def measure_quality(data: bytes) -> int:
+    """A 0-100 quality score of UTF-8 CSV bytes; for now completeness, the share of non-empty cells."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
     next(reader)
     cells = filled = 0
     for row in reader:
@@ -60,7 +60,7 @@ def create_dataset(
         size_bytes=len(parsed.data),
         source_encoding=parsed.source_encoding,
         sha256=hashlib.sha256(parsed.data).hexdigest(),
-        quality_score=measure_quality(parsed),
+        quality_score=measure_quality(parsed.data),
     )
     session.add(dataset)
     record_event(

@@ -14,14 +14,24 @@ from sqlalchemy import Engine as DbEngine
 from sqlmodel import Session, select
 
 import matching
-from market import db, idempotency
+from market import anonymization, db, idempotency
 from market.csv_ingest import parse_csv_upload
 from market.datasets import create_dataset, get_dataset, require_download_right
 from market.encryption import Encryptor
-from market.errors import InvalidRequest, OrderRejected
+from market.errors import InvalidRequest, NotFound, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
+from market.jobs import AnonymizationRunner
 from market.listings import book_engine_events, make_ask, make_bid, make_cancel
-from market.models import Bid, Dataset, Invoice, Listing, Participant, Trade, new_id
+from market.models import (
+    AnonymizationJob,
+    Bid,
+    Dataset,
+    Invoice,
+    Listing,
+    Participant,
+    Trade,
+    new_id,
+)
 from market.participants import authenticate, register_participant
 from market.settings import Settings
 from market.settlement import mark_invoice_paid, trial_balance
@@ -53,8 +63,11 @@ class Market:
         self.trading = TradingService(clock)
         self.trading.rebuild(self.db)
         self._publish_lock = threading.Lock()
+        self.jobs = AnonymizationRunner(self.db, self.store, after_commit=self.publish_events)
+        self.jobs.resume()
 
     def close(self) -> None:
+        self.jobs.shutdown()
         self.db.dispose()
 
     def __enter__(self) -> "Market":
@@ -207,6 +220,31 @@ class Market:
             return trades
 
         return self._trading_transaction(work)
+
+    def start_anonymization(
+        self, *, seller: Participant, dataset_id: str, spec: dict[str, Any]
+    ) -> AnonymizationJob:
+        """Queue an anonymization job; it runs in the background (see `job`)."""
+        parsed = anonymization.parse_spec(spec)
+        job = self._transaction(
+            lambda s: anonymization.create_job(
+                session=s, seller=seller, dataset_id=dataset_id, spec=parsed
+            )
+        )
+        self.jobs.submit(job.id)
+        return job
+
+    def public_dataset(self, dataset_id: str) -> Dataset:
+        """An anonymized dataset whose public announcement anyone may read."""
+        with Session(self.db) as session:
+            dataset = session.get(Dataset, dataset_id)
+        if dataset is None or dataset.data_class != "anonymized":
+            raise NotFound(f"no anonymized dataset {dataset_id} has been announced")
+        return dataset
+
+    def job(self, *, participant: Participant, job_id: str) -> AnonymizationJob:
+        with Session(self.db) as session:
+            return anonymization.get_job(session=session, participant=participant, job_id=job_id)
 
     def download(self, *, participant: Participant, dataset_id: str) -> tuple[Dataset, bytes]:
         """The dataset's bytes, for its seller or a licence holder."""

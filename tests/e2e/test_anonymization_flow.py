@@ -1,0 +1,195 @@
+"""Personal data becomes a listed 匿名加工情報 dataset through an anonymization job, over HTTP."""
+
+import random
+import time
+
+import httpx
+
+from tests.e2e.test_market_slice import auth, register, upload
+
+NAMES = ["山田", "佐藤", "鈴木", "高橋", "田中"]
+
+
+def checkup_csv(rows: int = 400) -> bytes:
+    rng = random.Random(3)
+    lines = ["氏名,年齢,性別,診断"]
+    for i in range(rows):
+        lines.append(
+            f"{rng.choice(NAMES)}{i}郎,{rng.randint(20, 85)},{rng.choice(['男', '女'])},"
+            f"{rng.choice(['高血圧', '糖尿病', '正常', '脂質異常'])}"
+        )
+    return ("\n".join(lines) + "\n").encode("cp932")
+
+
+SPEC = {
+    "title": "健診結果 2026 (匿名加工情報)",
+    "category": "healthcare.checkup",
+    "columns": {
+        "氏名": {"kind": "identifying", "category": "name"},
+        "年齢": {"kind": "quasi_identifying", "category": "age"},
+        "性別": {"kind": "quasi_identifying", "category": "gender"},
+        "診断": {"kind": "sensitive"},
+    },
+    "k": 5,
+    "l": 2,
+}
+
+
+def wait_for(http: httpx.Client, key: str, job_id: str) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = http.get(f"/anonymization-jobs/{job_id}", headers=auth(key)).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError("the anonymization job did not finish")
+
+
+def test_personal_data_is_sold_only_as_verified_anonymized_data(http: httpx.Client) -> None:
+    seller = register(http, "Clinic KK")
+    buyer = register(http, "Pharma Research", recipient_category="research")
+    source = upload(
+        http, seller, checkup_csv(), data_class="personal", category="healthcare.checkup"
+    )
+    assert source.status_code == 201, source.text
+
+    started = http.post(
+        "/anonymization-jobs",
+        headers=auth(seller),
+        json={"dataset_id": source.json()["id"], "spec": SPEC},
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] in ("queued", "running", "succeeded")
+    job = wait_for(http, seller, started.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert job["progress"] == 100
+
+    dataset_id = job["result_dataset_id"]
+    mine = {d["id"]: d for d in http.get("/datasets", headers=auth(seller)).json()}
+    result = mine[dataset_id]
+    assert result["data_class"] == "anonymized" and result["privacy_k"] >= 5
+    assert "氏名" not in result["columns"]
+    assert result["public_report"]["privacy"]["k"] == result["privacy_k"]
+
+    listing = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={
+            "dataset_id": dataset_id,
+            "price_yen": 30_000,
+            "allowed_purposes": ["research.medical"],
+        },
+    )
+    assert listing.status_code == 201, listing.text
+    too_strict = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={
+            "instrument": "healthcare.checkup/anonymized",
+            "max_price_yen": 40_000,
+            "purpose": "research.medical",
+            "min_k": 1000,
+            "time_in_force": "IOC",
+        },
+    )
+    assert too_strict.json()["trades"] == []
+    bid = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={
+            "instrument": "healthcare.checkup/anonymized",
+            "max_price_yen": 40_000,
+            "purpose": "research.medical",
+            "min_k": 5,
+        },
+    )
+    assert [t["dataset_id"] for t in bid.json()["trades"]] == [dataset_id]
+
+    delivered = http.get(f"/datasets/{dataset_id}/download", headers=auth(buyer)).text
+    assert not any(name in delivered for name in NAMES)
+    assert (
+        http.get(f"/datasets/{source.json()['id']}/download", headers=auth(buyer)).status_code
+        == 403
+    )
+
+    page = http.get(f"/announcements/{dataset_id}")
+    assert page.status_code == 200
+    assert (
+        "匿名加工情報" in page.text and "年齢" in page.text and "Method of provision" in page.text
+    )
+    assert http.get(f"/announcements/{source.json()['id']}").status_code == 404
+
+
+def test_a_job_that_cannot_reach_k_fails_with_a_reason(http: httpx.Client) -> None:
+    seller = register(http, "Clinic")
+    source = upload(http, seller, checkup_csv(rows=8), data_class="personal")
+    started = http.post(
+        "/anonymization-jobs",
+        headers=auth(seller),
+        json={"dataset_id": source.json()["id"], "spec": {**SPEC, "k": 50}},
+    )
+    job = wait_for(http, seller, started.json()["id"])
+    assert job["status"] == "failed"
+    assert "k=50" in job["error"] and "郎" not in job["error"]
+
+
+def test_bad_job_specs_are_refused_at_once(http: httpx.Client) -> None:
+    seller = register(http, "Clinic")
+    source_id = upload(http, seller, checkup_csv(rows=20), data_class="personal").json()["id"]
+    cases = [
+        ({**SPEC, "k": 1}, "k"),
+        ({**SPEC, "l": None, "columns": {"年齢": {"kind": "quasi_identifying"}}}, "missing: 氏名"),
+        (
+            {
+                **SPEC,
+                "columns": {
+                    **SPEC["columns"],
+                    "年齢": {"kind": "sensitive"},
+                    "性別": {"kind": "sensitive"},
+                },
+            },
+            "quasi_identifying",
+        ),
+    ]
+    for spec, reason in cases:
+        response = http.post(
+            "/anonymization-jobs",
+            headers=auth(seller),
+            json={"dataset_id": source_id, "spec": spec},
+        )
+        assert response.status_code == 422, response.text
+        assert reason in response.json()["detail"]
+    other = register(http, "Other")
+    refused = http.post(
+        "/anonymization-jobs", headers=auth(other), json={"dataset_id": source_id, "spec": SPEC}
+    )
+    assert refused.status_code == 403
+
+
+def test_processing_method_record_is_sealed_and_never_served(http: httpx.Client, settings) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from market.anonymization import method_object_id
+    from market.encryption import Encryptor
+    from market.storage import EncryptedFolderStore
+
+    seller = register(http, "Clinic")
+    source_id = upload(http, seller, checkup_csv(), data_class="personal").json()["id"]
+    job_id = http.post(
+        "/anonymization-jobs", headers=auth(seller), json={"dataset_id": source_id, "spec": SPEC}
+    ).json()["id"]
+    dataset_id = wait_for(http, seller, job_id)["result_dataset_id"]
+
+    store = EncryptedFolderStore(
+        settings.data_dir / "objects", Encryptor(settings.resolved_master_key())
+    )
+    sealed = store.path_of(method_object_id(dataset_id)).read_bytes()
+    assert b"confidential" not in sealed and "年齢".encode() not in sealed
+    record = json.loads(store.get(method_object_id(dataset_id)))
+    assert record["confidential"] is True and "年齢" in record["quasi_identifiers"]
+    assert (
+        http.get(
+            f"/datasets/{method_object_id(dataset_id)}/download", headers=auth(seller)
+        ).status_code
+        == 404
+    )
