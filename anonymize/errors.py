@@ -41,6 +41,17 @@ class HierarchyMissingValue(AnonymizationError):
         )
 
 
+class IdentifierInReleasedColumn(AnonymizationError):
+    """A column to be released holds identifiers or identification codes (個人識別符号)."""
+
+    def __init__(self, column: str, finding: str) -> None:
+        self.column = column
+        super().__init__(
+            f"column {column!r} is to be released but {finding}; define it as identifying "
+            "(it will be deleted) or correct the data"
+        )
+
+
 class InvalidHierarchy(AnonymizationError):
     """A hierarchy is not a consistent tree of generalizations."""
 

@@ -17,9 +17,10 @@ from importlib import resources
 from anonymize.errors import HierarchyMissingValue
 from anonymize.hierarchy import ROOT, Hierarchy
 
-# A municipality ends at the first 市, 区 (Tokyo's special wards), 町 or 村, after an optional
-# 郡 (district); wards of designated cities (横浜市中区) are cut to the city.
-_MUNICIPALITY = re.compile(r"^(?:[^市区町村]+?郡)?(?:[^市区町村]+?[市区町村])")
+# A municipality ends at the first 市, 区 (Tokyo's special wards), 町 or 村 after at least one
+# character, after an optional 郡 (district); a following 市 belongs to it (四日市市, 大町市);
+# wards of designated cities (横浜市中区) are cut to the city.
+_MUNICIPALITY = re.compile(r"^(?:.+?郡)?.+?[市区町村]市?")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import pandas as pd
 from anonymize.builders import bottom_code, top_code
 from anonymize.config import Config, LinkingTreatment
 from anonymize.definition import IDENTIFICATION_CODES, ColumnKind, Definition, InfoCategory
+from anonymize.detect import scan_values
+from anonymize.errors import IdentifierInReleasedColumn
 from anonymize.hierarchy import Hierarchy
 
 TokenSource = Callable[[int], list[str]]
@@ -86,7 +88,8 @@ def apply_standards_1_to_4(
     out_hierarchies = dict(hierarchies)
     steps: list[AppliedStep] = []
 
-    identifying = [n for n in definition.names(ColumnKind.IDENTIFYING)]
+    _refuse_hidden_identifiers(data, definition)
+    identifying = definition.names(ColumnKind.IDENTIFYING)
     codes = [n for n in identifying if spec[n].category in IDENTIFICATION_CODES]
     described = [n for n in identifying if n not in codes]
     floored = [n for n in definition.quasi_identifiers if spec[n].min_level > 0]
@@ -112,6 +115,18 @@ def apply_standards_1_to_4(
 
     steps.append(_standard_4(table, definition, out_hierarchies, config))
     return Prepared(table, out_hierarchies, tuple(steps))
+
+
+def _refuse_hidden_identifiers(data: pd.DataFrame, definition: Definition) -> None:
+    """Standards 1-2 fail silently if an identifier hides in a released column: refuse that."""
+    released = (ColumnKind.QUASI_IDENTIFYING, ColumnKind.SENSITIVE, ColumnKind.INSENSITIVE)
+    for name, spec in definition.columns.items():
+        if spec.kind not in released:
+            continue
+        series = data[name].dropna().astype(str)
+        found = scan_values(series.sample(min(len(series), 500), random_state=0).tolist())
+        if found is not None and found[1] == ColumnKind.IDENTIFYING:
+            raise IdentifierInReleasedColumn(name, found[2])
 
 
 def _standard_4(

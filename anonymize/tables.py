@@ -13,6 +13,4 @@ from anonymize.hierarchy import decode_text
 def read_table(source: str | Path | bytes, sep: str = ",") -> pd.DataFrame:
     """Load a delimited table with a header; encoding detected between UTF-8 and CP932."""
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-    return pd.read_csv(
-        io.StringIO(decode_text(raw)), sep=sep, dtype=str, keep_default_na=False
-    )
+    return pd.read_csv(io.StringIO(decode_text(raw)), sep=sep, dtype=str, keep_default_na=False)

@@ -1,0 +1,55 @@
+"""The config rejects contradictory or impossible combinations with actionable errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from anonymize import (
+    Algorithm,
+    Config,
+    ContradictoryConfig,
+    Definition,
+    DistinctLDiversity,
+    KAnonymity,
+    TCloseness,
+    UnknownColumn,
+)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Config(()),
+        lambda: Config((KAnonymity(1),)),
+        lambda: Config((KAnonymity(5), KAnonymity(3))),
+        lambda: Config((DistinctLDiversity("d", 2),)),
+        lambda: Config((KAnonymity(5),), suppression_limit=1.5),
+        lambda: Config((KAnonymity(5), TCloseness("d", 0.0))),
+        lambda: Config((KAnonymity(5), DistinctLDiversity("d", 1))),
+        lambda: Config((KAnonymity(5),), algorithm=Algorithm.MONDRIAN, suppression_limit=0.1),
+        lambda: Config((KAnonymity(2), DistinctLDiversity("d", 3)), algorithm=Algorithm.MONDRIAN),
+    ],
+)
+def test_contradictory_configs_are_rejected(make):
+    with pytest.raises(ContradictoryConfig):
+        make()
+
+
+def test_diversity_of_a_column_that_is_not_sensitive_is_rejected():
+    definition = Definition.of(quasi=["age"], insensitive=["d"])
+    with pytest.raises(ContradictoryConfig, match="not defined as sensitive"):
+        Config((KAnonymity(2), DistinctLDiversity("d", 2))).check_against(definition)
+
+
+def test_criterion_on_unknown_column_is_named():
+    definition = Definition.of(quasi=["age"])
+    with pytest.raises(UnknownColumn, match="disease"):
+        Config((KAnonymity(2), TCloseness("disease", 0.2))).check_against(definition)
+
+
+def test_definition_must_cover_every_column():
+    from anonymize import UndefinedColumn
+
+    with pytest.raises(UndefinedColumn, match="extra"):
+        Definition.of(quasi=["age"]).check_against(pd.DataFrame(columns=["age", "extra"]).columns)
