@@ -1,8 +1,9 @@
 """Equivalence classes of a full-domain transformation, built and rolled up with numpy.
 
-A ClassTable holds one row per class: its codes at the transformation's levels, its size,
-and one histogram per sensitive column. Rolling a table up to a more general transformation
-only touches classes, never records (ARX's snapshot idea, Kohlmayer et al. 2012).
+A ClassTable holds one entry per class: its codes at the transformation's levels (one
+contiguous row per column), its size, and one histogram per sensitive column. Rolling a
+table up to a more general transformation only touches classes, never records (ARX's
+snapshot idea, Kohlmayer et al. 2012).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anonymize.encoding import EncodedColumn, IntArray, combine
+from anonymize.encoding import EncodedColumn, IntArray, combine, decode
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,14 @@ class ClassTable:
         return len(self.counts)
 
 
-def group_keys(keys: IntArray, space: int) -> tuple[IntArray, int]:
-    """Dense group id per key and the number of groups; bincount when the space is small."""
+def group_keys(keys: IntArray, space: int) -> tuple[IntArray, IntArray]:
+    """Dense group id per key and the sorted distinct keys; counting sort when space is small."""
     if space <= 4 * len(keys) + 4096:
         present = np.bincount(keys, minlength=space) > 0
         ids = np.cumsum(present) - 1
-        return ids[keys], int(present.sum())
+        return ids[keys], np.flatnonzero(present)
     uniques, inverse = np.unique(keys, return_inverse=True)
-    return inverse.astype(np.int64).ravel(), len(uniques)
+    return inverse.astype(np.int64).ravel(), uniques
 
 
 def sum_rows(groups: IntArray, n_groups: int, values: IntArray) -> IntArray:
@@ -48,11 +49,19 @@ def sum_rows(groups: IntArray, n_groups: int, values: IntArray) -> IntArray:
     return summed.astype(np.int64).reshape(n_groups, width)
 
 
-def first_members(groups: IntArray, n_groups: int) -> IntArray:
-    """Index of the first member of each group."""
-    first = np.full(n_groups, len(groups), dtype=np.int64)
+def _class_codes(
+    codes: Sequence[IntArray],
+    sizes: Sequence[int],
+    uniques: IntArray,
+    exact: bool,
+    groups: IntArray,
+) -> IntArray:
+    """Codes of each class: decoded from the keys, or taken from a first member."""
+    if exact:
+        return decode(uniques, sizes)
+    first = np.full(len(uniques), len(groups), dtype=np.int64)
     np.minimum.at(first, groups, np.arange(len(groups)))
-    return first
+    return np.stack([c[first] for c in codes])
 
 
 def base_table(
@@ -62,16 +71,17 @@ def base_table(
 ) -> tuple[ClassTable, IntArray]:
     """Classes of the original data (all levels 0) and the class id of every row."""
     codes = [column.codes.astype(np.int64) for column in columns]
-    keys, space = combine(codes, [column.domain(0) for column in columns])
-    groups, n_groups = group_keys(keys, space)
+    sizes = [column.domain(0) for column in columns]
+    keys, space, exact = combine(codes, sizes)
+    groups, uniques = group_keys(keys, space)
+    n_groups = len(uniques)
     counts = np.bincount(groups, minlength=n_groups).astype(np.int64)
-    first = first_members(groups, n_groups)
-    table_codes = np.stack([c[first] for c in codes], axis=1)
     histograms = {}
     for name, values in sensitive_codes.items():
         size = sensitive_sizes[name]
         flat = np.bincount(groups * size + values, minlength=n_groups * size)
         histograms[name] = flat.astype(np.int64).reshape(n_groups, size)
+    table_codes = _class_codes(codes, sizes, uniques, exact, groups)
     return ClassTable(tuple(0 for _ in columns), table_codes, counts, histograms), groups
 
 
@@ -94,18 +104,20 @@ class Roller:
     ) -> tuple[ClassTable, IntArray]:
         """Classes at `levels` merged from `table`, and the new class of each old class."""
         new_codes = [
-            self.lift(j, table.levels[j], level)[table.codes[:, j]]
+            table.codes[j]
+            if level == table.levels[j]
+            else self.lift(j, table.levels[j], level)[table.codes[j]]
             for j, level in enumerate(levels)
         ]
         sizes = [self.columns[j].domain(level) for j, level in enumerate(levels)]
-        keys, space = combine(new_codes, sizes)
-        groups, n_groups = group_keys(keys, space)
+        keys, space, exact = combine(new_codes, sizes)
+        groups, uniques = group_keys(keys, space)
+        n_groups = len(uniques)
         counts = np.bincount(groups, weights=table.counts, minlength=n_groups).astype(np.int64)
-        first = first_members(groups, n_groups)
-        codes = np.stack([c[first] for c in new_codes], axis=1)
         histograms = {
             name: sum_rows(groups, n_groups, hist) for name, hist in table.histograms.items()
         }
+        codes = _class_codes(new_codes, sizes, uniques, exact, groups)
         return ClassTable(tuple(levels), codes, counts, histograms), groups
 
     def roll_up(self, table: ClassTable, levels: Sequence[int]) -> ClassTable:

@@ -174,9 +174,9 @@ def detect_definition(data: pd.DataFrame, sample: int = 500, seed: int = 0) -> D
     """Propose a definition: values decide for identification codes, names for the rest."""
     proposals = []
     for column in data.columns:
-        series = data[column].dropna().astype(str)
-        series = series[series.str.strip() != ""]
-        values = series.sample(min(sample, len(series)), random_state=seed).tolist()
+        series = data[column].dropna()
+        drawn = series.sample(min(4 * sample, len(series)), random_state=seed).astype(str)
+        values = [v for v in drawn.tolist() if v.strip()][:sample]
         by_values = scan_values(values)
         by_name = _by_name(str(column))
         # Values win when they prove an identification code or rule one out (法人番号).

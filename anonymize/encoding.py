@@ -53,6 +53,18 @@ def _numeric(values: Sequence[str]) -> npt.NDArray[np.float64] | None:
         return None
 
 
+def _leaf_codes(series: pd.Series, leaves: pd.Index) -> npt.NDArray[np.int64]:
+    """Leaf index of every value (-1 when the hierarchy lacks it); categoricals via categories."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        per_category = leaves.get_indexer(series.cat.categories.astype(str))
+        category_codes = series.cat.codes.to_numpy()
+        codes: npt.NDArray[np.int64] = np.where(
+            category_codes >= 0, per_category[category_codes], -1
+        ).astype(np.int64)
+        return codes
+    return leaves.get_indexer(pd.Index(series.astype(str))).astype(np.int64)
+
+
 def encode_column(name: str, series: pd.Series, hierarchy: Hierarchy) -> EncodedColumn:
     """Encode one column against its hierarchy; leaves in numeric order when they are numbers."""
     leaves = hierarchy.values
@@ -65,12 +77,11 @@ def encode_column(name: str, series: pd.Series, hierarchy: Hierarchy) -> Encoded
         paths = [tuple(reversed(row)) for row in hierarchy.rows]
         order = np.array(sorted(range(len(leaves)), key=paths.__getitem__), dtype=np.int64)
     sorted_leaves = [leaves[i] for i in order]
-    index = pd.Index(sorted_leaves)
-    as_text = series.astype(str)
-    codes = index.get_indexer(as_text)
+    codes = _leaf_codes(series, pd.Index(sorted_leaves))
     missing = codes < 0
     if missing.any():
-        raise HierarchyMissingValue(name, int(as_text[missing].nunique()), int(missing.sum()))
+        distinct = int(pd.Series(series[missing]).astype(str).nunique())
+        raise HierarchyMissingValue(name, distinct, int(missing.sum()))
     maps: list[IntArray] = []
     labels: list[npt.NDArray[np.object_]] = []
     for level in range(hierarchy.height):
@@ -99,18 +110,30 @@ def encode(
     return [encode_column(name, data[name], hierarchies[name]) for name in columns]
 
 
-def combine(columns: Sequence[IntArray], sizes: Sequence[int]) -> tuple[IntArray, int]:
+def combine(columns: Sequence[IntArray], sizes: Sequence[int]) -> tuple[IntArray, int, bool]:
     """Fold code columns into one int64 key per row (mixed radix), compressing on overflow.
 
-    Returns the keys and the size of their space; equal keys mean equal tuples.
+    Returns the keys, the size of their space, and whether the keys still decode to codes
+    (False once compressed); equal keys mean equal tuples.
     """
     keys = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
     space = 1
+    exact = True
     for codes, size in zip(columns, sizes, strict=True):
         if space * size >= 2**62:
             uniques, inverse = np.unique(keys, return_inverse=True)
-            keys = inverse.astype(np.int64)
+            keys = inverse.astype(np.int64).ravel()
             space = len(uniques)
+            exact = False
         keys = keys * size + codes
         space *= size
-    return keys, space
+    return keys, space, exact
+
+
+def decode(keys: IntArray, sizes: Sequence[int]) -> IntArray:
+    """Codes (columns x keys) of exact mixed-radix keys."""
+    codes = np.empty((len(sizes), len(keys)), dtype=np.int64)
+    rest = keys.copy()
+    for j in range(len(sizes) - 1, -1, -1):
+        rest, codes[j] = np.divmod(rest, sizes[j])
+    return codes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from anonymize.classes import ClassTable, Roller
 from anonymize.config import Config, QualityModel
@@ -68,7 +69,7 @@ def full_domain(
     for column, level in zip(columns, outcome.levels, strict=True):
         codes = column.level_maps[level][column.codes]
         label_codes.append(codes.astype(np.int64))
-        labels[column.name] = column.level_labels[level][codes]
+        labels[column.name] = pd.Categorical.from_codes(codes, pd.Index(column.level_labels[level]))
         cell_ncp += ncp_penalties(column)[level][codes]
     return Recoding(
         algorithm="optimal",

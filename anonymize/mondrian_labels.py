@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from anonymize.encoding import EncodedColumn, IntArray
 from anonymize.hierarchy import ROOT
@@ -84,9 +85,9 @@ def label_partitions(
     high: IntArray,
     partition: IntArray,
     floors: Sequence[int],
-) -> tuple[dict[str, ObjectArray], list[IntArray], FloatArray]:
+) -> tuple[dict[str, pd.Categorical], list[IntArray], FloatArray]:
     """Per record: label of every column, a code per distinct label, and the summed NCP."""
-    labels: dict[str, ObjectArray] = {}
+    labels: dict[str, pd.Categorical] = {}
     label_codes: list[IntArray] = []
     cell_ncp = np.zeros(len(partition))
     for j, column in enumerate(columns):
@@ -98,7 +99,8 @@ def label_partitions(
             part_labels, ncp = _numeric_labels(column, lo, hi)
         else:
             part_labels, ncp = _set_labels(column, lo, hi)
-        labels[column.name] = part_labels[partition]
+        distinct, codes = np.unique(part_labels.astype(str), return_inverse=True)
+        labels[column.name] = pd.Categorical.from_codes(codes.ravel()[partition], distinct)
         label_codes.append(range_codes[partition])
         cell_ncp += ncp[partition]
     return labels, label_codes, cell_ncp

@@ -57,11 +57,12 @@ class AnonymizationResult:
     report: ProcessingReport
     method_record: ProcessingMethodRecord
     alternatives: dict[str, Utility] = field(default_factory=dict)
+    statistics: dict[str, float] = field(default_factory=dict)
 
 
 def default_hierarchy(series: pd.Series) -> Hierarchy:
     """Intervals of doubling width for numbers, value -> * otherwise."""
-    values = series.astype(str).unique().tolist()
+    values = pd.Series(series.unique()).astype(str).unique().tolist()
     numbers = pd.to_numeric(pd.Series(values), errors="coerce")
     if numbers.notna().all() and (numbers % 1 == 0).all():
         span = float(numbers.max() - numbers.min()) or 1.0
@@ -105,7 +106,7 @@ def _release(prepared: Prepared, recoding: Recoding) -> pd.DataFrame:
 def _class_sizes(output: pd.DataFrame, quasi: list[str]) -> IntArray:
     if output.empty:
         return np.zeros(0, dtype=np.int64)
-    sizes = output.groupby(quasi, dropna=False, sort=False).size()
+    sizes = output.groupby(quasi, dropna=False, sort=False, observed=True).size()
     return np.asarray(sizes, dtype=np.int64)
 
 
@@ -185,6 +186,7 @@ def anonymize(
         ),
         method_record=_method_record(definition, config, columns, recoding, metrics),
         alternatives={name: value[3] for name, value in outcomes.items()},
+        statistics=dict(recoding.details),
     )
 
 

@@ -99,7 +99,7 @@ class _PerCellLoss:
     def _per_class(self, table: ClassTable) -> FloatArray:
         loss = np.zeros(table.size)
         for j, level in enumerate(table.levels):
-            loss += self.penalties[j][level][table.codes[:, j]]
+            loss += self.penalties[j][level][table.codes[j]]
         return loss
 
     def value(self, table: ClassTable, failing: BoolArray) -> float:

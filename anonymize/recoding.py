@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from anonymize.encoding import EncodedColumn, IntArray
 
@@ -20,7 +21,7 @@ class Recoding:
     """Per record: the label of each quasi-identifier, whether it is released, its NCP."""
 
     algorithm: str
-    labels: dict[str, ObjectArray]
+    labels: dict[str, pd.Categorical]
     label_codes: list[IntArray]
     kept: BoolArray
     cell_ncp: FloatArray

@@ -123,8 +123,9 @@ def _refuse_hidden_identifiers(data: pd.DataFrame, definition: Definition) -> No
     for name, spec in definition.columns.items():
         if spec.kind not in released:
             continue
-        series = data[name].dropna().astype(str)
-        found = scan_values(series.sample(min(len(series), 500), random_state=0).tolist())
+        series = data[name].dropna()
+        sample = series.sample(min(len(series), 500), random_state=0).astype(str)
+        found = scan_values(sample.tolist())
         if found is not None and found[1] == ColumnKind.IDENTIFYING:
             raise IdentifierInReleasedColumn(name, found[2])
 

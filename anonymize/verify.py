@@ -45,13 +45,19 @@ def measure_k(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> int:
     """Smallest number of records sharing one combination of quasi-identifier labels."""
     if released.empty:
         return 0
-    return int(released.groupby(list(quasi_identifiers), dropna=False, sort=False).size().min())
+    return int(
+        released.groupby(list(quasi_identifiers), dropna=False, sort=False, observed=True)
+        .size()
+        .min()
+    )
 
 
 def _crosstab(
     released: pd.DataFrame, quasi_identifiers: Sequence[str], column: str
 ) -> pd.DataFrame:
-    group = released.groupby(list(quasi_identifiers), dropna=False, sort=False).ngroup()
+    group = released.groupby(
+        list(quasi_identifiers), dropna=False, sort=False, observed=True
+    ).ngroup()
     return pd.crosstab(group, released[column].astype(str))
 
 
@@ -134,7 +140,11 @@ def verify(
     qis = list(quasi_identifiers)
     failures: list[str] = []
     k = measure_k(released, qis)
-    classes = 0 if released.empty else int(released.groupby(qis, dropna=False, sort=False).ngroups)
+    classes = (
+        0
+        if released.empty
+        else int(released.groupby(qis, dropna=False, sort=False, observed=True).ngroups)
+    )
     l_distinct: dict[str, int] = {}
     l_entropy: dict[str, float] = {}
     t_values: dict[str, float] = {}
