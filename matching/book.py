@@ -24,60 +24,37 @@ class Book(MatchingCore):
     def place(self, cmd: Limit | Market, now: int, out: list[Event]) -> None:
         """Validate and place a limit or market order, trading it when the book is continuous."""
         problem = order_problem(cmd, now, self.continuous)
-        if problem is None and cmd.id in self.orders:
-            problem = "an order with this id is live"
         if problem is not None:
             out.append(Rejected(cmd.id, self.instrument, problem))
             return
+        order = _new_order(cmd, self.seq + 1)
+        orders = self.orders
+        # One probe of the id index both refuses a live id and files the new order.
+        if orders.setdefault(order.id, order) is not order:
+            out.append(Rejected(cmd.id, self.instrument, "an order with this id is live"))
+            return
         out.append(Accepted(cmd.id, self.instrument))
         self.seq += 1
-        qty = cmd.qty
-        if isinstance(cmd, Limit):
-            order = Order(
-                cmd.id,
-                cmd.participant,
-                cmd.side is Side.BUY,
-                cmd.price,
-                0 if qty is None else qty,
-                qty is None,
-                self.seq,
-                cmd.tif,
-                cmd.expires_at,
-                False,
-                cmd.constraints,
-                cmd.terms,
-            )
-        else:
-            order = Order(
-                cmd.id,
-                cmd.participant,
-                cmd.side is Side.BUY,
-                0,
-                0 if qty is None else qty,
-                qty is None,
-                self.seq,
-                TimeInForce.IOC,
-                None,
-                True,
-                cmd.constraints,
-                cmd.terms,
-            )
+        if order.constraints is not None or order.terms is not None:
+            self.classify(order)
         if not self.continuous:
-            self.orders[order.id] = order
             if not order.is_market:
                 self.rest(order)
             return
         tif = order.tif
         if tif is TimeInForce.FOK and self.fillable(order) < order.qty:
+            del orders[order.id]
             out.append(Cancelled(order.id, self.instrument, order.qty, "fill-or-kill not filled"))
             return
         self.match(order, out)
         if not order.unlimited and order.qty == 0:
+            order.live = False
+            del orders[order.id]
             return
         if tif is TimeInForce.GTC or tif is TimeInForce.GTD:
-            self.orders[order.id] = order
             self.rest(order)
             return
+        del orders[order.id]
         left = None if order.unlimited else order.qty
         out.append(
             Cancelled(order.id, self.instrument, left, "unfilled part of an immediate order")
@@ -141,10 +118,12 @@ class Book(MatchingCore):
             return
         if order.is_market:
             order.set_attributes(cmd.constraints, cmd.terms)
+            self.classify(order)
             out.append(Updated(order.id, self.instrument))
             return
         self.unrest(order)
         order.set_attributes(cmd.constraints, cmd.terms)
+        self.classify(order)
         out.append(Updated(order.id, self.instrument))
         self._reenter(order, out)
 
@@ -186,15 +165,17 @@ class Book(MatchingCore):
         """Re-enter every order in time order so continuous trading starts from an uncrossed book."""
         for order in sorted(self.orders.values(), key=_seq_of):
             if order.live and not order.is_market:
-                self.unrest(order)
-                self._reenter(order, out)
+                # The order keeps its place while it trades: a sweep only touches the other side.
+                self.match(order, out)
+                if not order.unlimited and order.qty == 0:
+                    self.kill(order)
 
     def validate(self) -> None:
         """Raise CorruptBook when an index disagrees with the orders."""
         check_fast_book(self)
 
     def _reenter(self, order: Order, out: list[Event]) -> None:
-        """Trade an order that left its levels (continuous mode), then rest what is left."""
+        """Trade an order that left its level (continuous mode), then rest what is left."""
         if self.continuous:
             self.match(order, out)
         if order.unlimited or order.qty > 0:
@@ -202,6 +183,40 @@ class Book(MatchingCore):
         else:
             order.live = False
             del self.orders[order.id]
+
+
+def _new_order(cmd: Limit | Market, seq: int) -> Order:
+    """The book's order for an accepted command."""
+    qty = cmd.qty
+    if isinstance(cmd, Limit):
+        return Order(
+            cmd.id,
+            cmd.participant,
+            cmd.side is Side.BUY,
+            cmd.price,
+            0 if qty is None else qty,
+            qty is None,
+            seq,
+            cmd.tif,
+            cmd.expires_at,
+            False,
+            cmd.constraints,
+            cmd.terms,
+        )
+    return Order(
+        cmd.id,
+        cmd.participant,
+        cmd.side is Side.BUY,
+        0,
+        0 if qty is None else qty,
+        qty is None,
+        seq,
+        TimeInForce.IOC,
+        None,
+        True,
+        cmd.constraints,
+        cmd.terms,
+    )
 
 
 def _left(order: Order) -> int | None:

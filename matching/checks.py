@@ -1,58 +1,69 @@
 """Internal consistency checks of the fast book (exchange-core's validateInternalState)."""
 
+from itertools import pairwise
+
 from .bookbase import CorruptBook
 from .core import MatchingCore
-from .orders import Bucket, Order
+from .orders import Bucket, Level, Order
 from .types import TimeInForce
 
 
 def check_fast_book(book: MatchingCore) -> None:
     """Raise CorruptBook unless every index agrees with the live orders."""
     buckets: list[Bucket] = [book.plain_bids, book.plain_asks]
-    buckets.extend(book.bid_index.values())
-    buckets.extend(book.ask_index.values())
-    seen: dict[str, int] = {}
+    buckets.extend(book.bid_by_purpose.values())
+    buckets.extend(book.ask_by_class.values())
+    seen: set[str] = set()
     for bucket in buckets:
         _check_bucket(book, bucket, seen)
     for order_id, order in book.orders.items():
-        _check_order(book, order_id, order, seen.get(order_id, 0))
+        _check_order(book, order_id, order, order_id in seen)
 
 
-def _check_bucket(book: MatchingCore, bucket: Bucket, seen: dict[str, int]) -> None:
-    """Ranks sorted and matching levels; each level's live count and time order right."""
+def _check_bucket(book: MatchingCore, bucket: Bucket, seen: set[str]) -> None:
+    """Ranks sorted and matching levels, the best level cached; every level's list sound."""
     ranks = bucket.ranks
     _require(ranks == sorted(set(ranks)), "ranks not strictly ascending")
     _require(set(ranks) == set(bucket.levels), "ranks and levels disagree")
+    best = bucket.levels[ranks[-1]] if ranks else None
+    _require(bucket.best is best, "best level not cached")
     for rank, level in bucket.levels.items():
         _require(level.rank == rank and level.bucket is bucket, "level filed under the wrong key")
-        _require(all(not o.live for o in level.orders[: level.head]), "live order behind head")
-        live = [o for o in level.orders[level.head :] if o.live]
-        _require(len(live) == level.live and level.live > 0, "level live count wrong")
-        seqs = [o.seq for o in level.orders]
-        _require(seqs == sorted(set(seqs)), "level not in time order")
-        for order in live:
-            _require(book.orders.get(order.id) is order, f"{order.id} in a level, not in the index")
-            _require(order.rank == rank and order.price == level.price, f"{order.id} misfiled")
-            _require(any(lv is level for lv in order.levels), f"{order.id} lost its level")
-            seen[order.id] = seen.get(order.id, 0) + 1
+        _check_level(book, level, seen)
 
 
-def _check_order(book: MatchingCore, order_id: str, order: Order, entries: int) -> None:
-    """One indexed order: alive, sized, in exactly its home buckets."""
+def _check_level(book: MatchingCore, level: Level, seen: set[str]) -> None:
+    """Links agree both ways, the count is right, times ascend, members are indexed."""
+    members = level.members()
+    _require(len(members) == level.count > 0, "level count wrong")
+    _require(level.tail is members[-1] and members[0].prev is None, "level ends wrong")
+    for before, after in pairwise(members):
+        _require(after.prev is before, "level links disagree")
+        _require(before.seq < after.seq, "level not in time order")
+    for order in members:
+        _require(book.orders.get(order.id) is order, f"{order.id} in a level, not in the index")
+        _require(order.live and order.level is level, f"{order.id} lost its level")
+        _require(order.rank == level.rank and order.price == level.price, f"{order.id} misfiled")
+        _require(order.id not in seen, f"{order.id} rests twice")
+        seen.add(order.id)
+
+
+def _check_order(book: MatchingCore, order_id: str, order: Order, rests: bool) -> None:
+    """One indexed order: alive, sized, in its home bucket, prefilter bits current."""
     _require(order.id == order_id and order.live, f"{order_id} indexed but not live")
     _require(order.unlimited or order.qty > 0, f"{order_id} rests with nothing left")
     _require(order.seq <= book.seq, f"{order_id} has a sequence from the future")
+    bits = (order.class_bits, order.purpose_bits, order.min_quality, order.simple)
+    _require(bits == book.prefilter(order), f"{order_id}: stale prefilter bits")
     if order.is_market:
         _require(not book.continuous, f"{order_id}: market order resting in continuous mode")
-        _require(entries == 0 and not order.levels, f"{order_id}: market order in a level")
+        _require(not rests and order.level is None, f"{order_id}: market order in a level")
         return
     _require(order.tif in (TimeInForce.GTC, TimeInForce.GTD), f"{order_id}: immediate order rests")
-    homes = book.home_buckets(order)
-    _require(
-        entries == len(homes) == len(order.levels), f"{order_id} in the wrong number of levels"
-    )
-    filed = {id(level.bucket) for level in order.levels}
-    _require(filed == {id(home) for home in homes}, f"{order_id} in a foreign bucket")
+    level = order.level
+    _require(rests and level is not None, f"{order_id} indexed but in no level")
+    assert level is not None
+    _require(level.bucket is book.home_bucket(order), f"{order_id} in a foreign bucket")
 
 
 def _require(condition: bool, message: str) -> None:

@@ -1,99 +1,143 @@
-"""Matching core of the fast book: bucket index, price-priority walk, trades, removal."""
-
-from bisect import bisect_left
+"""Matching core of the fast book: bucket index, price-priority sweeps, trades, removal."""
 
 from .bookbase import BookBase, TradeCounter
 from .events import Event, TradeExecuted
-from .orders import MARKET_RANK, Bucket, Order
+from .orders import MARKET_RANK, QUALITY_MASK, Bucket, Order
 from .terms import eligible
 
 
 class MatchingCore(BookBase):
-    """Resting orders indexed so that each incoming order walks only buckets it may trade with.
+    """Resting orders indexed so that each incoming order visits only orders it may trade with.
 
-    Plain orders (no terms, no constraints) live in one bucket per side. A constrained bid lives
-    in one bucket per accepted data class under its purpose; an ask with terms lives in one
-    bucket per allowed purpose under its data class. An incoming order therefore visits only
-    counterparties with a matching (data class, purpose); the remaining checks run per candidate.
+    Every resting order lives in exactly one bucket: plain orders (no terms, no constraints) in
+    one bucket per side, asks with terms in one bucket per data class, constrained bids in one
+    bucket per purpose. A constrained bid sweeps the ask buckets of the data classes it accepts
+    and an ask with terms the bid buckets of the purposes it allows, merged in priority order;
+    purpose and data class, quality and self-trade are checked from precomputed bits
+    (`classify`), and the full `eligible` only runs for orders with rarer constraints.
+    Ask levels carry a single quality, so a bid skips the levels below its `min_quality`.
     """
 
     def __init__(self, instrument: str, counter: TradeCounter) -> None:
         super().__init__(instrument, counter)
-        self.orders: dict[str, Order] = {}
+        self.orders: dict[str, Order] = id_index()
         self.plain_bids = Bucket()
         self.plain_asks = Bucket()
-        self.bid_index: dict[str, Bucket] = {}
-        self.ask_index: dict[str, Bucket] = {}
+        self.ask_by_class: dict[str, Bucket] = {}
+        self.bid_by_purpose: dict[str, Bucket] = {}
+        self.purpose_bit: dict[str, int] = {}
         self._dry_fill = 0
         self._dry_bought: set[str] = set()
 
-    def home_buckets(self, order: Order) -> list[Bucket]:
-        """The buckets an order rests in (created when missing)."""
+    def classify(self, order: Order) -> None:
+        """Store the order's prefilter bits (after its terms or constraints change)."""
+        class_bits, purpose_bits, min_quality, simple = self.prefilter(order)
+        order.class_bits = class_bits
+        order.purpose_bits = purpose_bits
+        order.min_quality = min_quality
+        order.simple = simple
+
+    def prefilter(self, order: Order) -> tuple[int, int, int, bool]:
+        """Data class bits, purpose bits, minimum quality and whether bits decide eligibility.
+
+        Bits hold for a constrained bid and an ask with terms exactly when the data class and
+        purpose fit; when both orders are `simple`, quality and self-trade settle the rest.
+        """
+        constraints = order.constraints
+        if constraints is not None:
+            classes = 0
+            for data_class in constraints.data_classes:
+                classes |= CLASS_BITS.get(data_class, 0)
+            simple = (
+                constraints.min_k is None
+                and constraints.dataset_id is None
+                and not constraints.required_tags
+                and not constraints.required_columns
+                and constraints.min_term_days is None
+                and constraints.exclusive is None
+            )
+            purpose = self.purpose_bits_of(constraints.purpose)
+            return classes, purpose, constraints.min_quality, simple
+        terms = order.terms
+        if terms is not None:
+            purposes = 0
+            for purpose_code in terms.allowed_purposes:
+                purposes |= self.purpose_bits_of(purpose_code)
+            simple = not terms.allowed_recipients and not terms.denied_recipients
+            return CLASS_BITS.get(terms.data_class, 0), purposes, 0, simple
+        return 0, 0, 0, True
+
+    def purpose_bits_of(self, purpose: str) -> int:
+        """The bit standing for a purpose in this book (assigned on first sight)."""
+        bit = self.purpose_bit.get(purpose)
+        if bit is None:
+            bit = 1 << len(self.purpose_bit)
+            self.purpose_bit[purpose] = bit
+        return bit
+
+    def home_bucket(self, order: Order) -> Bucket:
+        """The bucket an order rests in (created when missing)."""
         if order.is_buy:
             constraints = order.constraints
             if constraints is None:
-                return [self.plain_bids]
-            suffix = "|" + constraints.purpose
-            return [_bucket(self.bid_index, dc + suffix) for dc in sorted(constraints.data_classes)]
+                return self.plain_bids
+            return _bucket(self.bid_by_purpose, constraints.purpose)
         terms = order.terms
         if terms is None:
-            return [self.plain_asks]
-        prefix = terms.data_class + "|"
-        return [_bucket(self.ask_index, prefix + p) for p in sorted(terms.allowed_purposes)]
+            return self.plain_asks
+        return _bucket(self.ask_by_class, terms.data_class)
 
     def opposite_buckets(self, order: Order) -> list[Bucket]:
-        """The existing buckets holding every order this one may trade with."""
+        """The non-empty buckets holding every order this one may trade with."""
         found: list[Bucket] = []
         if order.is_buy:
             constraints = order.constraints
             if constraints is None:
-                return [self.plain_asks]
-            suffix = "|" + constraints.purpose
-            for dc in constraints.data_classes:
-                bucket = self.ask_index.get(dc + suffix)
+                if self.plain_asks.ranks:
+                    found.append(self.plain_asks)
+                return found
+            for data_class in constraints.data_classes:
+                bucket = self.ask_by_class.get(data_class)
                 if bucket is not None and bucket.ranks:
                     found.append(bucket)
             return found
         terms = order.terms
         if terms is None:
-            return [self.plain_bids]
-        prefix = terms.data_class + "|"
+            if self.plain_bids.ranks:
+                found.append(self.plain_bids)
+            return found
         for purpose in terms.allowed_purposes:
-            bucket = self.bid_index.get(prefix + purpose)
+            bucket = self.bid_by_purpose.get(purpose)
             if bucket is not None and bucket.ranks:
                 found.append(bucket)
         return found
 
     def rest(self, order: Order) -> None:
-        """Put a live order into its levels."""
-        for bucket in self.home_buckets(order):
-            level = bucket.level_for(order.price, order.rank)
-            level.add(order)
-            order.levels.append(level)
+        """Link a live order into its level."""
+        self.home_bucket(order).level_for(order.price, order.rank).insert(order)
 
     def unrest(self, order: Order) -> None:
-        """Take a live order out of its levels at once, keeping it in the id index."""
-        for level in order.levels:
-            level.remove(order)
-            if level.live == 0:
+        """Unlink an order from its level, keeping it in the id index."""
+        level = order.level
+        if level is not None:
+            level.unlink(order)
+            if level.count == 0:
                 level.bucket.drop(level)
-        order.levels = []
 
     def kill(self, order: Order) -> None:
-        """Remove an order from the book (its level entries are skipped lazily)."""
+        """Remove an order from the book."""
         order.live = False
-        for level in order.levels:
-            level.live -= 1
-            if level.live == 0:
-                level.bucket.drop(level)
-        order.levels = []
+        self.unrest(order)
         del self.orders[order.id]
 
     def match(self, taker: Order, out: list[Event]) -> None:
         """Trade an incoming order against eligible resting orders, best first."""
+        if taker.constraints is None and taker.terms is None:
+            self._sweep_plain(taker, self.plain_asks if taker.is_buy else self.plain_bids, out)
+            return
         buckets = self.opposite_buckets(taker)
         if buckets:
-            self._walk(taker, buckets, out, False)
+            self._sweep(taker, buckets, out, False)
 
     def fillable(self, taker: Order) -> int:
         """How many licences the order would get now, without trading (for fill-or-kill)."""
@@ -101,84 +145,130 @@ class MatchingCore(BookBase):
         self._dry_bought = set()
         buckets = self.opposite_buckets(taker)
         if buckets:
-            self._walk(taker, buckets, [], True)
+            self._sweep(taker, buckets, [], True)
         return self._dry_fill
 
-    def _walk(self, taker: Order, buckets: list[Bucket], out: list[Event], dry: bool) -> None:
-        """Visit levels across buckets in rank order while they cross the taker's price."""
-        below = MARKET_RANK + 1
+    def _sweep_plain(self, taker: Order, bucket: Bucket, out: list[Event]) -> None:
+        """Trade a plain order with the plain orders of one bucket (the fast path)."""
+        best = bucket.best
+        if best is None:
+            return
+        market = taker.is_market
         is_buy = taker.is_buy
-        single = len(buckets) == 1
+        limit = taker.price
+        if not market and (best.price > limit if is_buy else best.price < limit):
+            return
+        participant = taker.participant
+        ranks = bucket.ranks
+        levels = bucket.levels
+        index = len(ranks) - 1
+        while index >= 0:
+            level = levels[ranks[index]]
+            price = level.price
+            if not market and (price > limit if is_buy else price < limit):
+                return
+            maker = level.head
+            while maker is not None:
+                after = maker.next
+                # Self-trade prevention: the resting order is skipped.
+                if maker.participant != participant:
+                    self.trade(taker, maker, min(taker.remaining(), maker.remaining()), price, out)
+                    if not taker.unlimited and taker.qty == 0:
+                        return
+                maker = after
+            # Dropping the emptied level removes ranks[index] only; lower indexes stay put.
+            index -= 1
+
+    def _sweep(self, taker: Order, buckets: list[Bucket], out: list[Event], dry: bool) -> None:
+        """Visit levels across buckets in rank order while they cross the taker's price.
+
+        Each bucket keeps a cursor into its ranks; equal ranks of several buckets are merged
+        by time. A sweep only removes levels it has visited, which never moves a cursor.
+        """
+        is_buy = taker.is_buy
+        market = taker.is_market
+        limit = taker.price
+        min_quality = taker.min_quality if is_buy else 0
+        cursors = [bucket.below(MARKET_RANK + 1) for bucket in buckets]
+        count = len(buckets)
         while self._wants(taker, dry):
-            found = False
             best = 0
-            for bucket in buckets:
-                ranks = bucket.ranks
-                if not ranks:
-                    continue
-                rank = ranks[-1]
-                if rank >= below:
-                    index = bisect_left(ranks, below) - 1
-                    if index < 0:
-                        continue
-                    rank = ranks[index]
-                if not found or rank > best:
-                    best = rank
-                    found = True
+            found = False
+            for j in range(count):
+                index = cursors[j]
+                if index >= 0:
+                    rank = buckets[j].ranks[index]
+                    if not found or rank > best:
+                        best = rank
+                        found = True
             if not found:
                 return
-            below = best
-            if single:
-                level = buckets[0].levels[best]
-                if not taker.is_market and (
-                    level.price > taker.price if is_buy else level.price < taker.price
-                ):
-                    return
-                self._take(taker, level.orders, level.head, out, dry)
-                if not dry and level.live:
-                    level.advance()
-                continue
-            group = [b.levels[best] for b in buckets if best in b.levels]
+            group = []
+            for j in range(count):
+                index = cursors[j]
+                if index >= 0:
+                    bucket = buckets[j]
+                    if bucket.ranks[index] == best:
+                        group.append(bucket.levels[best])
+                        cursors[j] = index - 1
             price = group[0].price
-            if not taker.is_market and (price > taker.price if is_buy else price < taker.price):
+            if not market and (price > limit if is_buy else price < limit):
                 return
-            merged = sorted(
-                [o for lv in group for o in lv.orders[lv.head :] if o.live], key=_seq_of
-            )
-            self._take(taker, merged, 0, out, dry)
-            if not dry:
-                for level in group:
-                    if level.live:
-                        level.advance()
+            quality = best & QUALITY_MASK
+            if quality < min_quality:
+                # Ask levels below the bid's minimum quality: skip the rest of this price.
+                floor = best - quality
+                for j in range(count):
+                    cursors[j] = buckets[j].below(min(floor, best))
+                continue
+            if len(group) == 1:
+                self._take(taker, group[0].head, out, dry)
+            else:
+                self._take_merged(taker, [level.head for level in group], out, dry)
+
+    def _take(self, taker: Order, maker: Order | None, out: list[Event], dry: bool) -> None:
+        """Trade with the eligible orders of one level in time order."""
+        while maker is not None and self._wants(taker, dry):
+            after = maker.next
+            self._offer(taker, maker, out, dry)
+            maker = after
+
+    def _take_merged(
+        self, taker: Order, heads: list[Order | None], out: list[Event], dry: bool
+    ) -> None:
+        """Trade with the eligible orders of equal-rank levels, merged by time."""
+        while self._wants(taker, dry):
+            pick = -1
+            first: Order | None = None
+            for j in range(len(heads)):
+                node = heads[j]
+                if node is not None and (first is None or node.seq < first.seq):
+                    first = node
+                    pick = j
+            if first is None:
+                return
+            heads[pick] = first.next
+            self._offer(taker, first, out, dry)
+
+    def _offer(self, taker: Order, maker: Order, out: list[Event], dry: bool) -> None:
+        """Trade (or, dry, count) what the taker may take from one maker."""
+        qty = self._pair_qty(taker, maker, dry)
+        if qty == 0:
+            return
+        if dry:
+            self._dry_fill += qty
+            if taker.bought is not None:
+                dataset = maker.dataset_id()
+                if dataset is not None:
+                    self._dry_bought.add(dataset)
+            return
+        self.trade(taker, maker, qty, maker.price, out)
 
     def _wants(self, taker: Order, dry: bool) -> bool:
         """Whether the taker still wants to trade."""
         if dry:
             return taker.qty > self._dry_fill
         return taker.unlimited or taker.qty > 0
-
-    def _take(
-        self, taker: Order, orders: list[Order], start: int, out: list[Event], dry: bool
-    ) -> None:
-        """Trade with the live, eligible orders of one level in time order."""
-        end = len(orders)
-        index = start
-        while index < end and self._wants(taker, dry):
-            maker = orders[index]
-            index += 1
-            if not maker.live:
-                continue
-            qty = self._pair_qty(taker, maker, dry)
-            if qty == 0:
-                continue
-            if dry:
-                self._dry_fill += qty
-                if taker.bought is not None:
-                    dataset = maker.dataset_id()
-                    if dataset is not None:
-                        self._dry_bought.add(dataset)
-                continue
-            self.trade(taker, maker, qty, maker.price, out)
 
     def _pair_qty(self, taker: Order, maker: Order, dry: bool) -> int:
         """Licences the taker may trade with this maker now (0: not eligible)."""
@@ -193,12 +283,22 @@ class MatchingCore(BookBase):
             sell = taker
         constraints = buy.constraints
         terms = sell.terms
-        if constraints is None and terms is None:
-            return min(want, maker.remaining())
-        if not eligible(buy.participant, constraints, sell.participant, terms):
+        if constraints is None or terms is None:
+            if constraints is None and terms is None:
+                return min(want, maker.remaining())
+            return 0
+        if (
+            not buy.class_bits & sell.class_bits
+            or not buy.purpose_bits & sell.purpose_bits
+            or sell.quality < buy.min_quality
+        ):
+            return 0
+        if not (buy.simple and sell.simple) and not eligible(
+            buy.participant, constraints, sell.participant, terms
+        ):
             return 0
         bought = buy.bought
-        if bought is not None and terms is not None:
+        if bought is not None:
             # One licence per dataset: a bid for N licences wants N distinct datasets.
             if terms.dataset_id in bought:
                 return 0
@@ -217,7 +317,8 @@ class MatchingCore(BookBase):
             sell = taker
         counter = self.counter
         counter.seq += 1
-        dataset = sell.dataset_id()
+        terms = sell.terms
+        dataset = terms.dataset_id if terms is not None else None
         out.append(
             TradeExecuted(
                 counter.seq,
@@ -232,14 +333,23 @@ class MatchingCore(BookBase):
             )
         )
         self.last_price = price
-        if buy.bought is not None and dataset is not None:
-            buy.bought.add(dataset)
+        bought = buy.bought
+        if bought is not None and dataset is not None:
+            bought.add(dataset)
         if not taker.unlimited:
             taker.qty -= qty
         if not maker.unlimited:
             maker.qty -= qty
             if maker.qty == 0:
                 self.kill(maker)
+
+
+CLASS_BITS: dict[str, int] = {"personal": 1, "anonymized": 2, "non_personal": 4}
+
+
+def id_index() -> dict[str, Order]:
+    """An empty id -> order dict."""
+    return {}
 
 
 def _bucket(index: dict[str, Bucket], key: str) -> Bucket:
@@ -249,8 +359,3 @@ def _bucket(index: dict[str, Bucket], key: str) -> Bucket:
         bucket = Bucket()
         index[key] = bucket
     return bucket
-
-
-def _seq_of(order: Order) -> int:
-    """Sort key: arrival sequence."""
-    return order.seq

@@ -1,17 +1,24 @@
 """Resting orders and the price-level index that holds them."""
 
 from bisect import bisect_left, insort
+from typing import final
 
 from .terms import AskTerms, BidConstraints
 from .types import MAX_PRICE, MAX_QTY, TimeInForce
 
 # Ask rank folds quality into the price key: lower price first, then higher quality.
 QUALITY_SPAN = 128
+QUALITY_MASK = QUALITY_SPAN - 1
 MARKET_RANK = MAX_PRICE * QUALITY_SPAN
 
 
+@final
 class Order:
-    """One live order: mutable state owned by a book (never handed out to callers)."""
+    """One live order: mutable state owned by a book (never handed out to callers).
+
+    A resting order is a node of its level's doubly linked list (`prev`, `next`, `level`), so
+    it leaves the book in O(1) without leaving anything behind.
+    """
 
     def __init__(
         self,
@@ -45,7 +52,14 @@ class Order:
         self.rank = 0
         # Datasets this bid already bought: a bid for N licences wants N distinct datasets.
         self.bought: set[str] | None = None
-        self.levels: list[Level] = []
+        self.prev: Order | None = None
+        self.next: Order | None = None
+        self.level: Level | None = None
+        # Prefilter bits filled in by the fast book (see `core.MatchingCore.classify`).
+        self.class_bits = 0
+        self.purpose_bits = 0
+        self.min_quality = 0
+        self.simple = True
         self.set_attributes(constraints, terms)
 
     def set_attributes(self, constraints: BidConstraints | None, terms: AskTerms | None) -> None:
@@ -78,58 +92,87 @@ class Order:
         return terms.dataset_id if terms is not None else None
 
 
+@final
 class Level:
-    """Orders at one price (and, for asks, one quality) in time order, with lazy deletion."""
+    """Orders at one price (and, for asks, one quality) in time order: a doubly linked list."""
 
     def __init__(self, price: int, rank: int, bucket: "Bucket") -> None:
         self.price = price
         self.rank = rank
         self.bucket = bucket
-        self.orders: list[Order] = []
-        self.head = 0
-        self.live = 0
+        self.head: Order | None = None
+        self.tail: Order | None = None
+        self.count = 0
 
-    def add(self, order: Order) -> None:
-        """Insert an order at its time position (the end, unless it kept an older time)."""
-        orders = self.orders
-        if not orders or orders[-1].seq < order.seq:
-            orders.append(order)
+    def append(self, order: Order) -> None:
+        """Link an order at the back (the newest time)."""
+        tail = self.tail
+        order.prev = tail
+        order.next = None
+        order.level = self
+        if tail is None:
+            self.head = order
         else:
-            insort(orders, order, key=_seq_of)
-        self.live += 1
-        # Cancelled orders stay in the list until passed; compact when they dominate it.
-        if len(orders) - self.head > 2 * self.live + 16:
-            self.orders = [o for o in orders[self.head :] if o.live]
-            self.head = 0
+            tail.next = order
+        self.tail = order
+        self.count += 1
 
-    def remove(self, order: Order) -> None:
-        """Take a live order out at once (it is about to re-enter somewhere else)."""
-        orders = self.orders
-        index = bisect_left(orders, order.seq, lo=self.head, key=_seq_of)
-        while orders[index] is not order:
-            index += 1
-        del orders[index]
-        self.live -= 1
+    def insert(self, order: Order) -> None:
+        """Link an order at its time position (the back, unless it kept an older time)."""
+        after = self.tail
+        seq = order.seq
+        while after is not None and after.seq > seq:
+            after = after.prev
+        if after is self.tail:
+            self.append(order)
+            return
+        before = self.head if after is None else after.next
+        assert before is not None
+        order.prev = after
+        order.next = before
+        order.level = self
+        before.prev = order
+        if after is None:
+            self.head = order
+        else:
+            after.next = order
+        self.count += 1
 
-    def advance(self) -> None:
-        """Move the head past dead orders."""
-        orders = self.orders
-        head = self.head
-        end = len(orders)
-        while head < end and not orders[head].live:
-            head += 1
-        if head > 32 and head * 2 > end:
-            del orders[:head]
-            head = 0
-        self.head = head
+    def unlink(self, order: Order) -> None:
+        """Take an order out of the list."""
+        prev = order.prev
+        after = order.next
+        if prev is None:
+            self.head = after
+        else:
+            prev.next = after
+        if after is None:
+            self.tail = prev
+        else:
+            after.prev = prev
+        order.prev = None
+        order.next = None
+        order.level = None
+        self.count -= 1
+
+    def members(self) -> list[Order]:
+        """The orders from head to tail (for checks and tests)."""
+        found = []
+        node = self.head
+        while node is not None:
+            found.append(node)
+            node = node.next
+        return found
 
 
+@final
 class Bucket:
     """One side's price levels for one index key, ranks ascending so the best is last."""
 
     def __init__(self) -> None:
         self.ranks: list[int] = []
         self.levels: dict[int, Level] = {}
+        self.best: Level | None = None
 
     def level_for(self, price: int, rank: int) -> Level:
         """The level at this rank, created when missing."""
@@ -140,6 +183,7 @@ class Bucket:
             ranks = self.ranks
             if not ranks or ranks[-1] < rank:
                 ranks.append(rank)
+                self.best = level
             else:
                 insort(ranks, rank)
         return level
@@ -148,16 +192,20 @@ class Bucket:
         """Forget an empty level."""
         ranks = self.ranks
         rank = level.rank
+        del self.levels[rank]
         if ranks[-1] == rank:
             ranks.pop()
+            self.best = self.levels[ranks[-1]] if ranks else None
         else:
             del ranks[bisect_left(ranks, rank)]
-        del self.levels[rank]
 
-
-def _seq_of(order: Order) -> int:
-    """Sort key of orders within a level: arrival sequence."""
-    return order.seq
+    def below(self, rank: int) -> int:
+        """Index in `ranks` of the best rank under `rank` (-1: none)."""
+        ranks = self.ranks
+        end = len(ranks)
+        if end and ranks[end - 1] < rank:
+            return end - 1
+        return bisect_left(ranks, rank) - 1
 
 
 def canonical_key(order: Order) -> tuple[int, int, int]:
