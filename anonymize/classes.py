@@ -8,22 +8,39 @@ snapshot idea, Kohlmayer et al. 2012).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-from anonymize.encoding import EncodedColumn, IntArray, combine, decode
+from anonymize.encoding import EncodedColumn, IntArray, combine, combine_lifted, decode
 
 
-@dataclass(frozen=True)
 class ClassTable:
-    """Equivalence classes at one transformation (levels per quasi-identifier)."""
+    """Equivalence classes at one transformation (levels per quasi-identifier).
 
-    levels: tuple[int, ...]
-    codes: IntArray
-    counts: IntArray
-    histograms: Mapping[str, IntArray]
+    Codes are decoded from the class keys on first use: most tables are only checked.
+    """
+
+    def __init__(
+        self,
+        levels: tuple[int, ...],
+        codes: Callable[[], IntArray],
+        counts: IntArray,
+        histograms: Mapping[str, IntArray],
+    ) -> None:
+        self.levels = levels
+        self.counts = counts
+        self.histograms = histograms
+        self._decode = codes
+        self._codes: IntArray | None = None
+
+    @property
+    def codes(self) -> IntArray:
+        """Codes of every class (one row per column)."""
+        if self._codes is None:
+            self._codes = self._decode()
+        return self._codes
 
     @property
     def size(self) -> int:
@@ -37,8 +54,9 @@ def group_keys(keys: IntArray, space: int) -> tuple[IntArray, IntArray]:
         present = np.bincount(keys, minlength=space) > 0
         ids = np.cumsum(present) - 1
         return ids[keys], np.flatnonzero(present)
-    uniques, inverse = np.unique(keys, return_inverse=True)
-    return inverse.astype(np.int64).ravel(), uniques
+    # A hash table beats sorting here; group ids follow first appearance, which is fine.
+    inverse, uniques = pd.factorize(keys)
+    return inverse.astype(np.int64), np.asarray(uniques, dtype=np.int64)
 
 
 def sum_rows(groups: IntArray, n_groups: int, values: IntArray) -> IntArray:
@@ -61,7 +79,8 @@ def _class_codes(
         return decode(uniques, sizes)
     first = np.full(len(uniques), len(groups), dtype=np.int64)
     np.minimum.at(first, groups, np.arange(len(groups)))
-    return np.stack([c[first] for c in codes])
+    stacked: IntArray = np.stack([c[first] for c in codes]).astype(np.int32)
+    return stacked
 
 
 def base_table(
@@ -82,7 +101,7 @@ def base_table(
         flat = np.bincount(groups * size + values, minlength=n_groups * size)
         histograms[name] = flat.astype(np.int64).reshape(n_groups, size)
     table_codes = _class_codes(codes, sizes, uniques, exact, groups)
-    return ClassTable(tuple(0 for _ in columns), table_codes, counts, histograms), groups
+    return ClassTable(tuple(0 for _ in columns), lambda: table_codes, counts, histograms), groups
 
 
 class Roller:
@@ -103,22 +122,27 @@ class Roller:
         self, table: ClassTable, levels: Sequence[int]
     ) -> tuple[ClassTable, IntArray]:
         """Classes at `levels` merged from `table`, and the new class of each old class."""
-        new_codes = [
-            table.codes[j]
-            if level == table.levels[j]
-            else self.lift(j, table.levels[j], level)[table.codes[j]]
-            for j, level in enumerate(levels)
-        ]
         sizes = [self.columns[j].domain(level) for j, level in enumerate(levels)]
-        keys, space, exact = combine(new_codes, sizes)
+        lifts = [self.lift(j, table.levels[j], level) for j, level in enumerate(levels)]
+        keys, space, exact = combine_lifted(table.codes, lifts, sizes)
+        new_codes: list[IntArray] = []
+        if not exact:
+            new_codes = [
+                np.take(lift, codes) for lift, codes in zip(lifts, table.codes, strict=True)
+            ]
         groups, uniques = group_keys(keys, space)
         n_groups = len(uniques)
         counts = np.bincount(groups, weights=table.counts, minlength=n_groups).astype(np.int64)
         histograms = {
             name: sum_rows(groups, n_groups, hist) for name, hist in table.histograms.items()
         }
+        if exact:
+            # Only the keys are kept; codes are decoded if this table is ever rolled up.
+            return ClassTable(
+                tuple(levels), lambda: decode(uniques, sizes), counts, histograms
+            ), groups
         codes = _class_codes(new_codes, sizes, uniques, exact, groups)
-        return ClassTable(tuple(levels), codes, counts, histograms), groups
+        return ClassTable(tuple(levels), lambda: codes, counts, histograms), groups
 
     def roll_up(self, table: ClassTable, levels: Sequence[int]) -> ClassTable:
         """Classes at `levels` (each >= the table's level) merged from `table`."""

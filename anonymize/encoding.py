@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,7 @@ import pandas as pd
 from anonymize.errors import HierarchyMissingValue
 from anonymize.hierarchy import Hierarchy
 
-IntArray = npt.NDArray[np.int64]
+IntArray = npt.NDArray[np.signedinteger[Any]]
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,31 @@ def combine(columns: Sequence[IntArray], sizes: Sequence[int]) -> tuple[IntArray
     return keys, space, exact
 
 
+def combine_lifted(
+    codes: IntArray, lifts: Sequence[IntArray], sizes: Sequence[int]
+) -> tuple[IntArray, int, bool]:
+    """Keys of the rows of `codes` (columns x rows) after mapping column j through lifts[j].
+
+    Folding the radix weights into the small lookup arrays costs one take and one add per
+    column; very large key spaces fall back to `combine`.
+    """
+    space = 1
+    for size in sizes:
+        space *= size
+    if space >= 2**62:
+        lifted = [np.take(lift, column) for lift, column in zip(lifts, codes, strict=True)]
+        return combine(lifted, sizes)
+    keys = np.zeros(codes.shape[1], dtype=np.int64)
+    stride = 1
+    for j in range(len(sizes) - 1, -1, -1):
+        keys += np.take(lifts[j].astype(np.int64) * stride, codes[j])
+        stride *= sizes[j]
+    return keys, space, True
+
+
 def decode(keys: IntArray, sizes: Sequence[int]) -> IntArray:
     """Codes (columns x keys) of exact mixed-radix keys."""
-    codes = np.empty((len(sizes), len(keys)), dtype=np.int64)
+    codes = np.empty((len(sizes), len(keys)), dtype=np.int32)
     rest = keys.copy()
     for j in range(len(sizes) - 1, -1, -1):
         rest, codes[j] = np.divmod(rest, sizes[j])
