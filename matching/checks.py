@@ -11,7 +11,8 @@ from .types import TimeInForce
 def check_fast_book(book: MatchingCore) -> None:
     """Raise CorruptBook unless every index agrees with the live orders."""
     buckets: list[Bucket] = [book.plain_bids, book.plain_asks]
-    buckets.extend(book.bid_by_purpose.values())
+    for by_classes in book.bid_by_purpose.values():
+        buckets.extend(bucket for bucket in by_classes if bucket is not None)
     buckets.extend(book.ask_by_class.values())
     seen: set[str] = set()
     for bucket in buckets:

@@ -24,8 +24,12 @@ class MatchingCore(BookBase):
         self.plain_bids = Bucket()
         self.plain_asks = Bucket()
         self.ask_by_class: dict[str, Bucket] = {}
-        self.bid_by_purpose: dict[str, Bucket] = {}
+        # Constrained bids by purpose, then by the set of data classes accepted (a 3-bit mask).
+        self.bid_by_purpose: dict[str, list[Bucket | None]] = {}
         self.purpose_bit: dict[str, int] = {}
+        # One string object per participant and dataset among constrained orders keeps them in
+        # cache and makes comparisons and set lookups identity checks.
+        self.names: dict[str, str] = {}
         self._dry_fill = 0
         self._dry_bought: set[str] = set()
 
@@ -36,6 +40,11 @@ class MatchingCore(BookBase):
         order.purpose_bits = purpose_bits
         order.min_quality = min_quality
         order.simple = simple
+        names = self.names
+        order.participant = names.setdefault(order.participant, order.participant)
+        terms = order.terms
+        if terms is not None:
+            order.dataset = names.setdefault(terms.dataset_id, terms.dataset_id)
 
     def prefilter(self, order: Order) -> tuple[int, int, int, bool]:
         """Data class bits, purpose bits, minimum quality and whether bits decide eligibility.
@@ -81,35 +90,46 @@ class MatchingCore(BookBase):
             constraints = order.constraints
             if constraints is None:
                 return self.plain_bids
-            return _bucket(self.bid_by_purpose, constraints.purpose)
+            by_classes = self.bid_by_purpose.get(constraints.purpose)
+            if by_classes is None:
+                by_classes = [None] * 8
+                self.bid_by_purpose[constraints.purpose] = by_classes
+            classes = order.class_bits
+            bucket = by_classes[classes]
+            if bucket is None:
+                bucket = Bucket()
+                by_classes[classes] = bucket
+            return bucket
         terms = order.terms
         if terms is None:
             return self.plain_asks
         return _bucket(self.ask_by_class, terms.data_class)
 
     def opposite_buckets(self, order: Order) -> list[Bucket]:
-        """The non-empty buckets holding every order this one may trade with."""
+        """The buckets holding every order this one may trade with, whose best level crosses."""
         found: list[Bucket] = []
         if order.is_buy:
             constraints = order.constraints
             if constraints is None:
-                if self.plain_asks.ranks:
-                    found.append(self.plain_asks)
+                _add_crossing(found, self.plain_asks, order)
                 return found
             for data_class in constraints.data_classes:
                 bucket = self.ask_by_class.get(data_class)
-                if bucket is not None and bucket.ranks:
-                    found.append(bucket)
+                if bucket is not None:
+                    _add_crossing(found, bucket, order)
             return found
         terms = order.terms
         if terms is None:
-            if self.plain_bids.ranks:
-                found.append(self.plain_bids)
+            _add_crossing(found, self.plain_bids, order)
             return found
+        masks = CLASS_MASKS[order.class_bits]
         for purpose in terms.allowed_purposes:
-            bucket = self.bid_by_purpose.get(purpose)
-            if bucket is not None and bucket.ranks:
-                found.append(bucket)
+            by_classes = self.bid_by_purpose.get(purpose)
+            if by_classes is not None:
+                for classes in masks:
+                    bucket = by_classes[classes]
+                    if bucket is not None:
+                        _add_crossing(found, bucket, order)
         return found
 
     def rest(self, order: Order) -> None:
@@ -258,7 +278,7 @@ class MatchingCore(BookBase):
         if dry:
             self._dry_fill += qty
             if taker.bought is not None:
-                dataset = maker.dataset_id()
+                dataset = maker.dataset
                 if dataset is not None:
                     self._dry_bought.add(dataset)
             return
@@ -300,9 +320,10 @@ class MatchingCore(BookBase):
         bought = buy.bought
         if bought is not None:
             # One licence per dataset: a bid for N licences wants N distinct datasets.
-            if terms.dataset_id in bought:
+            dataset = sell.dataset
+            if dataset in bought:
                 return 0
-            if dry and terms.dataset_id in self._dry_bought:
+            if dry and dataset in self._dry_bought:
                 return 0
             return 1
         return min(want, maker.remaining())
@@ -317,8 +338,7 @@ class MatchingCore(BookBase):
             sell = taker
         counter = self.counter
         counter.seq += 1
-        terms = sell.terms
-        dataset = terms.dataset_id if terms is not None else None
+        dataset = sell.dataset
         out.append(
             TradeExecuted(
                 counter.seq,
@@ -345,6 +365,20 @@ class MatchingCore(BookBase):
 
 
 CLASS_BITS: dict[str, int] = {"personal": 1, "anonymized": 2, "non_personal": 4}
+# For an ask's data class bit: every mask of accepted data classes that contains it.
+CLASS_MASKS: list[list[int]] = [[m for m in range(8) if m & bit] for bit in range(8)]
+
+
+def _add_crossing(found: list[Bucket], bucket: Bucket, taker: Order) -> None:
+    """Add the bucket when its best level crosses the taker's price."""
+    best = bucket.best
+    if best is None:
+        return
+    if not taker.is_market and (
+        best.price > taker.price if taker.is_buy else best.price < taker.price
+    ):
+        return
+    found.append(bucket)
 
 
 def id_index() -> dict[str, Order]:

@@ -35,31 +35,32 @@ class Order:
         constraints: BidConstraints | None,
         terms: AskTerms | None,
     ) -> None:
-        self.id = id
-        self.participant = participant
-        self.is_buy = is_buy
-        self.price = price
-        self.qty = qty
-        self.unlimited = unlimited
+        # Fields a sweep reads of every candidate come first, to share cache lines.
         self.seq = seq
-        self.tif = tif
-        self.expires_at = expires_at
-        self.is_market = is_market
-        self.constraints = constraints
-        self.terms = terms
-        self.live = True
+        self.next: Order | None = None
+        self.participant = participant
+        self.class_bits = 0
+        self.purpose_bits = 0
         self.quality = 0
-        self.rank = 0
+        self.min_quality = 0
+        self.simple = True
+        self.unlimited = unlimited
+        self.qty = qty
+        self.dataset: str | None = None
         # Datasets this bid already bought: a bid for N licences wants N distinct datasets.
         self.bought: set[str] | None = None
         self.prev: Order | None = None
-        self.next: Order | None = None
         self.level: Level | None = None
-        # Prefilter bits filled in by the fast book (see `core.MatchingCore.classify`).
-        self.class_bits = 0
-        self.purpose_bits = 0
-        self.min_quality = 0
-        self.simple = True
+        self.price = price
+        self.id = id
+        self.is_buy = is_buy
+        self.is_market = is_market
+        self.rank = 0
+        self.tif = tif
+        self.expires_at = expires_at
+        self.constraints = constraints
+        self.terms = terms
+        self.live = True
         self.set_attributes(constraints, terms)
 
     def set_attributes(self, constraints: BidConstraints | None, terms: AskTerms | None) -> None:
@@ -67,6 +68,7 @@ class Order:
         self.constraints = constraints
         self.terms = terms
         self.quality = terms.quality if terms is not None else 0
+        self.dataset = terms.dataset_id if terms is not None else None
         distinct = self.is_buy and constraints is not None and constraints.dataset_id is None
         if distinct and self.bought is None:
             self.bought = set()
@@ -88,8 +90,7 @@ class Order:
 
     def dataset_id(self) -> str | None:
         """The dataset an ask licenses (None for an ask without terms)."""
-        terms = self.terms
-        return terms.dataset_id if terms is not None else None
+        return self.dataset
 
 
 @final
