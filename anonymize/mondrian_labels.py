@@ -99,8 +99,8 @@ def label_partitions(
             part_labels, ncp = _numeric_labels(column, lo, hi)
         else:
             part_labels, ncp = _set_labels(column, lo, hi)
-        distinct, codes = np.unique(part_labels.astype(str), return_inverse=True)
-        labels[column.name] = pd.Categorical.from_codes(codes.ravel()[partition], distinct)
+        codes, distinct = pd.factorize(part_labels)
+        labels[column.name] = pd.Categorical.from_codes(codes[partition], pd.Index(distinct))
         label_codes.append(range_codes[partition])
         cell_ncp += ncp[partition]
     return labels, label_codes, cell_ncp

@@ -148,7 +148,7 @@ def anonymize(
         if config.algorithm == Algorithm.AUTO
         else [config.algorithm]
     )
-    outcomes: dict[str, tuple[Recoding, pd.DataFrame, Verification, Utility]] = {}
+    outcomes: dict[str, tuple[Recoding, pd.DataFrame, Verification, Utility, IntArray]] = {}
     errors: list[Exception] = []
     for algorithm in algorithms:
         try:
@@ -165,13 +165,14 @@ def anonymize(
         except VerificationFailed as error:
             errors.append(error)
             continue
-        metrics = utility(recoding, columns, _class_sizes(output, quasi))
-        outcomes[recoding.algorithm] = (recoding, output, verification, metrics)
+        sizes = _class_sizes(output, quasi)
+        metrics = utility(recoding, columns, sizes)
+        outcomes[recoding.algorithm] = (recoding, output, verification, metrics, sizes)
     if not outcomes:
         raise errors[0]
     chosen = min(outcomes, key=lambda name: _score(outcomes[name][3], config.quality))
-    recoding, output, verification, metrics = outcomes[chosen]
-    risk = prosecutor_risk(_class_sizes(output, quasi), config.k)
+    recoding, output, verification, metrics, sizes = outcomes[chosen]
+    risk = prosecutor_risk(sizes, config.k)
     steps = (*prepared.steps, _standard_5(config, verification, metrics))
     report_progress("report", 1.0)
     return AnonymizationResult(

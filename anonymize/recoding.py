@@ -56,17 +56,28 @@ class Utility:
         }
 
 
+def _dense(keys: IntArray) -> tuple[IntArray, int]:
+    """Dense ids 0..n-1 for arbitrary integer keys (hashing, no sort)."""
+    ids, uniques = pd.factorize(keys)
+    return ids.astype(np.int64), len(uniques)
+
+
 def non_uniform_entropy(columns: Sequence[EncodedColumn], generalized: Sequence[IntArray]) -> float:
     """Sum over records and columns of -log2 P(original | label) (de Waal & Willenborg 1999)."""
     total = 0.0
     for column, labels in zip(columns, generalized, strict=True):
         values = column.codes.astype(np.int64)
         width = column.domain(0)
-        pair = labels * width + values
-        _, pair_inverse, pair_counts = np.unique(pair, return_inverse=True, return_counts=True)
-        _, label_inverse, label_counts = np.unique(labels, return_inverse=True, return_counts=True)
+        label_ids, label_count = _dense(labels)
+        pair_ids, pair_count = _dense(label_ids * width + values)
+        # Sum over records = sum over (label, value) pairs weighted by their counts.
+        pairs = np.bincount(pair_ids, minlength=pair_count)
+        label_of_pair = np.zeros(pair_count, dtype=np.int64)
+        label_of_pair[pair_ids] = label_ids
+        labels_total = np.bincount(label_ids, minlength=label_count)
+        present = pairs > 0
         total -= float(
-            np.log2(pair_counts[pair_inverse.ravel()] / label_counts[label_inverse.ravel()]).sum()
+            (pairs[present] * np.log2(pairs[present] / labels_total[label_of_pair[present]])).sum()
         )
     return total
 

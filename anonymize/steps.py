@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from anonymize.builders import bottom_code, top_code
@@ -124,8 +125,9 @@ def _refuse_hidden_identifiers(data: pd.DataFrame, definition: Definition) -> No
         if spec.kind not in released:
             continue
         series = data[name].dropna()
-        sample = series.sample(min(len(series), 500), random_state=0).astype(str)
-        found = scan_values(sample.tolist())
+        # An evenly spaced sample: deterministic and cheap on very long columns.
+        spaced = np.linspace(0, len(series) - 1, min(len(series), 500)).astype(np.int64)
+        found = scan_values(series.iloc[spaced].astype(str).tolist())
         if found is not None and found[1] == ColumnKind.IDENTIFYING:
             raise IdentifierInReleasedColumn(name, found[2])
 
