@@ -237,8 +237,8 @@ def mondrian(
         )
     # The narrowest integer type keeps the per-round gathers of the row layout cheap.
     widest = max(c.domain(0) for c in columns)
-    dtype = np.int16 if widest < 2**15 else np.int32
-    codes = np.stack([c.codes for c in columns], axis=1).astype(dtype)
+    codes: IntArray = np.stack([c.codes for c in columns], axis=1)
+    codes = codes.astype(np.int16) if widest < 2**15 else codes
     bounds = [
         _group_bounds(c) if hierarchical(c, floors[j]) else None for j, c in enumerate(columns)
     ]
