@@ -1,5 +1,7 @@
 """Matching core of the fast book: bucket index, price-priority sweeps, trades, removal."""
 
+from typing import cast
+
 from .bookbase import BookBase, TradeCounter
 from .events import Event, TradeExecuted
 from .orders import MARKET_RANK, QUALITY_MASK, Bucket, Order
@@ -382,8 +384,16 @@ def _add_crossing(found: list[Bucket], bucket: Bucket, taker: Order) -> None:
 
 
 def id_index() -> dict[str, Order]:
-    """An empty id -> order dict."""
-    return {}
+    """An empty id -> order dict whose entries keep the hashes of their keys.
+
+    CPython stores a dict of str keys in a compact layout without hashes, so each probe that
+    meets another key reads that key's string: a cache miss per probe once the index holds
+    hundreds of thousands of orders. A non-str key, added and removed, switches the dict to
+    the general layout (hash in the entry) for the rest of its life.
+    """
+    index: dict[object, object] = {0: None}
+    del index[0]
+    return cast("dict[str, Order]", index)
 
 
 def _bucket(index: dict[str, Bucket], key: str) -> Bucket:
