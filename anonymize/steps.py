@@ -47,7 +47,10 @@ class AppliedStep:
 TITLES = {
     1: ("特定の個人を識別することができる記述等の削除", "delete identifying descriptions"),
     2: ("個人識別符号の削除", "delete individual identification codes"),
-    3: ("情報を相互に連結する符号の削除", "delete codes linking the information"),
+    3: (
+        "個人情報と加工して得られる情報とを連結する符号の削除",
+        "delete codes linking the personal information to the processed information",
+    ),
     4: ("特異な記述等の削除", "delete unique or rare descriptions"),
     5: (
         "個人情報データベース等の性質を踏まえたその他の措置",

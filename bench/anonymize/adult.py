@@ -19,6 +19,9 @@ from anonymize import (
     QualityModel,
     anonymize,
 )
+from anonymize.classes import base_table
+from anonymize.encoding import encode
+from anonymize.fulldomain import full_domain
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 ADULT = SHARED / "data" / "adult"
@@ -74,6 +77,19 @@ def timed(work: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def search_only(data: pd.DataFrame, hierarchies: dict[str, Hierarchy]) -> float:
+    """Median time of encoding plus the lattice search alone, as ARX's Flash figure measures."""
+    config = Config((KAnonymity(5),), algorithm=Algorithm.OPTIMAL)
+
+    def work() -> Any:
+        columns = encode(data, ARX_QIS, hierarchies)
+        base, groups = base_table(columns, {}, {})
+        return full_domain(columns, base, groups, {}, config, [0] * len(columns))
+
+    seconds, _ = timed(work, repeat=7)
+    return seconds
+
+
 def run_adult() -> dict[str, Any]:
     """Optimal and Mondrian on Adult: runtimes and utility next to the published figures."""
     data, hierarchies = load_adult()
@@ -86,6 +102,7 @@ def run_adult() -> dict[str, Any]:
         return anonymize(data, definition, chosen, config)
 
     optimal_s, optimal = timed(lambda: run(Algorithm.OPTIMAL))
+    search_s = search_only(data, chosen)
     _, by_aecs = timed(lambda: run(Algorithm.OPTIMAL, QualityModel.AECS), repeat=1)
     mondrian_s, mondrian = timed(lambda: run(Algorithm.MONDRIAN))
     figures: dict[str, Any] = {
@@ -97,8 +114,9 @@ def run_adult() -> dict[str, Any]:
         "optimal_k5_aecs_matches_arx": abs(by_aecs.metrics.aecs - ARX_AECS) < 1e-9,
         "optimal_lattice_size": optimal.statistics["lattice_size"],
         "optimal_nodes_checked": optimal.statistics["nodes_checked"],
+        "optimal_k5_search_seconds": search_s,
         "arx_flash_2014_ms": ARX_FLASH_MS,
-        "optimal_over_arx_flash_time": optimal_s * 1000 / ARX_FLASH_MS,
+        "optimal_search_over_arx_flash_time": search_s * 1000 / ARX_FLASH_MS,
         "mondrian_k5_seconds": mondrian_s,
         "mondrian_k5_dm": mondrian.metrics.dm,
         "mondrian_k5_ncp": mondrian.metrics.ncp,

@@ -14,10 +14,18 @@ from bench.anonymize.adult import run_adult
 from bench.anonymize.peer import run_peer
 
 
-def scale_in_subprocess(rows: int) -> dict[str, Any]:
+def scale_in_subprocess(rows: int, algorithms: str) -> dict[str, Any]:
     """One synthetic size in a fresh process, so each peak RSS is its own."""
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.anonymize.scale", "--rows", str(rows)],
+        [
+            sys.executable,
+            "-m",
+            "bench.anonymize.scale",
+            "--rows",
+            str(rows),
+            "--algorithms",
+            algorithms,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -26,18 +34,25 @@ def scale_in_subprocess(rows: int) -> dict[str, Any]:
     return figures
 
 
-def main(sizes: list[int], skip_peer: bool, as_json: bool) -> None:
+def main(
+    sizes: list[int],
+    skip_peer: bool,
+    as_json: bool,
+    skip_adult: bool = False,
+    algorithms: str = "optimal,mondrian",
+) -> None:
     """Run Adult, the peer and each synthetic size; print a summary and optionally JSON."""
     figures: dict[str, Any] = {
         "date": dt.date.today().isoformat(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
     }
-    figures.update(run_adult())
+    if not skip_adult:
+        figures.update(run_adult())
     if not skip_peer:
         figures.update(run_peer())
     for rows in sizes:
-        for key, value in scale_in_subprocess(rows).items():
+        for key, value in scale_in_subprocess(rows, algorithms).items():
             figures[f"scale_{rows}_{key}"] = value
     for key, value in figures.items():
         shown = f"{value:.4g}" if isinstance(value, float) else value

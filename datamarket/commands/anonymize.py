@@ -209,8 +209,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         sizes: str = typer.Option("1000000", "--sizes", help="synthetic row counts, e.g. 1e6,1e7"),
         skip_peer: bool = typer.Option(False, "--skip-peer", help="do not run anonypy"),
         as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+        skip_adult: bool = typer.Option(False, "--skip-adult", help="only peer and scale"),
+        algorithms: str = typer.Option("optimal,mondrian", "--algorithms", help="at scale"),
     ) -> None:
         """Benchmark the anonymizer on Adult (vs ARX's figures and anonypy) and at scale."""
         from bench.anonymize.run import main
 
-        main([int(float(size)) for size in _split(sizes)], skip_peer, as_json)
+        main(
+            [int(float(size)) for size in _split(sizes)], skip_peer, as_json, skip_adult, algorithms
+        )
