@@ -109,9 +109,18 @@ class Checker:
 
 
 def classify(
-    lattice: Lattice, cache: TableCache, checker: Checker, progress: Progress | None
+    lattice: Lattice,
+    cache: TableCache,
+    checker: Checker,
+    progress: Progress | None,
+    domains: Sequence[Sequence[int]] | None = None,
 ) -> npt.NDArray[np.int8]:
-    """Tag every node ANONYMOUS or NOT_ANONYMOUS with binary search on upward paths."""
+    """Tag every node ANONYMOUS or NOT_ANONYMOUS with binary search on upward paths.
+
+    Paths generalize first the column with the most distinct labels at its current level
+    (`domains[column][level]`), and the search probes the upper third of a path first:
+    both reach small class tables sooner, which is where checks are cheap.
+    """
     state = np.zeros(lattice.size, dtype=np.int8)
     order = np.lexsort((np.arange(lattice.size), lattice.heights))
     for position, start in enumerate(order):
@@ -122,10 +131,10 @@ def classify(
             nexts = [s for s in lattice.successors(path[-1]) if state[s] == UNKNOWN]
             if not nexts:
                 break
-            path.append(nexts[0])
+            path.append(_widest(lattice, path[-1], nexts, domains))
         low, high = 0, len(path) - 1
         while low <= high:
-            middle = (low + high) // 2
+            middle = (low + 2 * high) // 3
             node = path[middle]
             if state[node] == UNKNOWN:
                 levels = tuple(int(v) for v in lattice.levels[node])
@@ -142,15 +151,31 @@ def classify(
     return state
 
 
+def _widest(
+    lattice: Lattice, node: int, successors: list[int], domains: Sequence[Sequence[int]] | None
+) -> int:
+    """The successor generalizing the column with the most labels at its current level."""
+    if domains is None:
+        return successors[0]
+    levels = lattice.levels[node]
+
+    def width(successor: int) -> int:
+        column = int(np.argmax(lattice.levels[successor] - levels))
+        return domains[column][int(levels[column])]
+
+    return max(successors, key=width)
+
+
 def optimal_search(
     lattice: Lattice,
     cache: TableCache,
     checker: Checker,
     loss: LossModel,
     progress: Progress | None = None,
+    domains: Sequence[Sequence[int]] | None = None,
 ) -> SearchOutcome | None:
     """The anonymous node of least loss (ties: lowest height, then lowest id), or None."""
-    state = classify(lattice, cache, checker, progress)
+    state = classify(lattice, cache, checker, progress, domains)
     anonymous = state == ANONYMOUS
     if not anonymous.any():
         return None
