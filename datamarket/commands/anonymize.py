@@ -35,7 +35,7 @@ def _write_atomically(targets: dict[Path, bytes]) -> None:
                 os.unlink(temporary)
 
 
-def _hierarchies(specs: list[str], sep: str) -> dict[str, Any]:
+def _hierarchies(specs: list[str]) -> dict[str, Any]:
     from anonymize import Hierarchy
 
     result: dict[str, Any] = {}
@@ -47,6 +47,20 @@ def _hierarchies(specs: list[str], sep: str) -> dict[str, Any]:
     return result
 
 
+def _refuse_unlisted_identifiers(unlisted: Any) -> None:
+    """Unlisted columns are released as is: refuse any the detector takes for identifiers."""
+    from anonymize import ColumnKind, ContradictoryConfig, detect_definition
+
+    proposal = detect_definition(unlisted)
+    for column in proposal.columns:
+        if column.spec.kind in (ColumnKind.IDENTIFYING, ColumnKind.LINKING):
+            raise ContradictoryConfig(
+                f"column {column.column!r} is not listed but looks {column.spec.kind.value} "
+                f"({column.reason}); list it with --identifying or --linking, or with "
+                "--insensitive to release it as is"
+            )
+
+
 def run(
     input_csv: Path,
     *,
@@ -54,6 +68,7 @@ def run(
     sensitive: list[str],
     identifying: list[str],
     linking: list[str],
+    insensitive: list[str],
     k: int,
     l_value: int | None,
     t_value: float | None,
@@ -79,8 +94,10 @@ def run(
     from anonymize.tables import read_table
 
     data = read_table(input_csv, sep=sep)
-    named = set(quasi) | set(sensitive) | set(identifying) | set(linking)
+    named = set(quasi) | set(sensitive) | set(identifying) | set(linking) | set(insensitive)
     rest = [column for column in data.columns if column not in named]
+    _refuse_unlisted_identifiers(data[rest])
+    rest += [column for column in insensitive if column not in rest]
     definition = Definition.of(
         quasi=quasi,
         sensitive=sensitive,
@@ -103,7 +120,7 @@ def run(
         )
     except ValueError as error:
         raise ContradictoryConfig(str(error)) from None
-    hierarchies = _hierarchies(hierarchy_files, sep)
+    hierarchies = _hierarchies(hierarchy_files)
     result = _with_progress(
         len(data), lambda progress: anonymize(data, definition, hierarchies, config, progress)
     )
@@ -159,6 +176,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         sensitive: str = typer.Option("", "--sensitive", help="sensitive columns"),
         identifying: str = typer.Option("", "--identifying", help="columns to delete"),
         linking: str = typer.Option("", "--linking", help="internal IDs (deleted)"),
+        insensitive: str = typer.Option("", "--insensitive", help="release as is"),
         k: int = typer.Option(..., "--k", help="k of k-anonymity"),
         l_value: int | None = typer.Option(None, "--l", help="distinct l-diversity"),
         t_value: float | None = typer.Option(None, "--t", help="t-closeness (EMD)"),
@@ -179,6 +197,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 sensitive=_split(sensitive),
                 identifying=_split(identifying),
                 linking=_split(linking),
+                insensitive=_split(insensitive),
                 k=k,
                 l_value=l_value,
                 t_value=t_value,

@@ -147,6 +147,32 @@ def test_bad_input_fails_with_a_message_and_writes_nothing(cli, tmp_path: Path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_unlisted_identifying_column_is_refused_unless_declared(cli, tmp_path: Path):
+    source = tmp_path / "in.csv"
+    frame = pd.DataFrame(
+        {"氏名": [f"山田{i}" for i in range(40)], "年齢": [str(20 + i % 30) for i in range(40)]}
+    )
+    source.write_text(frame.to_csv(index=False), encoding="utf-8")
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    base = [
+        "anonymize",
+        str(source),
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+        "--quasi",
+        "年齢",
+        "--k",
+        "4",
+    ]
+    refused = CliRunner().invoke(cli, base)
+    assert refused.exit_code != 0 and "氏名" in refused.output and "--identifying" in refused.output
+    assert not out.exists()
+    accepted = CliRunner().invoke(cli, [*base, "--insensitive", "氏名"])
+    assert accepted.exit_code == 0, accepted.output
+
+
 def test_cp932_input_with_japanese_columns_is_read(cli, tmp_path: Path):
     source = tmp_path / "in.csv"
     frame = pd.DataFrame(
