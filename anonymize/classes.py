@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from anonymize.encoding import EncodedColumn, IntArray, combine, combine_lifted, decode
+from anonymize.packing import PackedCodes, pack, packed_keys
 
 
 class ClassTable:
@@ -34,6 +35,7 @@ class ClassTable:
         self.histograms = histograms
         self._decode = codes
         self._codes: IntArray | None = None
+        self.packed: PackedCodes | None = None
 
     @property
     def codes(self) -> IntArray:
@@ -101,7 +103,9 @@ def base_table(
         flat = np.bincount(groups * size + values, minlength=n_groups * size)
         histograms[name] = flat.astype(np.int64).reshape(n_groups, size)
     table_codes = _class_codes(codes, sizes, uniques, exact, groups)
-    return ClassTable(tuple(0 for _ in columns), lambda: table_codes, counts, histograms), groups
+    table = ClassTable(tuple(0 for _ in columns), lambda: table_codes, counts, histograms)
+    table.packed = pack(table_codes, sizes)
+    return table, groups
 
 
 class Roller:
@@ -124,7 +128,12 @@ class Roller:
         """Classes at `levels` merged from `table`, and the new class of each old class."""
         sizes = [self.columns[j].domain(level) for j, level in enumerate(levels)]
         lifts = [self.lift(j, table.levels[j], level) for j, level in enumerate(levels)]
-        keys, space, exact = combine_lifted(table.codes, lifts, sizes)
+        fast = None if table.packed is None else packed_keys(table.packed, lifts, sizes)
+        if fast is not None:
+            keys, space = fast
+            exact = True
+        else:
+            keys, space, exact = combine_lifted(table.codes, lifts, sizes)
         new_codes: list[IntArray] = []
         if not exact:
             new_codes = [
