@@ -146,9 +146,9 @@ def combine_lifted(
         lifted = [np.take(lift, column) for lift, column in zip(lifts, codes, strict=True)]
         return combine(lifted, sizes)
     # 32-bit keys halve the memory traffic whenever the key space allows it.
-    dtype = np.int32 if space < 2**31 else np.int64
-    keys = np.zeros(codes.shape[1], dtype=dtype)
-    buffer = np.empty(codes.shape[1], dtype=dtype)
+    dtype: type[np.signedinteger[Any]] = np.int32 if space < 2**31 else np.int64
+    keys: IntArray = np.zeros(codes.shape[1], dtype=dtype)
+    buffer: IntArray = np.empty(codes.shape[1], dtype=dtype)
     stride = 1
     for j in range(len(sizes) - 1, -1, -1):
         if sizes[j] > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,8 +58,8 @@ def packed_keys(
     strides = [1] * len(sizes)
     for j in range(len(sizes) - 2, -1, -1):
         strides[j] = strides[j + 1] * sizes[j + 1]
-    dtype = np.int32 if space < 2**31 else np.int64
-    keys = np.zeros(len(packed.codes[0]), dtype=dtype)
+    dtype: type[np.signedinteger[Any]] = np.int32 if space < 2**31 else np.int64
+    keys: IntArray = np.zeros(len(packed.codes[0]), dtype=dtype)
     for members, code in zip(packed.packs, packed.codes, strict=True):
         table = np.zeros(1, dtype=np.int64)
         for j in members:
