@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-packages
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CODE := matching anonymize market api datamarket bench tests
 
 .PHONY: install matching-native run test lint check-services clean
 
@@ -43,8 +44,8 @@ test: $(SYSTEM_STAMP) $(NATIVE_STAMP) check-services
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy matching anonymize market api datamarket
 
 clean:
