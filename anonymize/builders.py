@@ -59,8 +59,13 @@ def _edge_code(hierarchy: Hierarchy, threshold: float, label: str, above: bool) 
         return number >= threshold if above else number <= threshold
 
     selected = [row for row in hierarchy.rows if coded(row[0])]
-    if not selected or hierarchy.height < 3:
+    if not selected:
         return hierarchy
+    if hierarchy.height < 3:
+        raise InvalidHierarchy(
+            "top/bottom coding needs a level between the values and the root (*); "
+            "give an interval hierarchy"
+        )
     shared_from = next(
         level for level in range(1, hierarchy.height) if len({row[level] for row in selected}) == 1
     )

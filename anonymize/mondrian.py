@@ -322,21 +322,18 @@ def mondrian(
 def _regroup(active: _Active, splits: BoolArray, goes_left: BoolArray) -> _Active:
     """Keep the split partitions, each as a left segment followed by a right segment."""
     parts = np.nonzero(splits)[0]
-    positions, local = _segment_rows(active.starts[parts], active.sizes[parts])
-    left = goes_left[positions]
     sizes = active.sizes[parts]
-    left_sizes = np.bincount(local, weights=left, minlength=len(parts)).astype(np.int64)
-    new_starts = np.cumsum(sizes) - sizes
-    segment_start = new_starts[local]
-    left_running = np.cumsum(left)
-    right_running = np.cumsum(~left)
-    left_base = np.where(segment_start > 0, left_running[np.maximum(segment_start - 1, 0)], 0)
-    right_base = np.where(segment_start > 0, right_running[np.maximum(segment_start - 1, 0)], 0)
-    target = np.where(
-        left,
-        segment_start + left_running - left_base - 1,
-        segment_start + left_sizes[local] + right_running - right_base - 1,
-    )
+    positions, local = _segment_rows(active.starts[parts], sizes)
+    left = goes_left[positions]
+    starts = np.cumsum(sizes) - sizes
+    running = np.cumsum(left)
+    # Per-segment figures stay short; only the final arithmetic runs over every row.
+    before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0)
+    left_sizes = running[starts + sizes - 1] - before
+    row_start = starts[local]
+    lefts_before = running - left - before[local]
+    offset = np.arange(len(positions)) - row_start
+    target = row_start + np.where(left, lefts_before, left_sizes[local] + offset - lefts_before)
     order = np.empty(len(positions), dtype=np.int64)
     order[target] = positions
     child_sizes = np.stack([left_sizes, sizes - left_sizes], axis=1).ravel()

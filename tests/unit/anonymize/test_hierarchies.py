@@ -83,3 +83,8 @@ def test_address_without_prefecture_is_a_missing_value():
     with pytest.raises(HierarchyMissingValue) as error:
         geography_hierarchy(["どこか"], column="住所")
     assert "どこか" not in str(error.value)
+
+
+def test_top_coding_a_flat_hierarchy_is_refused():
+    with pytest.raises(InvalidHierarchy, match="interval hierarchy"):
+        top_code(Hierarchy.flat(["30", "95"]), 90)
