@@ -15,7 +15,7 @@ from bench.anonymize.peer import run_peer
 
 
 def scale_in_subprocess(rows: int, algorithms: str) -> dict[str, Any]:
-    """One synthetic size in a fresh process, so each peak RSS is its own."""
+    """One synthetic size and algorithm list in a fresh process."""
     completed = subprocess.run(
         [
             sys.executable,
@@ -52,8 +52,10 @@ def main(
     if not skip_peer:
         figures.update(run_peer())
     for rows in sizes:
-        for key, value in scale_in_subprocess(rows, algorithms).items():
-            figures[f"scale_{rows}_{key}"] = value
+        # One process per algorithm, so each peak RSS belongs to that algorithm alone.
+        for algorithm in algorithms.split(","):
+            for key, value in scale_in_subprocess(rows, algorithm).items():
+                figures[f"scale_{rows}_{key}"] = value
     for key, value in figures.items():
         shown = f"{value:.4g}" if isinstance(value, float) else value
         print(f"{key:45} {shown}")
