@@ -26,6 +26,7 @@ def _check_bucket(book: MatchingCore, bucket: Bucket, seen: set[str]) -> None:
     ranks = bucket.ranks
     _require(ranks == sorted(set(ranks)), "ranks not strictly ascending")
     _require(set(ranks) == set(bucket.levels), "ranks and levels disagree")
+    _require([level.rank for level in bucket.line] == ranks, "line and ranks disagree")
     best = bucket.levels[ranks[-1]] if ranks else None
     _require(bucket.best is best, "best level not cached")
     for rank, level in bucket.levels.items():

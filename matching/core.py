@@ -4,7 +4,7 @@ from typing import cast
 
 from .bookbase import BookBase, TradeCounter
 from .events import Event, TradeExecuted
-from .orders import MARKET_RANK, QUALITY_MASK, Bucket, Order
+from .orders import QUALITY_MASK, Bucket, Level, Order
 from .terms import eligible
 
 
@@ -181,11 +181,10 @@ class MatchingCore(BookBase):
         if not market and (best.price > limit if is_buy else best.price < limit):
             return
         participant = taker.participant
-        ranks = bucket.ranks
-        levels = bucket.levels
-        index = len(ranks) - 1
+        line = bucket.line
+        index = len(line) - 1
         while index >= 0:
-            level = levels[ranks[index]]
+            level = line[index]
             price = level.price
             if not market and (price > limit if is_buy else price < limit):
                 return
@@ -198,20 +197,52 @@ class MatchingCore(BookBase):
                     if not taker.unlimited and taker.qty == 0:
                         return
                 maker = after
-            # Dropping the emptied level removes ranks[index] only; lower indexes stay put.
+            # Dropping the emptied level removes line[index] only; lower indexes stay put.
             index -= 1
 
     def _sweep(self, taker: Order, buckets: list[Bucket], out: list[Event], dry: bool) -> None:
-        """Visit levels across buckets in rank order while they cross the taker's price.
+        """Visit levels across buckets in rank order while they cross the taker's price."""
+        if len(buckets) == 1:
+            self._sweep_one(taker, buckets[0], out, dry)
+        else:
+            self._sweep_many(taker, buckets, out, dry)
 
-        Each bucket keeps a cursor into its ranks; equal ranks of several buckets are merged
-        by time. A sweep only removes levels it has visited, which never moves a cursor.
+    def _sweep_one(self, taker: Order, bucket: Bucket, out: list[Event], dry: bool) -> None:
+        """Visit one bucket's levels best first while they cross the taker's price.
+
+        A sweep only removes levels it has visited, which never moves a lower index.
         """
         is_buy = taker.is_buy
         market = taker.is_market
         limit = taker.price
         min_quality = taker.min_quality if is_buy else 0
-        cursors = [bucket.below(MARKET_RANK + 1) for bucket in buckets]
+        line = bucket.line
+        index = len(line) - 1
+        while index >= 0 and self._wants(taker, dry):
+            level = line[index]
+            price = level.price
+            if not market and (price > limit if is_buy else price < limit):
+                return
+            rank = level.rank
+            quality = rank & QUALITY_MASK
+            if quality < min_quality:
+                # Ask levels below the bid's minimum quality: skip the rest of this price.
+                index = bucket.below(rank - quality)
+                continue
+            self._take(taker, level.head, out, dry)
+            index -= 1
+
+    def _sweep_many(self, taker: Order, buckets: list[Bucket], out: list[Event], dry: bool) -> None:
+        """Visit levels across buckets in rank order; equal ranks are merged by time.
+
+        Each bucket keeps a cursor into its ranks; a sweep only removes levels it has visited,
+        which never moves a cursor.
+        """
+        is_buy = taker.is_buy
+        market = taker.is_market
+        limit = taker.price
+        min_quality = taker.min_quality if is_buy else 0
+        cursors = [len(bucket.ranks) - 1 for bucket in buckets]
         count = len(buckets)
         while self._wants(taker, dry):
             best = 0
@@ -225,13 +256,13 @@ class MatchingCore(BookBase):
                         found = True
             if not found:
                 return
-            group = []
+            group: list[Level] = []
             for j in range(count):
                 index = cursors[j]
                 if index >= 0:
                     bucket = buckets[j]
                     if bucket.ranks[index] == best:
-                        group.append(bucket.levels[best])
+                        group.append(bucket.line[index])
                         cursors[j] = index - 1
             price = group[0].price
             if not market and (price > limit if is_buy else price < limit):
@@ -239,9 +270,8 @@ class MatchingCore(BookBase):
             quality = best & QUALITY_MASK
             if quality < min_quality:
                 # Ask levels below the bid's minimum quality: skip the rest of this price.
-                floor = best - quality
                 for j in range(count):
-                    cursors[j] = buckets[j].below(min(floor, best))
+                    cursors[j] = buckets[j].below(best - quality)
                 continue
             if len(group) == 1:
                 self._take(taker, group[0].head, out, dry)
@@ -303,27 +333,22 @@ class MatchingCore(BookBase):
         else:
             buy = maker
             sell = taker
-        constraints = buy.constraints
-        terms = sell.terms
-        if constraints is None or terms is None:
-            if constraints is None and terms is None:
+        # Bits only (plain orders have none): terms and constraints are read, which costs a
+        # cache miss per candidate, only for orders with rarer constraints.
+        if not buy.class_bits & sell.class_bits:
+            if buy.class_bits == 0 and sell.class_bits == 0:
                 return min(want, maker.remaining())
             return 0
-        if (
-            not buy.class_bits & sell.class_bits
-            or not buy.purpose_bits & sell.purpose_bits
-            or sell.quality < buy.min_quality
-        ):
+        if not buy.purpose_bits & sell.purpose_bits or sell.quality < buy.min_quality:
             return 0
         if not (buy.simple and sell.simple) and not eligible(
-            buy.participant, constraints, sell.participant, terms
+            buy.participant, buy.constraints, sell.participant, sell.terms
         ):
             return 0
-        bought = buy.bought
-        if bought is not None:
+        if buy.bought is not None:
             # One licence per dataset: a bid for N licences wants N distinct datasets.
             dataset = sell.dataset
-            if dataset in bought:
+            if dataset in buy.bought:
                 return 0
             if dry and dataset in self._dry_bought:
                 return 0

@@ -1,6 +1,6 @@
 """Resting orders and the price-level index that holds them."""
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from typing import final
 
 from .terms import AskTerms, BidConstraints
@@ -168,10 +168,15 @@ class Level:
 
 @final
 class Bucket:
-    """One side's price levels for one index key, ranks ascending so the best is last."""
+    """One side's price levels for one index key, ranks ascending so the best is last.
+
+    `ranks` and `line` (the levels in the same order) change together; `levels` finds a
+    level by rank.
+    """
 
     def __init__(self) -> None:
         self.ranks: list[int] = []
+        self.line: list[Level] = []
         self.levels: dict[int, Level] = {}
         self.best: Level | None = None
 
@@ -184,9 +189,12 @@ class Bucket:
             ranks = self.ranks
             if not ranks or ranks[-1] < rank:
                 ranks.append(rank)
+                self.line.append(level)
                 self.best = level
             else:
-                insort(ranks, rank)
+                index = bisect_left(ranks, rank)
+                ranks.insert(index, rank)
+                self.line.insert(index, level)
         return level
 
     def drop(self, level: Level) -> None:
@@ -196,9 +204,13 @@ class Bucket:
         del self.levels[rank]
         if ranks[-1] == rank:
             ranks.pop()
-            self.best = self.levels[ranks[-1]] if ranks else None
+            line = self.line
+            line.pop()
+            self.best = line[-1] if line else None
         else:
-            del ranks[bisect_left(ranks, rank)]
+            index = bisect_left(ranks, rank)
+            del ranks[index]
+            del self.line[index]
 
     def below(self, rank: int) -> int:
         """Index in `ranks` of the best rank under `rank` (-1: none)."""
