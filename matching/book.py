@@ -14,7 +14,7 @@ from .events import (
     Updated,
 )
 from .orders import Order, canonical_key
-from .types import Side, TimeInForce
+from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
 from .validation import amend_problem, order_problem, reduce_problem, update_problem
 
 
@@ -23,6 +23,16 @@ class Book(MatchingCore):
 
     def place(self, cmd: Limit | Market, now: int, out: list[Event]) -> None:
         """Validate and place a limit or market order, trading it when the book is continuous."""
+        if (
+            isinstance(cmd, Limit)
+            and cmd.constraints is None
+            and cmd.terms is None
+            and cmd.tif is TimeInForce.GTC
+            and self.continuous
+            and _plain_limit_valid(cmd)
+        ):
+            self._place_plain(cmd, out)
+            return
         problem = order_problem(cmd, now, self.continuous)
         if problem is not None:
             out.append(Rejected(cmd.id, self.instrument, problem))
@@ -59,6 +69,41 @@ class Book(MatchingCore):
         out.append(
             Cancelled(order.id, self.instrument, left, "unfilled part of an immediate order")
         )
+
+    def _place_plain(self, cmd: Limit, out: list[Event]) -> None:
+        """Place a valid plain GTC limit order in continuous trading (the common case)."""
+        is_buy = cmd.side is Side.BUY
+        price = cmd.price
+        order = Order(
+            cmd.id,
+            cmd.participant,
+            is_buy,
+            price,
+            cmd.qty or 0,
+            False,
+            self.seq + 1,
+            TimeInForce.GTC,
+            None,
+            False,
+            None,
+            None,
+        )
+        orders = self.orders
+        if orders.setdefault(order.id, order) is not order:
+            out.append(Rejected(cmd.id, self.instrument, "an order with this id is live"))
+            return
+        out.append(Accepted(cmd.id, self.instrument))
+        self.seq += 1
+        opposite = self.plain_asks if is_buy else self.plain_bids
+        best = opposite.best
+        if best is not None and (best.price <= price if is_buy else best.price >= price):
+            self._sweep_plain(order, opposite, out)
+            if order.qty == 0:
+                order.live = False
+                del orders[order.id]
+                return
+        home = self.plain_bids if is_buy else self.plain_asks
+        home.level_for(price, order.rank).append(order)
 
     def cancel(self, cmd: Cancel, out: list[Event]) -> None:
         """Remove a live order."""
@@ -183,6 +228,20 @@ class Book(MatchingCore):
         else:
             order.live = False
             del self.orders[order.id]
+
+
+def _plain_limit_valid(cmd: Limit) -> bool:
+    """Whether a plain GTC limit order passes `order_problem` (a shortcut for the common case)."""
+    qty = cmd.qty
+    return (
+        qty is not None
+        and 0 < qty <= MAX_QTY
+        and 0 < cmd.price <= MAX_PRICE
+        and cmd.expires_at is None
+        and bool(cmd.id)
+        and bool(cmd.participant)
+        and bool(cmd.instrument)
+    )
 
 
 def _new_order(cmd: Limit | Market, seq: int) -> Order:
