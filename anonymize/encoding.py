@@ -6,6 +6,7 @@ leaf code to the code of its generalization. The hot paths then only index numpy
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,17 +67,27 @@ def _leaf_codes(series: pd.Series, leaves: pd.Index) -> npt.NDArray[np.int64]:
     return leaves.get_indexer(pd.Index(series.astype(str))).astype(np.int64)
 
 
+def _contiguous(hierarchy: Hierarchy, order: npt.NDArray[np.int64]) -> bool:
+    """Whether every label covers a run of consecutive leaves in this order (intervals do)."""
+    for level in range(1, hierarchy.height):
+        labels = [hierarchy.rows[i][level] for i in order]
+        runs = sum(1 for a, b in itertools.pairwise(labels) if a != b) + 1
+        if runs != len(set(labels)):
+            return False
+    return True
+
+
 def encode_column(name: str, series: pd.Series, hierarchy: Hierarchy) -> EncodedColumn:
     """Encode one column against its hierarchy; leaves in numeric order when they are numbers."""
     leaves = hierarchy.values
     numbers = _numeric(leaves)
-    if numbers is not None:
-        order = np.argsort(numbers, kind="stable")
-    else:
+    order = np.argsort(numbers, kind="stable") if numbers is not None else None
+    if order is None or not _contiguous(hierarchy, order):
         # Sorting by labels from the root down lays every subtree out contiguously, so a
         # range of leaf codes has a single lowest common ancestor (Mondrian relies on it).
         paths = [tuple(reversed(row)) for row in hierarchy.rows]
         order = np.array(sorted(range(len(leaves)), key=paths.__getitem__), dtype=np.int64)
+        numbers = None
     sorted_leaves = [leaves[i] for i in order]
     codes = _leaf_codes(series, pd.Index(sorted_leaves))
     missing = codes < 0

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from anonymize import (
     Algorithm,
+    ColumnKind,
+    ColumnSpec,
     Config,
     Definition,
     Hierarchy,
@@ -74,3 +76,28 @@ def test_mondrian_release_has_classes_of_k_and_truthful_labels(records, k, relax
         low, _, high = released.n.partition("-")
         assert int(low) <= int(original.n) <= int(high or low)
         assert released.c in letter_ancestors[original.c]
+
+
+PARITY = Hierarchy.from_rows(
+    (str(n), "even" if n % 2 == 0 else "odd", "any", "*") for n in range(61)
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables, st.integers(2, 5))
+def test_mondrian_labels_stay_truthful_with_a_non_interval_numeric_hierarchy(records, k):
+    data = pd.DataFrame(records, columns=["n", "c", "s"]).astype(str)
+    if len(data) < k:
+        return
+    definition = Definition(
+        {
+            "n": ColumnSpec(ColumnKind.QUASI_IDENTIFYING, min_level=1),
+            "c": ColumnSpec(ColumnKind.QUASI_IDENTIFYING),
+            "s": ColumnSpec(ColumnKind.INSENSITIVE),
+        }
+    )
+    config = Config((KAnonymity(k),), algorithm=Algorithm.MONDRIAN)
+    result = anonymize(data, definition, {"n": PARITY, "c": LETTER_HIERARCHY}, config)
+    parity = ancestors(PARITY)
+    for original, released in zip(data.itertuples(), result.output.itertuples(), strict=True):
+        assert released.n in parity[original.n] and released.n != original.n
