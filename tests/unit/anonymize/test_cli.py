@@ -205,3 +205,38 @@ def test_cp932_input_with_japanese_columns_is_read(cli, tmp_path: Path):
     released = pd.read_csv(out, dtype=str)
     assert "氏名" not in released.columns
     assert released.groupby(["年齢", "性別"]).size().min() >= 4
+
+
+def test_long_inputs_get_a_progress_bar(cli, tmp_path: Path, monkeypatch):
+    import datamarket.commands.anonymize as command
+
+    monkeypatch.setattr(command, "LONG_INPUT_ROWS", 10)
+    stages: list[str] = []
+    real = command._with_progress
+
+    def spy(rows, work):
+        return real(rows, lambda progress: work(lambda s, f: (stages.append(s), progress(s, f))))
+
+    monkeypatch.setattr(command, "_with_progress", spy)
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "anonymize",
+            str(adult_dir() / "adult.csv"),
+            "--sep",
+            ";",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quasi",
+            "age,sex",
+            "--k",
+            "5",
+            "--algorithm",
+            "mondrian",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "prepare" in stages and "report" in stages
