@@ -58,10 +58,6 @@ class Hierarchy:
         """Labels at one level, row by row."""
         return [row[level] for row in self.rows]
 
-    def extended(self, rows: Iterable[Sequence[str]]) -> Hierarchy:
-        """Return a copy with extra rows appended."""
-        return Hierarchy(self.rows + tuple(tuple(row) for row in rows))
-
 
 def decode_text(raw: bytes) -> str:
     """Decode bytes as UTF-8 (with or without BOM), falling back to CP932 (Shift_JIS)."""

@@ -27,10 +27,6 @@ class Lattice:
         self.levels: IntArray = offsets + self.floors
         self.heights: IntArray = offsets.sum(axis=1)
 
-    def node_id(self, levels: Sequence[int]) -> int:
-        """Id of the node with these levels."""
-        return int(((np.asarray(levels) - self.floors) * self.strides).sum())
-
     def successors(self, node: int) -> list[int]:
         """Direct generalizations: one column one level up."""
         levels = self.levels[node]

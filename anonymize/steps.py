@@ -14,7 +14,7 @@ import pandas as pd
 
 from anonymize.builders import bottom_code, top_code
 from anonymize.config import Config, LinkingTreatment
-from anonymize.definition import IDENTIFICATION_CODES, ColumnKind, Definition, InfoCategory
+from anonymize.definition import IDENTIFICATION_CODES, ColumnKind, Definition
 from anonymize.detect import scan_values
 from anonymize.errors import IdentifierInReleasedColumn
 from anonymize.hierarchy import Hierarchy
@@ -173,8 +173,3 @@ def _standard_4(
                 actions.append(f"{name}: {int(rare.sum())} rare value(s) recoded")
     actions.append("rare quasi-identifier combinations are generalized or suppressed (standard 5)")
     return step(4, touched, "; ".join(actions))
-
-
-def category_of(definition: Definition, name: str) -> InfoCategory:
-    """The information category of a column."""
-    return definition.columns[name].category
