@@ -17,7 +17,7 @@ from anonymize.builders import interval_hierarchy
 from anonymize.classes import base_table
 from anonymize.config import Algorithm, Config, QualityModel
 from anonymize.criteria import SensitiveReference
-from anonymize.definition import ColumnKind, Definition
+from anonymize.definition import Definition
 from anonymize.encoding import EncodedColumn, IntArray, encode
 from anonymize.errors import KAnonymityNotReached, UnknownColumn, VerificationFailed
 from anonymize.fulldomain import full_domain
@@ -26,18 +26,16 @@ from anonymize.mondrian import mondrian
 from anonymize.recoding import Recoding, Utility, utility
 from anonymize.report import (
     DEFAULT_PROVISION,
-    ColumnCategory,
     ProcessingMethodRecord,
     ProcessingReport,
 )
+from anonymize.reporting import build_method_record, build_report, standard_5_step
 from anonymize.risk import Risk, prosecutor_risk
 from anonymize.steps import (
-    AppliedStep,
     Prepared,
     TokenSource,
     apply_standards_1_to_4,
     random_tokens,
-    step,
 )
 from anonymize.verify import Verification, verify
 
@@ -114,6 +112,79 @@ def _score(metrics: Utility, quality: QualityModel) -> float:
     return float(getattr(metrics, quality.value))
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """The table after standards 1-4, integer-coded for the algorithms."""
+
+    prepared: Prepared
+    quasi: list[str]
+    columns: list[EncodedColumn]
+    sensitive_codes: dict[str, IntArray]
+    sensitive_sizes: dict[str, int]
+    references: dict[str, SensitiveReference]
+    floors: list[int]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One algorithm's verified release."""
+
+    recoding: Recoding
+    output: pd.DataFrame
+    verification: Verification
+    metrics: Utility
+    class_sizes: IntArray
+
+
+def _prepare(
+    data: pd.DataFrame,
+    definition: Definition,
+    hierarchies: Mapping[str, Hierarchy] | None,
+    config: Config,
+    token_source: TokenSource,
+) -> _Encoded:
+    """Check the inputs, apply standards 1-4 and encode the quasi-identifiers."""
+    definition.check_against(list(data.columns))
+    config.check_against(definition)
+    given = dict(hierarchies or {})
+    unknown = [name for name in given if name not in data.columns]
+    if unknown:
+        raise UnknownColumn(unknown, list(data.columns))
+    if config.k > len(data):
+        raise KAnonymityNotReached(f"k={config.k} exceeds the {len(data)} rows of the data")
+    quasi = definition.quasi_identifiers
+    complete = {name: given.get(name) or default_hierarchy(data[name]) for name in quasi}
+    prepared = apply_standards_1_to_4(data, definition, complete, config, token_source)
+    columns = encode(prepared.data, quasi, prepared.hierarchies)
+    codes, sizes, references = _sensitive(prepared.data, definition.sensitive)
+    floors = [min(definition.columns[c.name].min_level, c.height - 1) for c in columns]
+    return _Encoded(prepared, quasi, columns, codes, sizes, references, floors)
+
+
+def _attempt(
+    algorithm: Algorithm, encoded: _Encoded, config: Config, progress: Progress | None
+) -> _Outcome:
+    """Run one algorithm, release its recoding and verify the release from the output alone."""
+    recoding = _run(
+        algorithm,
+        encoded.columns,
+        encoded.sensitive_codes,
+        encoded.sensitive_sizes,
+        encoded.references,
+        config,
+        encoded.floors,
+        progress,
+    )
+    output = _release(encoded.prepared, recoding)
+    if progress is not None:
+        progress("verify", 0.0)
+    verification = verify(output, encoded.quasi, config, reference=encoded.prepared.data)
+    sizes = _class_sizes(output, encoded.quasi)
+    return _Outcome(
+        recoding, output, verification, utility(recoding, encoded.columns, sizes), sizes
+    )
+
+
 def anonymize(
     data: pd.DataFrame,
     definition: Definition,
@@ -125,69 +196,53 @@ def anonymize(
     token_source: TokenSource = random_tokens,
 ) -> AnonymizationResult:
     """Apply APPI standards 1-5 and return a release verified from its output alone."""
-    report_progress = progress or (lambda stage, fraction: None)
-    definition.check_against(list(data.columns))
-    config.check_against(definition)
-    given = dict(hierarchies or {})
-    unknown = [name for name in given if name not in data.columns]
-    if unknown:
-        raise UnknownColumn(unknown, list(data.columns))
-    if config.k > len(data):
-        raise KAnonymityNotReached(f"k={config.k} exceeds the {len(data)} rows of the data")
-    report_progress("prepare", 0.0)
-    quasi = definition.quasi_identifiers
-    complete = {name: given.get(name) or default_hierarchy(data[name]) for name in quasi}
-    prepared = apply_standards_1_to_4(data, definition, complete, config, token_source)
-    columns = encode(prepared.data, quasi, prepared.hierarchies)
-    sens_codes, sens_sizes, references = _sensitive(prepared.data, definition.sensitive)
-    floors = [min(definition.columns[c.name].min_level, c.height - 1) for c in columns]
-    report_progress("prepare", 1.0)
-
+    if progress is not None:
+        progress("prepare", 0.0)
+    encoded = _prepare(data, definition, hierarchies, config, token_source)
     algorithms = (
         [Algorithm.OPTIMAL, Algorithm.MONDRIAN]
         if config.algorithm == Algorithm.AUTO
         else [config.algorithm]
     )
-    outcomes: dict[str, tuple[Recoding, pd.DataFrame, Verification, Utility, IntArray]] = {}
+    outcomes: dict[str, _Outcome] = {}
     errors: list[Exception] = []
     for algorithm in algorithms:
         try:
-            recoding = _run(
-                algorithm, columns, sens_codes, sens_sizes, references, config, floors, progress
-            )
-        except KAnonymityNotReached as error:
+            outcome = _attempt(algorithm, encoded, config, progress)
+        except (KAnonymityNotReached, VerificationFailed) as error:
             errors.append(error)
             continue
-        output = _release(prepared, recoding)
-        report_progress("verify", 0.0)
-        try:
-            verification = verify(output, quasi, config, reference=prepared.data)
-        except VerificationFailed as error:
-            errors.append(error)
-            continue
-        sizes = _class_sizes(output, quasi)
-        metrics = utility(recoding, columns, sizes)
-        outcomes[recoding.algorithm] = (recoding, output, verification, metrics, sizes)
+        outcomes[outcome.recoding.algorithm] = outcome
     if not outcomes:
         raise errors[0]
-    chosen = min(outcomes, key=lambda name: _score(outcomes[name][3], config.quality))
-    recoding, output, verification, metrics, sizes = outcomes[chosen]
-    risk = prosecutor_risk(sizes, config.k)
-    steps = (*prepared.steps, _standard_5(config, verification, metrics))
-    report_progress("report", 1.0)
+    chosen = min(outcomes, key=lambda name: _score(outcomes[name].metrics, config.quality))
+    best = outcomes[chosen]
+    risk = prosecutor_risk(best.class_sizes, config.k)
+    steps = (*encoded.prepared.steps, standard_5_step(config, best.verification, best.metrics))
+    if progress is not None:
+        progress("report", 1.0)
     return AnonymizationResult(
-        output=output,
+        output=best.output,
         algorithm=chosen,
-        transformation=recoding.transformation,
-        metrics=metrics,
+        transformation=best.recoding.transformation,
+        metrics=best.metrics,
         risk=risk,
-        verification=verification,
-        report=_report(
-            definition, output, steps, chosen, verification, metrics, risk, provision_method
+        verification=best.verification,
+        report=build_report(
+            definition,
+            best.output,
+            steps,
+            chosen,
+            best.verification,
+            best.metrics,
+            risk,
+            provision_method,
         ),
-        method_record=_method_record(definition, config, columns, recoding, metrics),
-        alternatives={name: value[3] for name, value in outcomes.items()},
-        statistics=dict(recoding.details),
+        method_record=build_method_record(
+            definition, config, encoded.columns, best.recoding, best.metrics
+        ),
+        alternatives={name: outcome.metrics for name, outcome in outcomes.items()},
+        statistics=dict(best.recoding.details),
     )
 
 
@@ -205,87 +260,3 @@ def _run(
         return mondrian(columns, sens_codes, sens_sizes, references, config, floors, progress)
     base, groups = base_table(columns, sens_codes, sens_sizes)
     return full_domain(columns, base, groups, references, config, floors, progress)
-
-
-def _standard_5(config: Config, verification: Verification, metrics: Utility) -> AppliedStep:
-    measured = [f"k={verification.k}"]
-    measured += [f"distinct l({n})={v}" for n, v in verification.l_distinct.items()]
-    measured += [f"entropy l({n})={v:.3f}" for n, v in verification.l_entropy.items()]
-    measured += [f"t({n})={v:.4f}" for n, v in verification.t.items()]
-    criteria = ", ".join(c.describe() for c in config.criteria)
-    return step(
-        5,
-        [],
-        f"{criteria}; suppression limit {config.suppression_limit:g}; "
-        f"{metrics.suppressed_rows} row(s) suppressed; measured on the release: "
-        + ", ".join(measured),
-    )
-
-
-def _report(
-    definition: Definition,
-    output: pd.DataFrame,
-    steps: tuple[AppliedStep, ...],
-    algorithm: str,
-    verification: Verification,
-    metrics: Utility,
-    risk: Risk,
-    provision_method: str,
-) -> ProcessingReport:
-    treatment = {
-        ColumnKind.QUASI_IDENTIFYING: "generalized (quasi-identifier)",
-        ColumnKind.SENSITIVE: "released as is, protected by the privacy model (sensitive)",
-        ColumnKind.INSENSITIVE: "released as is (insensitive)",
-        ColumnKind.LINKING: "replaced with unlinkable random codes",
-    }
-    categories = tuple(
-        ColumnCategory(
-            column=name,
-            category=definition.columns[name].category.value,
-            treatment=treatment[definition.columns[name].kind],
-        )
-        for name in output.columns
-    )
-    privacy: dict[str, object] = {
-        "k": verification.k,
-        "l_distinct": verification.l_distinct,
-        "l_entropy": verification.l_entropy,
-        "t": verification.t,
-        "equivalence_classes": verification.equivalence_classes,
-    }
-    return ProcessingReport(
-        categories=categories,
-        provision_method=provision_method,
-        steps=steps,
-        algorithm=algorithm,
-        privacy=privacy,
-        utility=metrics.to_dict(),
-        risk=risk.to_dict(),
-    )
-
-
-def _method_record(
-    definition: Definition,
-    config: Config,
-    columns: list[EncodedColumn],
-    recoding: Recoding,
-    metrics: Utility,
-) -> ProcessingMethodRecord:
-    deleted = definition.names(ColumnKind.IDENTIFYING)
-    linking = definition.names(ColumnKind.LINKING)
-    replaced = linking if config.linking.value == "replace" else []
-    if not replaced:
-        deleted = deleted + linking
-    return ProcessingMethodRecord(
-        algorithm=recoding.algorithm,
-        deleted_columns=tuple(deleted),
-        replaced_columns=tuple(replaced),
-        quasi_identifiers=tuple(c.name for c in columns),
-        transformation=recoding.transformation,
-        hierarchy_heights={c.name: c.height for c in columns},
-        criteria=tuple(c.describe() for c in config.criteria),
-        suppression_limit=config.suppression_limit,
-        suppressed_rows=metrics.suppressed_rows,
-        top_coding=dict(config.top_coding),
-        bottom_coding=dict(config.bottom_coding),
-    )
