@@ -80,7 +80,18 @@ _NAME_RULES: tuple[tuple[InfoCategory, ColumnKind, tuple[str, ...]], ...] = (
     (
         InfoCategory.INTERNAL_ID,
         ColumnKind.LINKING,
-        ("会員番号", "顧客番号", "会員id", "顧客id", "社員番号", "id", "uuid"),
+        (
+            "会員番号",
+            "顧客番号",
+            "会員id",
+            "顧客id",
+            "社員番号",
+            "userid",
+            "memberid",
+            "customerid",
+            "id",
+            "uuid",
+        ),
     ),
 )
 
@@ -89,6 +100,8 @@ _PHONE = re.compile(r"^(\+81|0)\d{9,10}$")
 _PASSPORT = re.compile(r"^[A-Z]{2}\d{7}$")
 _PENSION = re.compile(r"^\d{4}-?\d{6}$")
 _KANA_NAME = re.compile(r"^[ァ-ヶー]+[ 　][ァ-ヶー]+$")
+_KANJI_NAME = re.compile(r"^[一-龥々]{1,4}[ 　][一-龥々ぁ-んァ-ヶ]{1,4}$")
+_ROMAJI_NAME = re.compile(r"^[A-Z][a-z]+ [A-Z][a-z]+$")
 _DATE = re.compile(r"^(19|20)\d{2}[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])$")
 _TOKEN = re.compile(r"[a-z]+|[^a-z0-9_\-\s]+")
 
@@ -119,7 +132,7 @@ def _name_matches(name: str, keyword: str) -> bool:
     if keyword.isascii() and len(keyword) <= 4:
         # Short romaji keywords (id, tel, age, sex) must be whole words, not substrings.
         tokens = _TOKEN.findall(normalize(name).lower())
-        return keyword in tokens or text == keyword or (text.endswith(keyword) and keyword == "id")
+        return keyword in tokens or text == keyword
     return keyword in text
 
 
@@ -160,6 +173,12 @@ def scan_values(values: list[str]) -> tuple[InfoCategory, ColumnKind, str] | Non
         share = _share(normalized, test)
         if share >= 0.8:
             return category, kind, f"{share:.0%} of sampled values are {label}"
+    # Names are told from place names or labels by being mostly distinct.
+    if len(set(normalized)) >= 0.5 * len(normalized):
+        for label, pattern in (("names in kanji", _KANJI_NAME), ("names in romaji", _ROMAJI_NAME)):
+            share = _share(normalized, pattern.match)
+            if share >= 0.8:
+                return InfoCategory.NAME, ID, f"{share:.0%} of sampled values are {label}"
     if _share(normalized, _DATE.match) >= 0.8:
         return InfoCategory.OTHER, QI, "values are dates"
     return None

@@ -98,3 +98,36 @@ def test_seller_can_edit_the_proposal():
 
     edited = proposal.with_column("notes", ColumnSpec(ColumnKind.QUASI_IDENTIFYING))
     assert edited.quasi_identifiers == ["notes"]
+
+
+def test_names_in_kanji_and_romaji_are_found_by_value():
+    kanji = [
+        f"{family} {given}"
+        for family in ("山田", "佐藤", "鈴木", "高橋")
+        for given in ("太郎", "花子", "一郎", "陽子", "健")
+    ]
+    romaji = [
+        f"{family} {given}"
+        for family in ("Yamada", "Sato", "Suzuki", "Takahashi")
+        for given in ("Taro", "Hanako", "Ichiro", "Yoko", "Ken")
+    ]
+    data = pd.DataFrame(
+        {"col_k": kanji, "col_r": romaji, "city": ["New York"] * 10 + ["San Jose"] * 10}
+    )
+    proposal = detect_definition(data).definition.columns
+    assert proposal["col_k"].category == InfoCategory.NAME
+    assert proposal["col_r"].category == InfoCategory.NAME
+    assert proposal["city"].kind == ColumnKind.INSENSITIVE
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("paid", ColumnKind.INSENSITIVE),
+        ("userid", ColumnKind.LINKING),
+        ("order_id", ColumnKind.LINKING),
+    ],
+)
+def test_short_keywords_match_whole_words_only(name, kind):
+    data = pd.DataFrame({name: column(["x", "y"])})
+    assert detect_definition(data).definition.columns[name].kind == kind
