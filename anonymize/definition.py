@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from anonymize.errors import UndefinedColumn, UnknownColumn
+from anonymize.errors import ContradictoryConfig, UndefinedColumn, UnknownColumn
 
 
 class ColumnKind(StrEnum):
@@ -51,6 +51,12 @@ IDENTIFICATION_CODES = frozenset(
         InfoCategory.BASIC_PENSION,
     }
 )
+
+
+#: Categories that identify a person by themselves: never released (standards 1 and 2).
+MUST_DELETE = IDENTIFICATION_CODES | {InfoCategory.NAME, InfoCategory.PHONE, InfoCategory.EMAIL}
+#: Categories released only above a floor level (standard 1).
+MUST_GENERALIZE = frozenset({InfoCategory.ADDRESS, InfoCategory.BIRTH_DATE})
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,23 @@ class Definition:
     def sensitive(self) -> list[str]:
         """Sensitive columns."""
         return self.names(ColumnKind.SENSITIVE)
+
+    def check_standards(self) -> None:
+        """Refuse definitions that would release what standards 1 and 2 require removed."""
+        for name, spec in self.columns.items():
+            if spec.kind == ColumnKind.IDENTIFYING:
+                continue
+            if spec.category in MUST_DELETE:
+                raise ContradictoryConfig(
+                    f"column {name!r} holds {spec.category.value} data, which APPI standards 1-2 "
+                    "require deleted; define it as identifying"
+                )
+            if spec.category in MUST_GENERALIZE and spec.min_level < 1:
+                raise ContradictoryConfig(
+                    f"column {name!r} holds {spec.category.value} data; standard 1 requires it cut "
+                    "(address to municipality, birth date to year-month): set min_level >= 1 "
+                    "or define it as identifying"
+                )
 
     def check_against(self, columns: Iterable[str]) -> None:
         """Raise if the definition and the data disagree on the set of columns."""

@@ -145,6 +145,7 @@ def _prepare(
 ) -> _Encoded:
     """Check the inputs, apply standards 1-4 and encode the quasi-identifiers."""
     definition.check_against(list(data.columns))
+    definition.check_standards()
     config.check_against(definition)
     given = dict(hierarchies or {})
     unknown = [name for name in given if name not in data.columns]

@@ -7,10 +7,13 @@ import pytest
 
 from anonymize import (
     Algorithm,
+    ColumnKind,
+    ColumnSpec,
     Config,
     ContradictoryConfig,
     Definition,
     DistinctLDiversity,
+    InfoCategory,
     KAnonymity,
     TCloseness,
     UnknownColumn,
@@ -53,3 +56,26 @@ def test_definition_must_cover_every_column():
 
     with pytest.raises(UndefinedColumn, match="extra"):
         Definition.of(quasi=["age"]).check_against(pd.DataFrame(columns=["age", "extra"]).columns)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.NAME), "require deleted"),
+        (ColumnSpec(ColumnKind.INSENSITIVE, InfoCategory.MY_NUMBER), "require deleted"),
+        (ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.ADDRESS), "min_level >= 1"),
+        (ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.BIRTH_DATE), "min_level >= 1"),
+    ],
+)
+def test_definitions_that_would_release_identifiers_are_refused(spec, message):
+    with pytest.raises(ContradictoryConfig, match=message):
+        Definition({"x": spec}).check_standards()
+
+
+def test_identifying_columns_and_floored_addresses_pass_the_standards():
+    Definition(
+        {
+            "name": ColumnSpec(ColumnKind.IDENTIFYING, InfoCategory.NAME),
+            "address": ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.ADDRESS, min_level=1),
+        }
+    ).check_standards()
