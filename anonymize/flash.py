@@ -128,17 +128,21 @@ def classify(
             continue
         path = [int(start)]
         while True:
-            nexts = [s for s in lattice.successors(path[-1]) if state[s] == UNKNOWN]
+            current = lattice.level_list(path[-1])
+            nexts = [(s, j) for s, j in lattice.successors(path[-1]) if state[s] == UNKNOWN]
             if not nexts:
                 break
-            path.append(_widest(lattice, path[-1], nexts, domains))
+            if domains is None:
+                path.append(nexts[0][0])
+            else:
+                # Generalize first the column with the most labels at its current level.
+                path.append(max(nexts, key=lambda pair: domains[pair[1]][current[pair[1]]])[0])
         low, high = 0, len(path) - 1
         while low <= high:
             middle = (low + 2 * high) // 3
             node = path[middle]
             if state[node] == UNKNOWN:
-                levels = tuple(int(v) for v in lattice.levels[node])
-                if checker.anonymous(cache.get(levels)):
+                if checker.anonymous(cache.get(tuple(lattice.level_list(node)))):
                     state[lattice.above(node) & (state == UNKNOWN)] = ANONYMOUS
                 else:
                     state[lattice.below(node) & (state == UNKNOWN)] = NOT_ANONYMOUS
@@ -149,21 +153,6 @@ def classify(
         if progress is not None and position % 64 == 0:
             progress("search", float((state != UNKNOWN).mean()) * 0.5)
     return state
-
-
-def _widest(
-    lattice: Lattice, node: int, successors: list[int], domains: Sequence[Sequence[int]] | None
-) -> int:
-    """The successor generalizing the column with the most labels at its current level."""
-    if domains is None:
-        return successors[0]
-    levels = lattice.levels[node]
-
-    def width(successor: int) -> int:
-        column = int(np.argmax(lattice.levels[successor] - levels))
-        return domains[column][int(levels[column])]
-
-    return max(successors, key=width)
 
 
 def optimal_search(

@@ -26,11 +26,21 @@ class Lattice:
         offsets = np.indices(tuple(int(s) for s in spans)).reshape(len(spans), -1).T
         self.levels: IntArray = offsets + self.floors
         self.heights: IntArray = offsets.sum(axis=1)
+        # Plain lists: the path walk asks for single nodes, where numpy rows are slow.
+        self._rows: list[list[int]] = self.levels.tolist()
+        self._strides: list[int] = self.strides.tolist()
+        self._tops: list[int] = self.tops.tolist()
 
-    def successors(self, node: int) -> list[int]:
-        """Direct generalizations: one column one level up."""
-        levels = self.levels[node]
-        return [node + int(self.strides[j]) for j in range(len(levels)) if levels[j] < self.tops[j]]
+    def level_list(self, node: int) -> list[int]:
+        """Levels of one node as a list."""
+        return self._rows[node]
+
+    def successors(self, node: int) -> list[tuple[int, int]]:
+        """Direct generalizations as (node, column raised one level)."""
+        levels = self._rows[node]
+        return [
+            (node + self._strides[j], j) for j in range(len(levels)) if levels[j] < self._tops[j]
+        ]
 
     def above(self, node: int) -> BoolArray:
         """Mask of the node and all its generalizations."""
