@@ -68,6 +68,11 @@ class ColumnSpec:
     min_level: int = 0
 
 
+def effective_floor(spec: ColumnSpec) -> int:
+    """The least level a column is released at: addresses and birth dates at least level 1."""
+    return max(spec.min_level, 1 if spec.category in MUST_GENERALIZE else 0)
+
+
 @dataclass(frozen=True)
 class Definition:
     """The seller-confirmed role of every column."""
@@ -124,12 +129,6 @@ class Definition:
                 raise ContradictoryConfig(
                     f"column {name!r} holds {spec.category.value} data, which APPI standards 1-2 "
                     "require deleted; define it as identifying"
-                )
-            if spec.category in MUST_GENERALIZE and spec.min_level < 1:
-                raise ContradictoryConfig(
-                    f"column {name!r} holds {spec.category.value} data; standard 1 requires it cut "
-                    "(address to municipality, birth date to year-month): set min_level >= 1 "
-                    "or define it as identifying"
                 )
 
     def check_against(self, columns: Iterable[str]) -> None:

@@ -13,14 +13,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from anonymize.builders import interval_hierarchy
+from anonymize.builders import date_hierarchy, interval_hierarchy
 from anonymize.classes import base_table
 from anonymize.config import Algorithm, Config, QualityModel
 from anonymize.criteria import SensitiveReference
-from anonymize.definition import Definition
+from anonymize.definition import Definition, InfoCategory, effective_floor
 from anonymize.encoding import EncodedColumn, IntArray, encode
-from anonymize.errors import KAnonymityNotReached, UnknownColumn, VerificationFailed
+from anonymize.errors import (
+    InvalidHierarchy,
+    KAnonymityNotReached,
+    UnknownColumn,
+    VerificationFailed,
+)
 from anonymize.fulldomain import full_domain
+from anonymize.geography import geography_hierarchy
 from anonymize.hierarchy import Hierarchy
 from anonymize.mondrian import mondrian
 from anonymize.recoding import Recoding, Utility, utility
@@ -58,9 +64,20 @@ class AnonymizationResult:
     statistics: dict[str, float] = field(default_factory=dict)
 
 
-def default_hierarchy(series: pd.Series) -> Hierarchy:
-    """Intervals of doubling width for numbers, value -> * otherwise."""
+def default_hierarchy(series: pd.Series, category: InfoCategory = InfoCategory.OTHER) -> Hierarchy:
+    """Geography for addresses, dates for birth dates, intervals for numbers, else value -> *."""
     values = pd.Series(series.unique()).astype(str).unique().tolist()
+    name = str(series.name)
+    if category == InfoCategory.ADDRESS:
+        return geography_hierarchy(values, column=name)
+    if category == InfoCategory.BIRTH_DATE:
+        try:
+            return date_hierarchy(values)
+        except ValueError:
+            raise InvalidHierarchy(
+                f"column {name!r} holds birth dates that are not ISO dates (YYYY-MM-DD); "
+                "give its hierarchy explicitly"
+            ) from None
     numbers = pd.to_numeric(pd.Series(values), errors="coerce")
     if numbers.notna().all() and (numbers % 1 == 0).all():
         span = float(numbers.max() - numbers.min()) or 1.0
@@ -154,11 +171,14 @@ def _prepare(
     if config.k > len(data):
         raise KAnonymityNotReached(f"k={config.k} exceeds the {len(data)} rows of the data")
     quasi = definition.quasi_identifiers
-    complete = {name: given.get(name) or default_hierarchy(data[name]) for name in quasi}
+    complete = {
+        name: given.get(name) or default_hierarchy(data[name], definition.columns[name].category)
+        for name in quasi
+    }
     prepared = apply_standards_1_to_4(data, definition, complete, config, token_source)
     columns = encode(prepared.data, quasi, prepared.hierarchies)
     codes, sizes, references = _sensitive(prepared.data, definition.sensitive)
-    floors = [min(definition.columns[c.name].min_level, c.height - 1) for c in columns]
+    floors = [min(effective_floor(definition.columns[c.name]), c.height - 1) for c in columns]
     return _Encoded(prepared, quasi, columns, codes, sizes, references, floors)
 
 

@@ -14,7 +14,12 @@ import pandas as pd
 
 from anonymize.builders import bottom_code, top_code
 from anonymize.config import Config, LinkingTreatment
-from anonymize.definition import IDENTIFICATION_CODES, ColumnKind, Definition
+from anonymize.definition import (
+    IDENTIFICATION_CODES,
+    ColumnKind,
+    Definition,
+    effective_floor,
+)
 from anonymize.detect import scan_values
 from anonymize.errors import IdentifierInReleasedColumn
 from anonymize.hierarchy import Hierarchy
@@ -96,11 +101,11 @@ def apply_standards_1_to_4(
     identifying = definition.names(ColumnKind.IDENTIFYING)
     codes = [n for n in identifying if spec[n].category in IDENTIFICATION_CODES]
     described = [n for n in identifying if n not in codes]
-    floored = [n for n in definition.quasi_identifiers if spec[n].min_level > 0]
+    floored = [n for n in definition.quasi_identifiers if effective_floor(spec[n]) > 0]
     action = "deleted" if described else "no identifying descriptions"
     if floored:
         action += "; generalized at least to level " + ", ".join(
-            f"{n}>={spec[n].min_level}" for n in floored
+            f"{n}>={effective_floor(spec[n])}" for n in floored
         )
     steps.append(step(1, described + floored, action))
     steps.append(step(2, codes, "deleted" if codes else "no identification codes"))

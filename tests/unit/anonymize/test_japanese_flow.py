@@ -65,3 +65,31 @@ def test_cp932_upload_reads_the_same_as_utf8(tmp_path):
     pd.testing.assert_frame_equal(
         read_table(tmp_path / "sjis.csv"), read_table(tmp_path / "utf8.csv")
     )
+
+
+def test_addresses_and_birth_dates_get_default_hierarchies_and_floors():
+    from anonymize import ColumnSpec, Definition, InfoCategory
+
+    data = seller_table()
+    definition = Definition(
+        {
+            "氏名": ColumnSpec(ColumnKind.IDENTIFYING, InfoCategory.NAME),
+            "個人番号": ColumnSpec(ColumnKind.IDENTIFYING, InfoCategory.MY_NUMBER),
+            "住所": ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.ADDRESS),
+            "生年月日": ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.BIRTH_DATE),
+            "性別": ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.GENDER),
+            "購入回数": ColumnSpec(ColumnKind.INSENSITIVE),
+        }
+    )
+    result = anonymize(
+        data, definition, None, Config((KAnonymity(5),), algorithm=Algorithm.MONDRIAN)
+    )
+    prefectures_or_finer = {label for label in result.output["住所"]}
+    assert not prefectures_or_finer & set(data["住所"])
+    assert any(
+        label.startswith(("東京都", "大阪府", "北海道", "神奈川県", "福岡県"))
+        or label in ("関東", "近畿", "北海道", "九州・沖縄", "*")
+        for label in prefectures_or_finer
+    )
+    assert not set(result.output["生年月日"]) & set(data["生年月日"])
+    assert "住所>=1" in result.report.steps[0].action
