@@ -29,6 +29,19 @@ PROHIBITIONS = (
     "照合の禁止 / no collation with other information to identify a person",
     "加工方法等情報の取得の禁止 / no obtaining of the processing method",
 )
+#: Public wording of each information category, Japanese then English.
+CATEGORY_LABELS = {
+    "name": "氏名 / name",
+    "address": "住所（市区町村以上に一般化）/ address, generalized to municipality or coarser",
+    "phone": "電話番号 / phone number",
+    "email": "メールアドレス / e-mail address",
+    "birth_date": "生年月日（年月以上に一般化）/ birth date, generalized to year-month or coarser",
+    "age": "年齢 / age",
+    "gender": "性別 / gender",
+    "internal_id": "連結不能な識別子 / unlinkable identifier",
+    "other": "その他の項目 / other item",
+}
+
 DEFAULT_PROVISION = (
     "データ取引市場を通じた電子ファイル（CSV）の提供 / "
     "electronic file (CSV) delivered through the data market"
@@ -41,6 +54,7 @@ class ColumnCategory:
 
     column: str
     category: str
+    label: str
     treatment: str
 
 

@@ -8,7 +8,12 @@ from anonymize.config import Config, LinkingTreatment
 from anonymize.definition import ColumnKind, Definition
 from anonymize.encoding import EncodedColumn
 from anonymize.recoding import Recoding, Utility
-from anonymize.report import ColumnCategory, ProcessingMethodRecord, ProcessingReport
+from anonymize.report import (
+    CATEGORY_LABELS,
+    ColumnCategory,
+    ProcessingMethodRecord,
+    ProcessingReport,
+)
 from anonymize.risk import Risk
 from anonymize.steps import AppliedStep, step
 from anonymize.verify import Verification
@@ -51,6 +56,7 @@ def build_report(
         ColumnCategory(
             column=name,
             category=definition.columns[name].category.value,
+            label=CATEGORY_LABELS.get(definition.columns[name].category.value, name),
             treatment=treatment[definition.columns[name].kind],
         )
         for name in output.columns

@@ -179,6 +179,8 @@ def test_public_report_states_the_class_and_omits_the_processing_method():
     assert "匿名加工情報" in result.report.statement_ja
     assert "re-identification" in " ".join(result.report.prohibitions)
     assert {c.column for c in result.report.categories} == set(result.output.columns)
+    labels = {c.column: c.label for c in result.report.categories}
+    assert labels["住所"].startswith("住所") and "municipality" in labels["住所"]
     assert "transformation" not in public and "hierarchy_heights" not in public
     record = json.loads(result.method_record.to_json())
     assert record["confidential"] is True
