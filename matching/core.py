@@ -1,6 +1,6 @@
 """Matching core of the fast book: bucket index, price-priority sweeps, trades, removal."""
 
-from typing import cast
+from typing import Final, cast
 
 from .bookbase import BookBase, TradeCounter
 from .events import Event, TradeExecuted
@@ -391,9 +391,9 @@ class MatchingCore(BookBase):
                 self.kill(maker)
 
 
-CLASS_BITS: dict[str, int] = {"personal": 1, "anonymized": 2, "non_personal": 4}
+CLASS_BITS: Final[dict[str, int]] = {"personal": 1, "anonymized": 2, "non_personal": 4}
 # For an ask's data class bit: every mask of accepted data classes that contains it.
-CLASS_MASKS: list[list[int]] = [[m for m in range(8) if m & bit] for bit in range(8)]
+CLASS_MASKS: Final[list[list[int]]] = [[m for m in range(8) if m & bit] for bit in range(8)]
 
 
 def _add_crossing(found: list[Bucket], bucket: Bucket, taker: Order) -> None:

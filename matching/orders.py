@@ -35,7 +35,8 @@ class Order:
         constraints: BidConstraints | None,
         terms: AskTerms | None,
     ) -> None:
-        # Fields a sweep reads of every candidate come first, to share cache lines.
+        # Fields a sweep reads of every candidate come first, then those of a trade, so that a
+        # visit touches one or two cache lines of an order.
         self.seq = seq
         self.next: Order | None = None
         self.participant = participant
@@ -45,22 +46,22 @@ class Order:
         self.min_quality = 0
         self.simple = True
         self.unlimited = unlimited
+        self.is_buy = is_buy
         self.qty = qty
         self.dataset: str | None = None
         # Datasets this bid already bought: a bid for N licences wants N distinct datasets.
         self.bought: set[str] | None = None
+        self.id = id
+        self.price = price
         self.prev: Order | None = None
         self.level: Level | None = None
-        self.price = price
-        self.id = id
-        self.is_buy = is_buy
         self.is_market = is_market
+        self.live = True
         self.rank = 0
         self.tif = tif
         self.expires_at = expires_at
         self.constraints = constraints
         self.terms = terms
-        self.live = True
         self.set_attributes(constraints, terms)
 
     def set_attributes(self, constraints: BidConstraints | None, terms: AskTerms | None) -> None:

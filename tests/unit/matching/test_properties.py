@@ -144,6 +144,9 @@ def test_no_trade_breaks_a_constraint_or_a_limit_price(commands: list) -> None:
         }
         if isinstance(cmd, api.Limit | api.Market):
             orders[cmd.id] = cmd
+        if isinstance(cmd, api.Amend | api.Update) and cmd.id in before:
+            # An amended or updated order trades (if at all) with its new attributes.
+            before[cmd.id] = _changed(before[cmd.id], cmd)
         for event in venue.do(cmd):
             if not isinstance(event, api.TradeExecuted):
                 continue
@@ -155,8 +158,22 @@ def test_no_trade_breaks_a_constraint_or_a_limit_price(commands: list) -> None:
             assert sell[1] or event.price >= sell[0]
 
 
+def _changed(attributes: tuple, cmd: Any) -> tuple:
+    """Attributes of a resting order once an amend or update command has changed them."""
+    price, is_market, constraints, terms, participant = attributes
+    if isinstance(cmd, api.Amend):
+        return (
+            price if cmd.price is None else cmd.price,
+            is_market,
+            constraints,
+            terms,
+            participant,
+        )
+    return (price, is_market, cmd.constraints, cmd.terms, participant)
+
+
 def _incoming(cmd: Any, order_id: str) -> tuple:
-    """Attributes of the order a command brings in (or amends/updates)."""
+    """Attributes of the order a command brings in."""
     assert cmd.id == order_id
     is_limit = isinstance(cmd, api.Limit)
     return (cmd.price if is_limit else 0, not is_limit, cmd.constraints, cmd.terms, cmd.participant)
