@@ -135,6 +135,18 @@ def test_sensitive_models_hold_on_the_release(algorithm, criterion):
         assert measure_t(result.output, quasi, "病名", data["病名"]) <= 0.3 + 1e-9
 
 
+@pytest.mark.parametrize("algorithm", [Algorithm.OPTIMAL, Algorithm.MONDRIAN])
+def test_numeric_sensitive_values_use_the_ordered_distance(algorithm):
+    data = people(rows=800)
+    definition = people_definition().with_column("購入額", ColumnSpec(ColumnKind.SENSITIVE))
+    config = Config((KAnonymity(4), TCloseness("購入額", 0.15)), algorithm=algorithm)
+    result = anonymize(data, definition, people_hierarchies(data), config)
+    quasi = ["年齢", "性別", "住所"]
+    measured = measure_t(result.output, quasi, "購入額", data["購入額"])
+    assert measured <= 0.15 + 1e-9
+    assert result.verification.t["購入額"] == pytest.approx(measured, abs=1e-6)
+
+
 def test_impossible_diversity_is_reported_as_not_reached():
     data = people()
     data["病名"] = "風邪"
