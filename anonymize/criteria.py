@@ -14,18 +14,12 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from anonymize.emd import SensitiveReference, earth_movers_distance
 from anonymize.encoding import IntArray
+from anonymize.hierarchy import Hierarchy
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class SensitiveReference:
-    """The whole table's distribution of a sensitive column and whether its values are ordered."""
-
-    histogram: IntArray
-    ordered: bool
 
 
 class Criterion(Protocol):
@@ -176,30 +170,17 @@ class RecursiveCLDiversity:
         return f"recursive-({self.c:g},{self.l})-diversity of {self.column}"
 
 
-def earth_movers_distance(histogram: IntArray, reference: SensitiveReference) -> FloatArray:
-    """EMD between each class's distribution and the table's (Li et al. 2007).
-
-    Ordered values use the ordered distance (1/(m-1)) sum |cumulative difference|;
-    unordered values the equal distance, half the L1 norm.
-    """
-    totals = histogram.sum(axis=1, keepdims=True).astype(np.float64)
-    shares = np.divide(histogram, totals, out=np.zeros(histogram.shape), where=totals > 0)
-    overall = reference.histogram / max(int(reference.histogram.sum()), 1)
-    difference = shares - overall
-    if reference.ordered:
-        width = max(histogram.shape[1] - 1, 1)
-        ordered: FloatArray = np.abs(np.cumsum(difference, axis=1)).sum(axis=1) / width
-        return ordered
-    equal: FloatArray = 0.5 * np.abs(difference).sum(axis=1)
-    return equal
-
-
 @dataclass(frozen=True)
 class TCloseness:
-    """The sensitive distribution of every class is within EMD t of the table's."""
+    """The sensitive distribution of every class is within EMD t of the table's.
+
+    With a hierarchy the ground distance is hierarchical (Li et al. 2007, sec. 4.3);
+    otherwise ordered for numbers and equal for categories.
+    """
 
     column: str
     t: float
+    hierarchy: Hierarchy | None = None
 
     @property
     def minimal_class_size(self) -> int:

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from anonymize.classes import ClassTable, Roller
-from anonymize.criteria import BoolArray, Criterion, SensitiveReference
+from anonymize.criteria import BoolArray, Criterion
+from anonymize.emd import SensitiveReference
 from anonymize.lattice import Lattice
 from anonymize.quality import LossModel, NonUniformEntropy
 

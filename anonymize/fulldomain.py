@@ -9,7 +9,7 @@ import pandas as pd
 
 from anonymize.classes import ClassTable, Roller
 from anonymize.config import Config, QualityModel
-from anonymize.criteria import SensitiveReference
+from anonymize.emd import SensitiveReference
 from anonymize.encoding import EncodedColumn, IntArray
 from anonymize.errors import KAnonymityNotReached
 from anonymize.flash import Checker, Progress, TableCache, optimal_search

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from anonymize.config import Config
-from anonymize.criteria import BoolArray, SensitiveReference
+from anonymize.criteria import BoolArray
+from anonymize.emd import SensitiveReference
 from anonymize.encoding import EncodedColumn, IntArray
 from anonymize.errors import KAnonymityNotReached
 from anonymize.flash import Progress

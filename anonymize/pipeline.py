@@ -16,10 +16,12 @@ import pandas as pd
 from anonymize.builders import date_hierarchy, interval_hierarchy
 from anonymize.classes import base_table
 from anonymize.config import Algorithm, Config, QualityModel
-from anonymize.criteria import SensitiveReference
+from anonymize.criteria import TCloseness
 from anonymize.definition import Definition, InfoCategory, effective_floor
+from anonymize.emd import SensitiveReference
 from anonymize.encoding import EncodedColumn, IntArray, encode
 from anonymize.errors import (
+    HierarchyMissingValue,
     InvalidHierarchy,
     KAnonymityNotReached,
     UnknownColumn,
@@ -91,9 +93,27 @@ def default_hierarchy(series: pd.Series, category: InfoCategory = InfoCategory.O
     return Hierarchy.flat(values)
 
 
+def _value_tree(name: str, values: pd.Index, hierarchy: Hierarchy) -> tuple[IntArray, ...]:
+    """Per level, the node code of every sensitive value under its hierarchy."""
+    rows = {row[0]: row for row in hierarchy.rows}
+    missing = [value for value in values if value not in rows]
+    if missing:
+        raise HierarchyMissingValue(name, len(missing), len(missing))
+    return tuple(
+        pd.factorize(pd.Index([rows[value][level] for value in values]))[0].astype(np.int64)
+        for level in range(hierarchy.height)
+    )
+
+
 def _sensitive(
-    data: pd.DataFrame, names: list[str]
+    data: pd.DataFrame, names: list[str], config: Config
 ) -> tuple[dict[str, IntArray], dict[str, int], dict[str, SensitiveReference]]:
+    """Code each sensitive column; its reference distribution, order and hierarchy if any."""
+    trees = {
+        c.column: c.hierarchy
+        for c in config.criteria
+        if isinstance(c, TCloseness) and c.hierarchy is not None
+    }
     codes: dict[str, IntArray] = {}
     sizes: dict[str, int] = {}
     references: dict[str, SensitiveReference] = {}
@@ -107,7 +127,9 @@ def _sensitive(
         codes[name] = values.get_indexer(text).astype(np.int64)
         sizes[name] = len(values)
         histogram = np.bincount(codes[name], minlength=len(values)).astype(np.int64)
-        references[name] = SensitiveReference(histogram, ordered)
+        hierarchy = trees.get(name)
+        tree = None if hierarchy is None else _value_tree(name, values, hierarchy)
+        references[name] = SensitiveReference(histogram, ordered, tree)
     return codes, sizes, references
 
 
@@ -177,7 +199,7 @@ def _prepare(
     }
     prepared = apply_standards_1_to_4(data, definition, complete, config, token_source)
     columns = encode(prepared.data, quasi, prepared.hierarchies)
-    codes, sizes, references = _sensitive(prepared.data, definition.sensitive)
+    codes, sizes, references = _sensitive(prepared.data, definition.sensitive, config)
     floors = [min(effective_floor(definition.columns[c.name]), c.height - 1) for c in columns]
     return _Encoded(prepared, quasi, columns, codes, sizes, references, floors)
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from anonymize.config import Config
@@ -21,6 +22,7 @@ from anonymize.criteria import (
     TCloseness,
 )
 from anonymize.errors import VerificationFailed
+from anonymize.hierarchy import Hierarchy
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,32 @@ def holds_recursive_cl(
     return bool((ranked[:, 0] < c * ranked[:, l - 1 :].sum(axis=1)).all())
 
 
+def hierarchical_emd(difference: pd.DataFrame, hierarchy: Hierarchy) -> npt.NDArray[np.float64]:
+    """Li et al.'s hierarchical EMD per row of `difference` (columns are leaf values)."""
+    height = hierarchy.height - 1
+    total = np.zeros(len(difference))
+    extra = difference
+    for level in range(1, height + 1):
+        parent = {row[level - 1]: row[level] for row in hierarchy.rows}
+        keys = [parent[label] for label in extra.columns]
+        positive = extra.clip(lower=0).T.groupby(keys).sum().T
+        negative = (-extra).clip(lower=0).T.groupby(keys).sum().T
+        total += level / height * np.minimum(positive, negative).sum(axis=1).to_numpy()
+        extra = positive - negative
+    return total
+
+
 def measure_t(
     released: pd.DataFrame,
     quasi_identifiers: Sequence[str],
     column: str,
     reference: pd.Series | None = None,
+    hierarchy: Hierarchy | None = None,
 ) -> float:
     """Largest EMD between a class's sensitive distribution and the reference (Li et al. 2007).
 
-    The reference defaults to the released column itself; numeric values use the ordered
-    distance, others the equal distance.
+    The reference defaults to the released column itself; with a hierarchy the distance is
+    hierarchical, otherwise ordered for numeric values and equal for others.
     """
     if released.empty:
         return 1.0
@@ -123,6 +141,9 @@ def measure_t(
     target = overall.value_counts().reindex(values, fill_value=0).to_numpy(dtype=float)
     target = target / target.sum()
     difference = shares - target
+    if hierarchy is not None:
+        frame = pd.DataFrame(difference, columns=list(values))
+        return float(hierarchical_emd(frame, hierarchy).max())
     if ordered:
         distance = np.abs(np.cumsum(difference, axis=1)).sum(axis=1) / max(len(values) - 1, 1)
     else:
@@ -170,7 +191,7 @@ def verify(
                 failures.append(f"{criterion.describe()} does not hold")
         elif isinstance(criterion, TCloseness):
             source = None if reference is None else reference[criterion.column]
-            t_value = measure_t(released, qis, criterion.column, source)
+            t_value = measure_t(released, qis, criterion.column, source, criterion.hierarchy)
             t_values[criterion.column] = t_value
             if t_value > criterion.t + 1e-9:
                 failures.append(f"t of {criterion.column} measured {t_value:.4f} > {criterion.t:g}")
