@@ -109,7 +109,9 @@ def run(
         raise ContradictoryConfig("--l and --t protect --sensitive columns; name at least one")
     criteria: list[Any] = [KAnonymity(k)]
     criteria += [DistinctLDiversity(name, l_value) for name in sensitive if l_value]
-    criteria += [TCloseness(name, t_value) for name in sensitive if t_value]
+    hierarchies = _hierarchies(hierarchy_files)
+    # A hierarchy given for a sensitive column makes t-closeness use hierarchical distance.
+    criteria += [TCloseness(name, t_value, hierarchies.get(name)) for name in sensitive if t_value]
     try:
         config = Config(
             tuple(criteria),
@@ -120,7 +122,6 @@ def run(
         )
     except ValueError as error:
         raise ContradictoryConfig(str(error)) from None
-    hierarchies = _hierarchies(hierarchy_files)
     result = _with_progress(
         len(data), lambda progress: anonymize(data, definition, hierarchies, config, progress)
     )

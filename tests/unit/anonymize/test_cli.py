@@ -240,3 +240,35 @@ def test_long_inputs_get_a_progress_bar(cli, tmp_path: Path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert "prepare" in stages and "report" in stages
+
+
+def test_t_closeness_uses_the_hierarchy_given_for_the_sensitive_column(cli, tmp_path: Path):
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    folder = adult_dir() / "arx_hierarchies"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "anonymize",
+            str(adult_dir() / "adult.csv"),
+            "--sep",
+            ";",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quasi",
+            "age,sex,race",
+            "--sensitive",
+            "occupation",
+            "--k",
+            "5",
+            "--t",
+            "0.2",
+            "--algorithm",
+            "mondrian",
+            "--hierarchy",
+            f"occupation={folder / 'adult_hierarchy_occupation.csv'}",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["t"] <= 0.2
