@@ -1,6 +1,6 @@
 """Japanese geography: address -> municipality -> prefecture -> region -> *.
 
-The 47 prefectures (JIS X 0401 codes) and the eight regions ship in data/prefectures.csv.
+The 47 prefectures (JIS X 0401 codes) and the eight regions ship in prefectures.csv.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Prefecture:
 @lru_cache(maxsize=1)
 def prefectures() -> tuple[Prefecture, ...]:
     """The 47 prefectures in JIS order."""
-    text = resources.files("anonymize").joinpath("data/prefectures.csv").read_text("utf-8")
+    text = resources.files("anonymize").joinpath("prefectures.csv").read_text("utf-8")
     return tuple(Prefecture(**row) for row in csv.DictReader(io.StringIO(text)))
 
 
