@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +126,11 @@ def run_adult() -> dict[str, Any]:
         quasi=BASIC_MONDRIAN_QIS,
         insensitive=[c for c in data.columns if c not in BASIC_MONDRIAN_QIS],
     )
+    gcp_hierarchies = {q: hierarchies[q] for q in BASIC_MONDRIAN_QIS}
     for mode, relaxed in (("strict", False), ("relaxed", True)):
         config = Config((KAnonymity(10),), algorithm=Algorithm.MONDRIAN, relaxed_mondrian=relaxed)
         seconds, result = timed(
-            lambda config=config: anonymize(
-                data, gcp_definition, {q: hierarchies[q] for q in BASIC_MONDRIAN_QIS}, config
-            ),
-            repeat=3,
+            partial(anonymize, data, gcp_definition, gcp_hierarchies, config), repeat=3
         )
         figures[f"mondrian_{mode}_k10_gcp"] = result.metrics.ncp
         figures[f"mondrian_{mode}_k10_seconds"] = seconds
