@@ -193,3 +193,48 @@ def test_processing_method_record_is_sealed_and_never_served(http: httpx.Client,
         ).status_code
         == 404
     )
+
+
+def test_addresses_are_cut_and_no_street_level_detail_is_released(http: httpx.Client) -> None:
+    rng = random.Random(5)
+    streets = [
+        "東京都新宿区西新宿",
+        "東京都渋谷区神南",
+        "大阪府大阪市北区梅田",
+        "神奈川県横浜市中区山下町",
+    ]
+    lines = ["氏名,住所,年齢,診断"]
+    for i in range(300):
+        lines.append(
+            f"{rng.choice(NAMES)}{i}郎,{rng.choice(streets)}{rng.randint(1, 9)}-{i},"
+            f"{rng.randint(20, 85)},{rng.choice(['高血圧', '正常'])}"
+        )
+    seller = register(http, "Clinic")
+    source_id = upload(
+        http, seller, ("\n".join(lines) + "\n").encode(), data_class="personal"
+    ).json()["id"]
+    for algorithm in ("optimal", "mondrian"):
+        spec = {
+            "title": "addresses",
+            "category": "healthcare.checkup",
+            "columns": {
+                "氏名": {"kind": "identifying", "category": "name"},
+                "住所": {"kind": "quasi_identifying", "category": "address"},
+                "年齢": {"kind": "quasi_identifying", "category": "age"},
+                "診断": {"kind": "sensitive"},
+            },
+            "k": 5,
+            "algorithm": algorithm,
+        }
+        job_id = http.post(
+            "/anonymization-jobs",
+            headers=auth(seller),
+            json={"dataset_id": source_id, "spec": spec},
+        ).json()["id"]
+        job = wait_for(http, seller, job_id)
+        assert job["status"] == "succeeded", job["error"]
+        released = http.get(
+            f"/datasets/{job['result_dataset_id']}/download", headers=auth(seller)
+        ).text
+        for street in ("西新宿", "神南", "梅田", "山下町", "郎"):
+            assert street not in released, (algorithm, street)
