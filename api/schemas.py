@@ -149,6 +149,14 @@ class TradingModeSet(BaseModel):
     )
 
 
+class ColumnProposal(BaseModel):
+    kind: str = Field(
+        description="identifying, quasi_identifying, sensitive, insensitive or linking"
+    )
+    category: str = Field(description="category of personal information (name, address, age, ...)")
+    reason: str = Field(description="why the detector proposes this")
+
+
 class AnonymizationJobCreate(BaseModel):
     """Anonymize one of your personal datasets into a listable 匿名加工情報 dataset."""
 

@@ -7,17 +7,15 @@ record of the processing method (加工方法等情報) is sealed in the encrypt
 """
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlmodel import Session
 
 import anonymize as an
-from market.datasets import get_dataset, measure_quality
+from market.datasets import csv_frame, get_dataset, measure_quality
 from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import AnonymizationJob, Dataset, Participant
@@ -116,7 +114,7 @@ def run_pipeline(
     raw_csv: bytes, spec: JobSpec, progress: Callable[[str, float], None]
 ) -> AnonymizedCsv:
     """Run the anonymize pipeline over a stored UTF-8 CSV; raise InvalidRequest if it refuses."""
-    data = pd.read_csv(io.BytesIO(raw_csv), dtype=str, keep_default_na=False, encoding="utf-8")
+    data = csv_frame(raw_csv)
     definition = an.Definition(
         {
             name: an.ColumnSpec(an.ColumnKind(role.kind), _info_category(role.category))

@@ -4,10 +4,12 @@ import csv
 import hashlib
 import io
 
+import pandas as pd
 from sqlmodel import Session, select
 
+import anonymize as an
 from market.csv_ingest import ParsedCsv
-from market.errors import Forbidden, InvalidRequest, NotFound
+from market.errors import Forbidden, InvalidRequest, NotFound, UploadRejected
 from market.events import record_event
 from market.models import Dataset, Licence, Participant
 
@@ -25,6 +27,39 @@ def measure_quality(data: bytes) -> int:
         cells += len(row)
         filled += sum(1 for cell in row if cell.strip())
     return round(100 * filled / cells) if cells else 0
+
+
+def csv_frame(data: bytes) -> pd.DataFrame:
+    """A stored UTF-8 CSV as a table of strings."""
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def propose_columns(data: bytes) -> dict[str, dict[str, str]]:
+    """The detector's proposal of each column's role, for the seller to confirm or edit."""
+    proposal = an.detect_definition(csv_frame(data))
+    return {
+        p.column: {"kind": p.spec.kind.value, "category": p.spec.category.value, "reason": p.reason}
+        for p in proposal.columns
+    }
+
+
+def require_no_personal_data(parsed: ParsedCsv) -> None:
+    """Refuse a `non_personal` upload in which the detector finds identifying columns.
+
+    Data about no person can still identify one (the seed paper warns of this), so data listed
+    without anonymization is scanned first; quasi-identifiers such as a sensor's location pass.
+    """
+    found = [
+        f"{column} ({role['reason']})"
+        for column, role in propose_columns(parsed.data).items()
+        if role["kind"] == "identifying"
+    ]
+    if found:
+        raise UploadRejected(
+            "this looks like personal data, not non_personal: "
+            + "; ".join(found)
+            + ". Upload it as data_class 'personal' and anonymize it, or remove those columns"
+        )
 
 
 def create_dataset(
@@ -47,6 +82,8 @@ def create_dataset(
             "anonymized data (匿名加工情報) is produced only by an anonymization job: upload the "
             "personal data as data_class 'personal' and start a job (POST /anonymization-jobs)"
         )
+    if data_class == "non_personal":
+        require_no_personal_data(parsed)
     dataset = Dataset(
         id=dataset_id,
         seller_id=seller.id,

@@ -16,9 +16,14 @@ from sqlmodel import Session, select
 import matching
 from market import anonymization, db, idempotency
 from market.csv_ingest import parse_csv_upload
-from market.datasets import create_dataset, get_dataset, require_download_right
+from market.datasets import (
+    create_dataset,
+    get_dataset,
+    propose_columns,
+    require_download_right,
+)
 from market.encryption import Encryptor
-from market.errors import InvalidRequest, NotFound, OrderRejected
+from market.errors import Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
 from market.jobs import AnonymizationRunner
 from market.listings import book_engine_events, make_ask, make_bid, make_cancel
@@ -233,6 +238,13 @@ class Market:
         )
         self.jobs.submit(job.id)
         return job
+
+    def propose_columns(self, *, seller: Participant, dataset_id: str) -> dict[str, dict[str, str]]:
+        """The detector's proposed column roles for one of the seller's datasets."""
+        dataset, data = self.download(participant=seller, dataset_id=dataset_id)
+        if dataset.seller_id != seller.id:
+            raise Forbidden(f"dataset {dataset_id} belongs to another seller")
+        return propose_columns(data)
 
     def public_dataset(self, dataset_id: str) -> Dataset:
         """An anonymized dataset whose public announcement anyone may read."""

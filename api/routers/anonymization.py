@@ -5,10 +5,21 @@ from fastapi.responses import HTMLResponse
 
 from api.announcement import render_announcement
 from api.deps import CurrentParticipant, MarketDep
-from api.schemas import AnonymizationJobCreate, AnonymizationJobPublic
+from api.schemas import AnonymizationJobCreate, AnonymizationJobPublic, ColumnProposal
 from market.models import AnonymizationJob
 
 router = APIRouter(tags=["anonymization"])
+
+
+@router.get("/datasets/{dataset_id}/proposed-columns", response_model=dict[str, ColumnProposal])
+def proposed_columns(
+    dataset_id: str, market: MarketDep, seller: CurrentParticipant
+) -> dict[str, dict[str, str]]:
+    """The detector's proposed role of each column of your dataset, with its reason.
+
+    Confirm or edit it, then send it as `spec.columns` of POST /anonymization-jobs.
+    """
+    return market.propose_columns(seller=seller, dataset_id=dataset_id)
 
 
 @router.post("/anonymization-jobs", response_model=AnonymizationJobPublic, status_code=202)

@@ -238,3 +238,34 @@ def test_addresses_are_cut_and_no_street_level_detail_is_released(http: httpx.Cl
         ).text
         for street in ("西新宿", "神南", "梅田", "山下町", "郎"):
             assert street not in released, (algorithm, street)
+
+
+def test_non_personal_upload_with_personal_columns_is_refused(http: httpx.Client) -> None:
+    seller = register(http, "Sensor Co")
+    raw = "sensor_id,contact\nS1,taro@example.jp\nS2,hanako@example.jp\n".encode()
+    response = upload(http, seller, raw)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "contact" in detail and "personal" in detail and "taro" not in detail
+    assert http.get("/datasets", headers=auth(seller)).json() == []
+
+
+def test_detector_proposes_roles_that_a_job_accepts(http: httpx.Client) -> None:
+    seller = register(http, "Clinic")
+    source_id = upload(http, seller, checkup_csv(), data_class="personal").json()["id"]
+    proposal = http.get(f"/datasets/{source_id}/proposed-columns", headers=auth(seller))
+    assert proposal.status_code == 200
+    columns = proposal.json()
+    assert columns["氏名"]["kind"] == "identifying" and columns["氏名"]["category"] == "name"
+    columns["年齢"]["kind"] = "quasi_identifying"
+    columns["性別"]["kind"] = "quasi_identifying"
+    columns["診断"]["kind"] = "sensitive"
+    spec = {"title": "confirmed", "category": "healthcare.checkup", "columns": columns, "k": 5}
+    job_id = http.post(
+        "/anonymization-jobs", headers=auth(seller), json={"dataset_id": source_id, "spec": spec}
+    ).json()["id"]
+    assert wait_for(http, seller, job_id)["status"] == "succeeded"
+    other = register(http, "Other")
+    assert (
+        http.get(f"/datasets/{source_id}/proposed-columns", headers=auth(other)).status_code == 403
+    )
