@@ -242,7 +242,7 @@ def test_addresses_are_cut_and_no_street_level_detail_is_released(http: httpx.Cl
 
 def test_non_personal_upload_with_personal_columns_is_refused(http: httpx.Client) -> None:
     seller = register(http, "Sensor Co")
-    raw = "sensor_id,contact\nS1,taro@example.jp\nS2,hanako@example.jp\n".encode()
+    raw = b"sensor_id,contact\nS1,taro@example.jp\nS2,hanako@example.jp\n"
     response = upload(http, seller, raw)
     assert response.status_code == 422
     detail = response.json()["detail"]
