@@ -25,12 +25,10 @@ def _check_bucket(book: MatchingCore, bucket: Bucket, seen: set[str]) -> None:
     """Ranks sorted and matching levels, the best level cached; every level's list sound."""
     ranks = bucket.ranks
     _require(ranks == sorted(set(ranks)), "ranks not strictly ascending")
-    _require(set(ranks) == set(bucket.levels), "ranks and levels disagree")
     _require([level.rank for level in bucket.line] == ranks, "line and ranks disagree")
-    best = bucket.levels[ranks[-1]] if ranks else None
-    _require(bucket.best is best, "best level not cached")
-    for rank, level in bucket.levels.items():
-        _require(level.rank == rank and level.bucket is bucket, "level filed under the wrong key")
+    _require(bucket.best is (bucket.line[-1] if ranks else None), "best level not cached")
+    for level in bucket.line:
+        _require(level.bucket is bucket, "level filed in the wrong bucket")
         _check_level(book, level, seen)
 
 

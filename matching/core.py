@@ -13,8 +13,9 @@ class MatchingCore(BookBase):
 
     Every resting order lives in exactly one bucket: plain orders (no terms, no constraints) in
     one bucket per side, asks with terms in one bucket per data class, constrained bids in one
-    bucket per purpose. A constrained bid sweeps the ask buckets of the data classes it accepts
-    and an ask with terms the bid buckets of the purposes it allows, merged in priority order;
+    bucket per (purpose, accepted data classes). A constrained bid sweeps the ask buckets of the
+    data classes it accepts and an ask with terms the bid buckets of the purposes it allows that
+    accept its data class, merged in priority order;
     purpose and data class, quality and self-trade are checked from precomputed bits
     (`classify`), and the full `eligible` only runs for orders with rarer constraints.
     Ask levels carry a single quality, so a bid skips the levels below its `min_quality`.

@@ -1,6 +1,5 @@
 """Resting orders and the price-level index that holds them."""
 
-from bisect import bisect_left
 from typing import final
 
 from .terms import AskTerms, BidConstraints
@@ -171,47 +170,47 @@ class Level:
 class Bucket:
     """One side's price levels for one index key, ranks ascending so the best is last.
 
-    `ranks` and `line` (the levels in the same order) change together; `levels` finds a
-    level by rank.
+    `ranks` and `line` (the levels in the same order) change together. Levels are found by a
+    binary search over `ranks` in compiled code, which unlike a dict keyed by rank boxes no int.
     """
 
     def __init__(self) -> None:
         self.ranks: list[int] = []
         self.line: list[Level] = []
-        self.levels: dict[int, Level] = {}
         self.best: Level | None = None
 
     def level_for(self, price: int, rank: int) -> Level:
         """The level at this rank, created when missing."""
-        level = self.levels.get(rank)
-        if level is None:
-            level = Level(price, rank, self)
-            self.levels[rank] = level
-            ranks = self.ranks
-            if not ranks or ranks[-1] < rank:
-                ranks.append(rank)
-                self.line.append(level)
-                self.best = level
-            else:
-                index = bisect_left(ranks, rank)
-                ranks.insert(index, rank)
-                self.line.insert(index, level)
+        ranks = self.ranks
+        end = len(ranks)
+        if end and ranks[end - 1] < rank:
+            index = end
+        else:
+            index = position(ranks, rank)
+            if index < end and ranks[index] == rank:
+                return self.line[index]
+        level = Level(price, rank, self)
+        if index == end:
+            ranks.append(rank)
+            self.line.append(level)
+            self.best = level
+        else:
+            ranks.insert(index, rank)
+            self.line.insert(index, level)
         return level
 
     def drop(self, level: Level) -> None:
         """Forget an empty level."""
         ranks = self.ranks
-        rank = level.rank
-        del self.levels[rank]
-        if ranks[-1] == rank:
+        line = self.line
+        if line[-1] is level:
             ranks.pop()
-            line = self.line
             line.pop()
             self.best = line[-1] if line else None
         else:
-            index = bisect_left(ranks, rank)
+            index = position(ranks, level.rank)
             del ranks[index]
-            del self.line[index]
+            del line[index]
 
     def below(self, rank: int) -> int:
         """Index in `ranks` of the best rank under `rank` (-1: none)."""
@@ -219,7 +218,20 @@ class Bucket:
         end = len(ranks)
         if end and ranks[end - 1] < rank:
             return end - 1
-        return bisect_left(ranks, rank) - 1
+        return position(ranks, rank) - 1
+
+
+def position(ranks: list[int], rank: int) -> int:
+    """Index of the first rank not below `rank` (bisect_left, without boxing `rank`)."""
+    low = 0
+    high = len(ranks)
+    while low < high:
+        middle = (low + high) >> 1
+        if ranks[middle] < rank:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def canonical_key(order: Order) -> tuple[int, int, int]:
