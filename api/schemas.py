@@ -62,6 +62,15 @@ class ListingCreate(BaseModel):
     price_yen: int = Field(gt=0, description="Price per licence, whole yen.")
     licence_count: int | None = Field(default=None, gt=0, description="null: unlimited licences")
     allowed_purposes: list[str] = Field(min_length=1, description="Codes from GET /purposes")
+    allowed_recipients: list[str] = Field(
+        default_factory=list,
+        description="Participant ids or 'category:<name>'; empty: anyone not denied",
+    )
+    denied_recipients: list[str] = Field(
+        default_factory=list, description="Participant ids or 'category:<name>' never served"
+    )
+    term_days: int | None = Field(default=None, gt=0, description="Licence term; null: perpetual")
+    exclusive: bool = Field(default=False, description="Exclusive licence (licence_count 1)")
 
 
 class ListingPublic(Public):
@@ -73,6 +82,10 @@ class ListingPublic(Public):
     licence_count: int | None
     licences_sold: int
     allowed_purposes: list[str]
+    allowed_recipients: list[str]
+    denied_recipients: list[str]
+    term_days: int | None
+    exclusive: bool
     status: str
     created_at: datetime
 
@@ -89,6 +102,9 @@ class BidCreate(BaseModel):
     min_k: int | None = Field(default=None, ge=2)
     required_tags: list[str] = Field(default_factory=list)
     required_columns: list[str] = Field(default_factory=list)
+    dataset_id: str | None = Field(default=None, description="Only this dataset (N licences of it)")
+    min_term_days: int | None = Field(default=None, gt=0, description="Shortest acceptable term")
+    exclusive: bool | None = Field(default=None, description="Require (or refuse) exclusivity")
 
 
 class BidPublic(Public):
@@ -128,7 +144,9 @@ class LicencePublic(Public):
     trade_id: str
     dataset_id: str
     purpose: str
+    exclusive: bool
     created_at: datetime
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 

@@ -11,7 +11,7 @@ import anonymize as an
 from market.csv_ingest import ParsedCsv
 from market.errors import Forbidden, InvalidRequest, NotFound, UploadRejected
 from market.events import record_event
-from market.models import Dataset, Licence, Participant
+from market.models import Dataset, Licence, Participant, utcnow
 
 DATA_CLASSES = ("personal", "anonymized", "non_personal")
 UPLOADABLE_CLASSES = ("personal", "non_personal")
@@ -126,14 +126,16 @@ def require_download_right(*, session: Session, participant: Participant, datase
     """Allow the dataset's seller and holders of a live licence; refuse everyone else."""
     if participant.id == dataset.seller_id:
         return
-    licence = session.exec(
+    licences = session.exec(
         select(Licence).where(
             Licence.dataset_id == dataset.id,
             Licence.buyer_id == participant.id,
             Licence.revoked_at == None,  # noqa: E711
         )
-    ).first()
-    if licence is None:
+    ).all()
+    now = utcnow()
+    if not any(lic.expires_at is None or lic.expires_at > now for lic in licences):
         raise Forbidden(
-            f"you hold no live licence for dataset {dataset.id}; bid for it to obtain one"
+            f"you hold no live licence for dataset {dataset.id} (none, expired or revoked); "
+            "bid for it to obtain one"
         )

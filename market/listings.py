@@ -1,5 +1,6 @@
 """Asks (listings) and bids: turning market requests into engine commands and booking the results."""
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -28,6 +29,10 @@ def make_ask(
     price_yen: int,
     licence_count: int | None,
     allowed_purposes: list[str],
+    allowed_recipients: list[str] | None = None,
+    denied_recipients: list[str] | None = None,
+    term_days: int | None = None,
+    exclusive: bool = False,
 ) -> tuple[Listing, Any]:
     """Create a listing of the seller's dataset and the engine command that offers it."""
     dataset = get_dataset(session=session, dataset_id=dataset_id)
@@ -48,6 +53,10 @@ def make_ask(
         raise InvalidRequest(str(exc)) from None
     if not purposes:
         raise InvalidRequest("allowed_purposes must name at least one purpose (docs/purposes.md)")
+    if exclusive and licence_count != 1:
+        raise InvalidRequest("an exclusive licence is sold once: set licence_count to 1")
+    if term_days is not None and term_days <= 0:
+        raise InvalidRequest("term_days must be positive, or null for a perpetual licence")
     listing = Listing(
         dataset_id=dataset.id,
         seller_id=seller.id,
@@ -55,6 +64,10 @@ def make_ask(
         price_yen=price_yen,
         licence_count=licence_count,
         allowed_purposes=sorted(purposes),
+        allowed_recipients=sorted(set(allowed_recipients or [])),
+        denied_recipients=sorted(set(denied_recipients or [])),
+        term_days=term_days,
+        exclusive=exclusive,
     )
     session.add(listing)
     session.flush()
@@ -78,6 +91,10 @@ def make_ask(
             tags=frozenset(dataset.tags),
             columns=frozenset(dataset.columns),
             allowed_purposes=purposes,
+            allowed_recipients=frozenset(listing.allowed_recipients),
+            denied_recipients=frozenset(listing.denied_recipients),
+            term_days=term_days,
+            exclusive=exclusive,
         ),
     )
     return listing, command
@@ -96,6 +113,9 @@ def make_bid(
     min_k: int | None = None,
     required_tags: list[str] | None = None,
     required_columns: list[str] | None = None,
+    dataset_id: str | None = None,
+    min_term_days: int | None = None,
+    exclusive: bool | None = None,
 ) -> tuple[Bid, Any]:
     """Create a bid (after the credit check) and the engine command that places it."""
     if max_price_yen <= 0:
@@ -116,6 +136,9 @@ def make_bid(
         "min_k": min_k,
         "required_tags": sorted(set(required_tags or [])),
         "required_columns": sorted(set(required_columns or [])),
+        "dataset_id": dataset_id,
+        "min_term_days": min_term_days,
+        "exclusive": exclusive,
     }
     bid = Bid(
         buyer_id=buyer.id,
@@ -142,6 +165,9 @@ def make_bid(
             min_k=min_k,
             required_tags=frozenset(required_tags or []),
             required_columns=frozenset(required_columns or []),
+            dataset_id=dataset_id,
+            min_term_days=min_term_days,
+            exclusive=exclusive,
             recipient_categories=frozenset(
                 [f"category:{buyer.recipient_category}"] if buyer.recipient_category else []
             ),
@@ -218,6 +244,10 @@ def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
             buyer_id=bid.buyer_id,
             dataset_id=listing.dataset_id,
             purpose=bid.purpose,
+            exclusive=listing.exclusive,
+            expires_at=(
+                trade.created_at + timedelta(days=listing.term_days) if listing.term_days else None
+            ),
         )
     )
     bid.filled += event.qty

@@ -93,6 +93,14 @@ class Listing(SQLModel, table=True):
     licence_count: int | None = None
     licences_sold: int = 0
     allowed_purposes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    allowed_recipients: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    denied_recipients: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    term_days: int | None = None
+    exclusive: bool = False
     status: str = Field(default="open", max_length=20)
     created_at: datetime = _created()
 
@@ -133,7 +141,9 @@ class Licence(SQLModel, table=True):
     buyer_id: str = Field(foreign_key="participant.id", index=True)
     dataset_id: str = Field(foreign_key="dataset.id", index=True)
     purpose: str = Field(max_length=50)
+    exclusive: bool = False
     created_at: datetime = _created()
+    expires_at: datetime | None = _optional_ts()
     revoked_at: datetime | None = _optional_ts()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 20:09:42.850812
+Create Date: 2026-11-27 20:49:24.677577
 """
 
 from collections.abc import Sequence
@@ -202,6 +202,10 @@ def upgrade() -> None:
         sa.Column("licence_count", sa.Integer(), nullable=True),
         sa.Column("licences_sold", sa.Integer(), nullable=False),
         sa.Column("allowed_purposes", sa.JSON(), nullable=False),
+        sa.Column("allowed_recipients", sa.JSON(), nullable=False),
+        sa.Column("denied_recipients", sa.JSON(), nullable=False),
+        sa.Column("term_days", sa.Integer(), nullable=True),
+        sa.Column("exclusive", sa.Boolean(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("created_at", market.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -291,7 +295,9 @@ def upgrade() -> None:
         sa.Column("buyer_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("dataset_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+        sa.Column("exclusive", sa.Boolean(), nullable=False),
         sa.Column("created_at", market.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", market.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", market.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["buyer_id"],

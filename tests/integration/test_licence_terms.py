@@ -1,0 +1,103 @@
+"""The constraint schema end to end through the market: recipients, terms, exclusivity, dataset."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+
+from market.errors import Forbidden, InvalidRequest
+from market.events import InProcessBus
+from market.models import Licence, utcnow
+from market.service import Market
+from market.settings import Settings
+from tests.factories import sensor_csv
+
+INSTRUMENT = "mobility.traffic/non_personal"
+
+
+@pytest.fixture
+def market(settings: Settings):  # type: ignore[no-untyped-def]
+    with Market(settings, bus=InProcessBus()) as market:
+        yield market
+
+
+def _listed(market: Market, **terms):  # type: ignore[no-untyped-def]
+    seller, _ = market.register(name="Seller", kind="business")
+    dataset = market.upload_dataset(
+        seller=seller,
+        raw=sensor_csv(),
+        title="t",
+        category="mobility.traffic",
+        data_class="non_personal",
+    )
+    terms = {"price_yen": 1_000, "licence_count": None, "allowed_purposes": ["research"], **terms}
+    return seller, dataset, market.list_dataset(seller=seller, dataset_id=dataset.id, **terms)
+
+
+def _buyer(market: Market, category: str | None = None):  # type: ignore[no-untyped-def]
+    buyer, _ = market.register(
+        name="Buyer", kind="business", recipient_category=category, credit_limit_yen=1_000_000
+    )
+    return buyer
+
+
+def _bid(market: Market, buyer, **constraints):  # type: ignore[no-untyped-def]
+    return market.place_bid(
+        buyer=buyer,
+        instrument=INSTRUMENT,
+        max_price_yen=2_000,
+        purpose="research.academic",
+        time_in_force="IOC",
+        **constraints,
+    )
+
+
+def test_denied_recipient_category_never_receives_the_data(market: Market) -> None:
+    _listed(market, denied_recipients=["category:insurance"])
+    assert _bid(market, _buyer(market, "insurance")).trades == []
+    assert len(_bid(market, _buyer(market, "research")).trades) == 1
+
+
+def test_allowed_recipients_limit_who_may_buy(market: Market) -> None:
+    allowed = _buyer(market)
+    _listed(market, allowed_recipients=[allowed.id])
+    assert _bid(market, _buyer(market)).trades == []
+    assert len(_bid(market, allowed).trades) == 1
+
+
+def test_exclusive_licence_sells_once(market: Market) -> None:
+    with pytest.raises(InvalidRequest, match="licence_count to 1"):
+        _listed(market, exclusive=True)
+    _, dataset, _ = _listed(market, exclusive=True, licence_count=1)
+    first = _bid(market, _buyer(market), exclusive=True)
+    assert len(first.trades) == 1
+    assert _bid(market, _buyer(market)).trades == []
+    with Session(market.db) as session:
+        licence = session.get(Licence, market.find(Licence, dataset_id=dataset.id)[0].id)
+        assert licence is not None and licence.exclusive
+
+
+def test_bid_for_a_named_dataset_and_a_minimum_term(market: Market) -> None:
+    _, short, _ = _listed(market, term_days=30)
+    _, long, _ = _listed(market, term_days=365)
+    assert _bid(market, _buyer(market), dataset_id=short.id, min_term_days=90).trades == []
+    trades = _bid(market, _buyer(market), min_term_days=90).trades
+    assert [t.dataset_id for t in trades] == [long.id]
+
+
+def test_licence_term_ends_download_rights(market: Market) -> None:
+    _, dataset, _ = _listed(market, term_days=30)
+    buyer = _buyer(market)
+    _bid(market, buyer)
+    licence = market.find(Licence, buyer_id=buyer.id)[0]
+    assert licence.expires_at is not None
+    assert timedelta(days=29) < licence.expires_at - utcnow() <= timedelta(days=30)
+    market.download(participant=buyer, dataset_id=dataset.id)
+    with Session(market.db) as session:
+        stored = session.get(Licence, licence.id)
+        assert stored is not None
+        stored.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(stored)
+        session.commit()
+    with pytest.raises(Forbidden, match="expired"):
+        market.download(participant=buyer, dataset_id=dataset.id)
