@@ -1,6 +1,6 @@
 """Resting orders and the price-level index that holds them."""
 
-from typing import final
+from typing import Final, final
 
 from .terms import AskTerms, BidConstraints
 from .types import MAX_PRICE, MAX_QTY, TimeInForce
@@ -170,17 +170,29 @@ class Level:
 class Bucket:
     """One side's price levels for one index key, ranks ascending so the best is last.
 
-    `ranks` and `line` (the levels in the same order) change together. Levels are found by a
-    binary search over `ranks` in compiled code, which unlike a dict keyed by rank boxes no int.
+    `ranks` and `line` (the levels in the same order) change together. Levels are found through
+    `recent`, a small direct-mapped cache, else by a binary search over `ranks` in compiled code
+    (unlike a dict keyed by rank, neither boxes an int).
     """
 
     def __init__(self) -> None:
         self.ranks: list[int] = []
         self.line: list[Level] = []
         self.best: Level | None = None
+        self.recent: list[Level | None] = [None] * RECENT_SLOTS
 
     def level_for(self, price: int, rank: int) -> Level:
         """The level at this rank, created when missing."""
+        slot = _slot(rank)
+        cached = self.recent[slot]
+        if cached is not None and cached.rank == rank:
+            return cached
+        level = self._find_or_add(price, rank)
+        self.recent[slot] = level
+        return level
+
+    def _find_or_add(self, price: int, rank: int) -> Level:
+        """The level at this rank from the sorted lists, created when missing."""
         ranks = self.ranks
         end = len(ranks)
         if end and ranks[end - 1] < rank:
@@ -201,6 +213,9 @@ class Bucket:
 
     def drop(self, level: Level) -> None:
         """Forget an empty level."""
+        slot = _slot(level.rank)
+        if self.recent[slot] is level:
+            self.recent[slot] = None
         ranks = self.ranks
         line = self.line
         if line[-1] is level:
@@ -219,6 +234,14 @@ class Bucket:
         if end and ranks[end - 1] < rank:
             return end - 1
         return position(ranks, rank) - 1
+
+
+RECENT_SLOTS: Final = 64
+
+
+def _slot(rank: int) -> int:
+    """Cache slot of a rank (mixes in the price bits of ask ranks, whose low 7 bits are quality)."""
+    return (rank ^ (rank >> 7)) & (RECENT_SLOTS - 1)
 
 
 def position(ranks: list[int], rank: int) -> int:
