@@ -22,7 +22,8 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_demo_seeds_trades_and_saves_keys(tmp_path: Path) -> None:
     result = run_cli("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "6 trades" in result.stdout
+    assert "7 trades" in result.stdout
+    assert "匿名加工情報" in result.stdout
     keys = (tmp_path / "var" / "demo-keys.json").read_text()
     assert '"operator": "dm_' in keys
     assert (tmp_path / "var" / "demo-keys.json").stat().st_mode & 0o077 == 0
