@@ -41,27 +41,28 @@ class Order:
         self.participant = participant
         self.class_bits = 0
         self.purpose_bits = 0
-        self.quality = 0
+        quality = terms.quality if terms is not None else 0
+        self.quality = quality
         self.min_quality = 0
         self.simple = True
         self.unlimited = unlimited
         self.is_buy = is_buy
         self.qty = qty
-        self.dataset: str | None = None
+        self.dataset: str | None = terms.dataset_id if terms is not None else None
         # Datasets this bid already bought: a bid for N licences wants N distinct datasets.
-        self.bought: set[str] | None = None
+        distinct = is_buy and constraints is not None and constraints.dataset_id is None
+        self.bought: set[str] | None = set() if distinct else None
         self.id = id
         self.price = price
         self.prev: Order | None = None
         self.level: Level | None = None
         self.is_market = is_market
         self.live = True
-        self.rank = 0
+        self.rank = rank_of(is_buy, is_market, price, quality)
         self.tif = tif
         self.expires_at = expires_at
         self.constraints = constraints
         self.terms = terms
-        self.set_attributes(constraints, terms)
 
     def set_attributes(self, constraints: BidConstraints | None, terms: AskTerms | None) -> None:
         """Install new terms or constraints and recompute what depends on them."""
@@ -77,12 +78,7 @@ class Order:
     def set_price(self, price: int) -> None:
         """Set the limit price and the priority rank derived from it (higher rank goes first)."""
         self.price = price
-        if self.is_market:
-            self.rank = MARKET_RANK
-        elif self.is_buy:
-            self.rank = price
-        else:
-            self.rank = self.quality - price * QUALITY_SPAN
+        self.rank = rank_of(self.is_buy, self.is_market, price, self.quality)
 
     def remaining(self) -> int:
         """Licences still wanted or offered (a large number for an unlimited ask)."""
@@ -91,6 +87,15 @@ class Order:
     def dataset_id(self) -> str | None:
         """The dataset an ask licenses (None for an ask without terms)."""
         return self.dataset
+
+
+def rank_of(is_buy: bool, is_market: bool, price: int, quality: int) -> int:
+    """Priority rank of an order (higher goes first): market orders, then by price and quality."""
+    if is_market:
+        return MARKET_RANK
+    if is_buy:
+        return price
+    return quality - price * QUALITY_SPAN
 
 
 @final
