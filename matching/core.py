@@ -35,6 +35,7 @@ class MatchingCore(BookBase):
         self.names: dict[str, str] = {}
         self._dry_fill = 0
         self._dry_bought: set[str] = set()
+        self._last_trade_price = 0
 
     def classify(self, order: Order) -> None:
         """Store the order's prefilter bits (after its terms or constraints change)."""
@@ -380,7 +381,10 @@ class MatchingCore(BookBase):
                 dataset,
             )
         )
-        self.last_price = price
+        if price != self._last_trade_price:
+            # last_price holds a boxed int; rewrite it only when the price moves.
+            self._last_trade_price = price
+            self.last_price = price
         bought = buy.bought
         if bought is not None and dataset is not None:
             bought.add(dataset)
