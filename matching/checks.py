@@ -13,7 +13,7 @@ def check_fast_book(book: MatchingCore) -> None:
     buckets: list[Bucket] = [book.plain_bids, book.plain_asks]
     for by_classes in book.bid_by_purpose.values():
         buckets.extend(bucket for bucket in by_classes if bucket is not None)
-    buckets.extend(book.ask_by_class.values())
+    buckets.extend(bucket for bucket in book.ask_by_class if bucket is not None)
     seen: set[str] = set()
     for bucket in buckets:
         _check_bucket(book, bucket, seen)

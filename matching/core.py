@@ -26,9 +26,13 @@ class MatchingCore(BookBase):
         self.orders: dict[str, Order] = id_index()
         self.plain_bids = Bucket()
         self.plain_asks = Bucket()
-        self.ask_by_class: dict[str, Bucket] = {}
+        # Asks with terms by the bit of their data class (see CLASS_BITS).
+        self.ask_by_class: list[Bucket | None] = [None] * 8
         # Constrained bids by purpose, then by the set of data classes accepted (a 3-bit mask).
         self.bid_by_purpose: dict[str, list[Bucket | None]] = {}
+        # The same slot lists with their purpose bits, for asks to walk without hashing.
+        self.bid_purpose_bits: list[int] = []
+        self.bid_purpose_slots: list[list[Bucket | None]] = []
         self.purpose_bit: dict[str, int] = {}
         # One string object per participant and dataset among constrained orders keeps them in
         # cache and makes comparisons and set lookups identity checks.
@@ -98,16 +102,21 @@ class MatchingCore(BookBase):
             if by_classes is None:
                 by_classes = [None] * 8
                 self.bid_by_purpose[constraints.purpose] = by_classes
+                self.bid_purpose_bits.append(order.purpose_bits)
+                self.bid_purpose_slots.append(by_classes)
             classes = order.class_bits
             bucket = by_classes[classes]
             if bucket is None:
                 bucket = Bucket()
                 by_classes[classes] = bucket
             return bucket
-        terms = order.terms
-        if terms is None:
+        if order.terms is None:
             return self.plain_asks
-        return _bucket(self.ask_by_class, terms.data_class)
+        bucket = self.ask_by_class[order.class_bits]
+        if bucket is None:
+            bucket = Bucket()
+            self.ask_by_class[order.class_bits] = bucket
+        return bucket
 
     def opposite_buckets(self, order: Order) -> list[Bucket]:
         """The buckets holding every order this one may trade with, whose best level crosses."""
@@ -117,21 +126,23 @@ class MatchingCore(BookBase):
             if constraints is None:
                 _add_crossing(found, self.plain_asks, order)
                 return found
-            for data_class in constraints.data_classes:
-                bucket = self.ask_by_class.get(data_class)
-                if bucket is not None:
-                    _add_crossing(found, bucket, order)
+            for bit in (1, 2, 4):
+                if order.class_bits & bit:
+                    bucket = self.ask_by_class[bit]
+                    if bucket is not None:
+                        _add_crossing(found, bucket, order)
             return found
-        terms = order.terms
-        if terms is None:
+        if order.terms is None:
             _add_crossing(found, self.plain_bids, order)
             return found
         masks = CLASS_MASKS[order.class_bits]
-        for purpose in terms.allowed_purposes:
-            by_classes = self.bid_by_purpose.get(purpose)
-            if by_classes is not None:
+        purposes = order.purpose_bits
+        all_slots = self.bid_purpose_slots
+        for index, bit in enumerate(self.bid_purpose_bits):
+            if purposes & bit:
+                slots = all_slots[index]
                 for classes in masks:
-                    bucket = by_classes[classes]
+                    bucket = slots[classes]
                     if bucket is not None:
                         _add_crossing(found, bucket, order)
         return found
@@ -424,12 +435,3 @@ def id_index() -> dict[str, Order]:
     index: dict[object, object] = {0: None}
     del index[0]
     return cast("dict[str, Order]", index)
-
-
-def _bucket(index: dict[str, Bucket], key: str) -> Bucket:
-    """The bucket under `key`, created when missing."""
-    bucket = index.get(key)
-    if bucket is None:
-        bucket = Bucket()
-        index[key] = bucket
-    return bucket
