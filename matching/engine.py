@@ -2,7 +2,7 @@
 
 import hashlib
 from collections.abc import Callable, Iterable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 from .auction import plan_auction
 from .book import Book
@@ -38,6 +38,8 @@ class Engine:
         self.now = 0
         self._factory: BookFactory = Book if book_factory is None else book_factory
         self._expiries: list[tuple[int, str, str]] = []
+        # Heap size at which entries of orders that left early are weeded out (then doubled).
+        self._expiries_limit = 1024
         self._schedule: dict[str, tuple[int, int]] = {}
 
     def apply(self, cmd: Command) -> list[Event]:
@@ -62,6 +64,8 @@ class Engine:
                 expires_at = cmd.expires_at
                 if cmd.tif is TimeInForce.GTD and expires_at is not None and book.is_live(cmd.id):
                     heappush(self._expiries, (expires_at, cmd.instrument, cmd.id))
+                    if len(self._expiries) > self._expiries_limit:
+                        self._weed_expiries()
         elif isinstance(cmd, Cancel):
             book = self._existing(cmd.instrument, cmd.id, out)
             if book is not None:
@@ -130,6 +134,14 @@ class Engine:
             self._auction(self.books[name], None, out)
         self._expire_until(now, out)
         self.now = now
+
+    def _weed_expiries(self) -> None:
+        """Drop heap entries of orders no longer live (cancelled or filled before expiry)."""
+        books = self.books
+        kept = [entry for entry in self._expiries if books[entry[1]].is_live(entry[2])]
+        heapify(kept)
+        self._expiries = kept
+        self._expiries_limit = max(1024, 2 * len(kept))
 
     def _expire_until(self, moment: int, out: list[Event]) -> None:
         """Expire every GTD order whose expiry is at or before `moment`."""

@@ -1,5 +1,7 @@
 """Contract: continuous trading, run against every build and every book."""
 
+from types import ModuleType
+
 from tests.unit.matching.conftest import INSTRUMENT, Venue
 
 
@@ -139,6 +141,22 @@ def test_gtd_order_expires_when_the_clock_reaches_its_time(venue: Venue) -> None
     events = venue.do(api.Clock(5_000))
     assert venue.kinds(events) == ["expired"]
     assert venue.resting() == {}
+
+
+def test_cancelled_gtd_orders_do_not_pile_up_awaiting_expiry(api: ModuleType) -> None:
+    engine = api.Engine()
+    for n in range(3_000):
+        order = api.Limit(
+            f"g{n}", INSTRUMENT, "p", api.Side.BUY, 100, 1, api.TimeInForce.GTD, 10**9
+        )
+        engine.apply(order)
+        engine.apply(api.Cancel(f"g{n}", INSTRUMENT))
+    engine.apply(
+        api.Limit("kept", INSTRUMENT, "p", api.Side.BUY, 100, 1, api.TimeInForce.GTD, 10**9)
+    )
+    assert len(engine._expiries) < 1_100
+    events = engine.apply(api.Clock(10**9))
+    assert [(type(e).__name__, e.id) for e in events] == [("Expired", "kept")]
 
 
 def test_gtd_order_already_expired_is_rejected(venue: Venue) -> None:
