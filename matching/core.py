@@ -302,18 +302,37 @@ class MatchingCore(BookBase):
         self, taker: Order, heads: list[Order | None], out: list[Event], dry: bool
     ) -> None:
         """Trade with the eligible orders of equal-rank levels, merged by time."""
+        if len(heads) == 2:
+            self._take_two(taker, heads[0], heads[1], out, dry)
+            return
         while self._wants(taker, dry):
             pick = -1
             first: Order | None = None
-            for j in range(len(heads)):
-                node = heads[j]
-                if node is not None and (first is None or node.seq < first.seq):
+            first_seq = 0
+            for index, node in enumerate(heads):
+                if node is not None and (first is None or node.seq < first_seq):
                     first = node
-                    pick = j
+                    first_seq = node.seq
+                    pick = index
             if first is None:
                 return
             heads[pick] = first.next
             self._offer(taker, first, out, dry)
+
+    def _take_two(
+        self, taker: Order, one: Order | None, other: Order | None, out: list[Event], dry: bool
+    ) -> None:
+        """Trade with the eligible orders of two equal-rank levels, merged by time."""
+        while self._wants(taker, dry):
+            if one is not None and (other is None or one.seq < other.seq):
+                node = one
+                one = one.next
+            elif other is not None:
+                node = other
+                other = other.next
+            else:
+                return
+            self._offer(taker, node, out, dry)
 
     def _offer(self, taker: Order, maker: Order, out: list[Event], dry: bool) -> None:
         """Trade (or, dry, count) what the taker may take from one maker."""
