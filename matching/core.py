@@ -248,48 +248,47 @@ class MatchingCore(BookBase):
     def _sweep_many(self, taker: Order, buckets: list[Bucket], out: list[Event], dry: bool) -> None:
         """Visit levels across buckets in rank order; equal ranks are merged by time.
 
-        Each bucket keeps a cursor into its ranks; a sweep only removes levels it has visited,
-        which never moves a cursor.
+        Each bucket keeps a cursor into its line and the level there; a sweep only removes
+        levels it has visited, which never moves a cursor.
         """
         is_buy = taker.is_buy
         market = taker.is_market
         limit = taker.price
         min_quality = taker.min_quality if is_buy else 0
-        cursors = [len(bucket.ranks) - 1 for bucket in buckets]
-        count = len(buckets)
+        cursors = [len(bucket.line) - 1 for bucket in buckets]
+        current: list[Level | None] = [bucket.line[-1] for bucket in buckets]
         while self._wants(taker, dry):
             best = 0
             found = False
-            for j in range(count):
-                index = cursors[j]
-                if index >= 0:
-                    rank = buckets[j].ranks[index]
-                    if not found or rank > best:
-                        best = rank
-                        found = True
+            for level in current:
+                if level is not None and (not found or level.rank > best):
+                    best = level.rank
+                    found = True
             if not found:
                 return
-            group: list[Level] = []
-            for j in range(count):
-                index = cursors[j]
-                if index >= 0:
-                    bucket = buckets[j]
-                    if bucket.ranks[index] == best:
-                        group.append(bucket.line[index])
-                        cursors[j] = index - 1
-            price = group[0].price
+            heads: list[Order | None] = []
+            price = 0
+            for j, level in enumerate(current):
+                if level is not None and level.rank == best:
+                    heads.append(level.head)
+                    price = level.price
+                    index = cursors[j] - 1
+                    cursors[j] = index
+                    current[j] = buckets[j].line[index] if index >= 0 else None
             if not market and (price > limit if is_buy else price < limit):
                 return
             quality = best & QUALITY_MASK
             if quality < min_quality:
                 # Ask levels below the bid's minimum quality: skip the rest of this price.
-                for j in range(count):
-                    cursors[j] = buckets[j].below(best - quality)
+                for j, bucket in enumerate(buckets):
+                    index = bucket.below(best - quality)
+                    cursors[j] = index
+                    current[j] = bucket.line[index] if index >= 0 else None
                 continue
-            if len(group) == 1:
-                self._take(taker, group[0].head, out, dry)
+            if len(heads) == 1:
+                self._take(taker, heads[0], out, dry)
             else:
-                self._take_merged(taker, [level.head for level in group], out, dry)
+                self._take_merged(taker, heads, out, dry)
 
     def _take(self, taker: Order, maker: Order | None, out: list[Event], dry: bool) -> None:
         """Trade with the eligible orders of one level in time order."""
