@@ -3,18 +3,25 @@
 A ClassTable holds one entry per class: its codes at the transformation's levels (one
 contiguous row per column), its size, and one histogram per sensitive column. Rolling a
 table up to a more general transformation only touches classes, never records (ARX's
-snapshot idea, Kohlmayer et al. 2012).
+snapshot idea, Kohlmayer et al. 2012); only tables with no cached specialization are counted
+from the records themselves, chunk by chunk so that the keys stay in the CPU cache.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from anonymize.encoding import EncodedColumn, IntArray, combine, combine_lifted, decode
+from anonymize.encoding import EncodedColumn, IntArray, combine_lifted, decode
 from anonymize.packing import PackedCodes, pack, packed_keys
+
+# Records per chunk when counting classes: the chunk's keys stay in the CPU cache.
+CHUNK = 2**18
 
 
 class ClassTable:
@@ -48,6 +55,36 @@ class ClassTable:
     def size(self) -> int:
         """Number of classes."""
         return len(self.counts)
+
+
+class Records:
+    """The records as the source of roll-ups: each one a class of one, never checked as such.
+
+    Counting from the records skips grouping the near-unique original tuples, which at
+    millions of rows costs more than most roll-ups.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[EncodedColumn],
+        sensitive_codes: Mapping[str, IntArray],
+        sensitive_sizes: Mapping[str, int],
+    ) -> None:
+        self.levels = tuple(0 for _ in columns)
+        self.columns = [column.codes for column in columns]
+        self.sensitive = dict(sensitive_codes)
+        self.sensitive_sizes = dict(sensitive_sizes)
+        self.size = len(columns[0].codes) if columns else 0
+        self.packed: PackedCodes | None = pack(self.columns, [c.domain(0) for c in columns])
+
+    @property
+    def codes(self) -> IntArray:
+        """Codes of every record (one row per column)."""
+        stacked: IntArray = np.stack(self.columns)
+        return stacked
+
+
+Source = ClassTable | Records
 
 
 def group_keys(keys: IntArray, space: int) -> tuple[IntArray, IntArray]:
@@ -85,27 +122,15 @@ def _class_codes(
     return stacked
 
 
-def base_table(
-    columns: Sequence[EncodedColumn],
-    sensitive_codes: Mapping[str, IntArray],
-    sensitive_sizes: Mapping[str, int],
-) -> tuple[ClassTable, IntArray]:
-    """Classes of the original data (all levels 0) and the class id of every row."""
-    codes = [column.codes.astype(np.int64) for column in columns]
-    sizes = [column.domain(0) for column in columns]
-    keys, space, exact = combine(codes, sizes)
-    groups, uniques = group_keys(keys, space)
-    n_groups = len(uniques)
-    counts = np.bincount(groups, minlength=n_groups).astype(np.int64)
+def _histograms(source: Source, groups: IntArray, n_groups: int) -> dict[str, IntArray]:
+    if isinstance(source, ClassTable):
+        return {name: sum_rows(groups, n_groups, h) for name, h in source.histograms.items()}
     histograms = {}
-    for name, values in sensitive_codes.items():
-        size = sensitive_sizes[name]
+    for name, values in source.sensitive.items():
+        size = source.sensitive_sizes[name]
         flat = np.bincount(groups * size + values, minlength=n_groups * size)
         histograms[name] = flat.astype(np.int64).reshape(n_groups, size)
-    table_codes = _class_codes(codes, sizes, uniques, exact, groups)
-    table = ClassTable(tuple(0 for _ in columns), lambda: table_codes, counts, histograms)
-    table.packed = pack(table_codes, sizes)
-    return table, groups
+    return histograms
 
 
 class Roller:
@@ -122,37 +147,83 @@ class Roller:
             self._lifts[key] = self.columns[column].lift(source, target)
         return self._lifts[key]
 
-    def roll_up_with_groups(
-        self, table: ClassTable, levels: Sequence[int]
-    ) -> tuple[ClassTable, IntArray]:
-        """Classes at `levels` merged from `table`, and the new class of each old class."""
+    def _targets(self, source: Source, levels: Sequence[int]) -> tuple[list[int], list[IntArray]]:
         sizes = [self.columns[j].domain(level) for j, level in enumerate(levels)]
-        lifts = [self.lift(j, table.levels[j], level) for j, level in enumerate(levels)]
-        fast = None if table.packed is None else packed_keys(table.packed, lifts, sizes)
+        lifts = [self.lift(j, source.levels[j], level) for j, level in enumerate(levels)]
+        return sizes, lifts
+
+    def roll_up_with_groups(
+        self, source: Source, levels: Sequence[int]
+    ) -> tuple[ClassTable, IntArray]:
+        """Classes at `levels` merged from `source`, and the new class of each source class."""
+        sizes, lifts = self._targets(source, levels)
+        fast = None if source.packed is None else packed_keys(source.packed, lifts, sizes)
         if fast is not None:
-            keys, space = fast
-            exact = True
+            keys, space, exact = fast.keys(), fast.space, True
         else:
-            keys, space, exact = combine_lifted(table.codes, lifts, sizes)
+            keys, space, exact = combine_lifted(source.codes, lifts, sizes)
         new_codes: list[IntArray] = []
         if not exact:
             new_codes = [
-                np.take(lift, codes) for lift, codes in zip(lifts, table.codes, strict=True)
+                np.take(lift, codes) for lift, codes in zip(lifts, source.codes, strict=True)
             ]
         groups, uniques = group_keys(keys, space)
         n_groups = len(uniques)
-        counts = np.bincount(groups, weights=table.counts, minlength=n_groups).astype(np.int64)
-        histograms = {
-            name: sum_rows(groups, n_groups, hist) for name, hist in table.histograms.items()
-        }
+        if isinstance(source, ClassTable):
+            counts = np.bincount(groups, weights=source.counts, minlength=n_groups)
+        else:
+            counts = np.bincount(groups, minlength=n_groups)
+        histograms = _histograms(source, groups, n_groups)
         if exact:
             # Only the keys are kept; codes are decoded if this table is ever rolled up.
             return ClassTable(
-                tuple(levels), lambda: decode(uniques, sizes), counts, histograms
+                tuple(levels), lambda: decode(uniques, sizes), counts.astype(np.int64), histograms
             ), groups
         codes = _class_codes(new_codes, sizes, uniques, exact, groups)
-        return ClassTable(tuple(levels), lambda: codes, counts, histograms), groups
+        return ClassTable(tuple(levels), lambda: codes, counts.astype(np.int64), histograms), groups
 
-    def roll_up(self, table: ClassTable, levels: Sequence[int]) -> ClassTable:
-        """Classes at `levels` (each >= the table's level) merged from `table`."""
-        return self.roll_up_with_groups(table, levels)[0]
+    def roll_up(self, source: Source, levels: Sequence[int]) -> ClassTable:
+        """Classes at `levels` (each >= the source's level) merged from `source`."""
+        sensitive = source.histograms if isinstance(source, ClassTable) else source.sensitive
+        if not sensitive:
+            counted = self._count(source, levels)
+            if counted is not None:
+                return counted
+        return self.roll_up_with_groups(source, levels)[0]
+
+    def _count(self, source: Source, levels: Sequence[int]) -> ClassTable | None:
+        """Class sizes straight from a counting sort over the keys, chunk by chunk; or None.
+
+        Without sensitive columns nothing needs the class of each source class, so a
+        weighted count over a dense key space is the whole roll-up.
+        """
+        sizes, lifts = self._targets(source, levels)
+        weights = source.counts if isinstance(source, ClassTable) else None
+        if source.packed is not None:
+            fast = packed_keys(source.packed, lifts, sizes)
+            if fast is None:
+                return None
+            space, keys_of = fast.space, fast.keys
+        else:
+            space = math.prod(sizes)
+            if space >= 2**62:
+                return None
+            codes = source.codes
+
+            def keys_of(start: int = 0, stop: int | None = None) -> IntArray:
+                return combine_lifted(codes[:, start:stop], lifts, sizes)[0]
+
+        if space > 4 * source.size + 4096:
+            return None
+        step = source.size if space > CHUNK else CHUNK
+        counts: npt.NDArray[Any] = np.zeros(
+            space, dtype=np.float64 if weights is not None else np.int64
+        )
+        for start in range(0, max(source.size, 1), step):
+            stop = start + step
+            part = None if weights is None else weights[start:stop]
+            counts += np.bincount(keys_of(start, stop), weights=part, minlength=space)
+        uniques = np.flatnonzero(counts)
+        return ClassTable(
+            tuple(levels), lambda: decode(uniques, sizes), counts[uniques].astype(np.int64), {}
+        )

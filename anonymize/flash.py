@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from anonymize.classes import ClassTable, Roller
+from anonymize.classes import ClassTable, Records, Roller
 from anonymize.criteria import BoolArray, Criterion
 from anonymize.emd import SensitiveReference
 from anonymize.lattice import Lattice
@@ -40,7 +40,7 @@ class SearchOutcome:
 class TableCache:
     """Class tables of evaluated nodes, rolled up from the smallest cached specialization."""
 
-    def __init__(self, roller: Roller, base: ClassTable, budget: int = 4_000_000) -> None:
+    def __init__(self, roller: Roller, base: Records, budget: int = 4_000_000) -> None:
         self.roller = roller
         self.base = base
         self.budget = budget
@@ -55,7 +55,7 @@ class TableCache:
         cached = self.tables.get(levels)
         if cached is not None:
             return cached
-        source = self.base
+        source: ClassTable | Records = self.base
         if self.keys:
             below = np.all(self.key_levels <= np.asarray(levels), axis=1)
             if below.any():

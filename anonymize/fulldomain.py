@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from anonymize.classes import ClassTable, Roller
+from anonymize.classes import Records, Roller
 from anonymize.config import Config, QualityModel
 from anonymize.emd import SensitiveReference
-from anonymize.encoding import EncodedColumn, IntArray
+from anonymize.encoding import EncodedColumn
 from anonymize.errors import KAnonymityNotReached
 from anonymize.flash import Checker, Progress, TableCache, optimal_search
 from anonymize.lattice import Lattice
@@ -38,19 +38,18 @@ def loss_model(quality: QualityModel, columns: Sequence[EncodedColumn], rows: in
 
 def full_domain(
     columns: Sequence[EncodedColumn],
-    base: ClassTable,
-    base_groups: IntArray,
+    records: Records,
     references: Mapping[str, SensitiveReference],
     config: Config,
     floors: Sequence[int],
     progress: Progress | None = None,
 ) -> Recoding:
     """Find the optimal transformation and recode every record with it."""
-    rows = len(base_groups)
+    rows = records.size
     roller = Roller(columns)
     checker = Checker(config.criteria, references, int(np.floor(config.suppression_limit * rows)))
     lattice = Lattice(floors, [column.height - 1 for column in columns])
-    cache = TableCache(roller, base, budget=max(4_000_000, 4 * rows))
+    cache = TableCache(roller, records, budget=max(4_000_000, 4 * rows))
     domains = [[column.domain(level) for level in range(column.height)] for column in columns]
     outcome = optimal_search(
         lattice, cache, checker, loss_model(config.quality, columns, rows), progress, domains
@@ -61,8 +60,7 @@ def full_domain(
             f"with at most {checker.max_outliers} suppressed row(s) of {rows}; raise the "
             "suppression limit, lower k, or give coarser hierarchies"
         )
-    table, class_of_base = roller.roll_up_with_groups(base, outcome.levels)
-    row_class = class_of_base[base_groups]
+    table, row_class = roller.roll_up_with_groups(records, outcome.levels)
     kept = ~checker.failing(table)[row_class]
     labels = {}
     label_codes = []

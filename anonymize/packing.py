@@ -1,8 +1,9 @@
-"""Packed codes: several small code columns folded into one, to cut roll-ups from the base.
+"""Packed codes: several small code columns folded into one, to cut roll-ups from the records.
 
-Rolling the near-unique base table up costs one gather per column. Packing columns whose
-domains multiply to at most 2^16 into one code lets a roll-up gather once per pack, from a
-lookup table that folds the level maps and the radix weights of all its columns together.
+Rolling the records up costs one gather per column. Packing columns whose domains multiply
+to at most 2^17 into one code lets a roll-up gather once per pack, from a lookup table that
+folds the level maps and the radix weights of all its columns together. The lookup tables
+stay in the CPU cache; the records are walked in chunks so that the keys of a chunk do too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from anonymize.encoding import IntArray
 
-PACK_LIMIT = 2**16
+PACK_LIMIT = 2**17
 
 
 @dataclass(frozen=True)
@@ -26,43 +27,63 @@ class PackedCodes:
     codes: tuple[IntArray, ...]
 
 
-def pack(codes: IntArray, sizes: Sequence[int], limit: int = PACK_LIMIT) -> PackedCodes:
-    """Greedily group consecutive columns while the product of their domains fits `limit`."""
+def pack(codes: Sequence[IntArray], sizes: Sequence[int], limit: int = PACK_LIMIT) -> PackedCodes:
+    """Group columns into as few packs as first-fit decreasing finds, each product <= `limit`."""
     packs: list[list[int]] = []
-    product = limit + 1
-    for j, size in enumerate(sizes):
-        if product * size > limit:
-            packs.append([j])
-            product = size
+    products: list[int] = []
+    for j in sorted(range(len(sizes)), key=lambda j: (-sizes[j], j)):
+        fitting = [p for p, product in enumerate(products) if product * sizes[j] <= limit]
+        if fitting:
+            packs[fitting[0]].append(j)
+            products[fitting[0]] *= sizes[j]
         else:
-            packs[-1].append(j)
-            product *= size
+            packs.append([j])
+            products.append(sizes[j])
     packed = []
     for members in packs:
-        value = np.zeros(codes.shape[1], dtype=np.int32)
+        # Index arrays of the platform's width: numpy gathers with them without converting.
+        value = np.zeros(len(codes[0]), dtype=np.intp)
         for j in members:
             value = value * sizes[j] + codes[j]
         packed.append(value)
     return PackedCodes(tuple(tuple(p) for p in packs), tuple(packed))
 
 
+class PackedKeys:
+    """Mixed-radix keys at target domains, computed per slice of the packed codes."""
+
+    def __init__(self, packed: PackedCodes, lifts: Sequence[IntArray], sizes: Sequence[int]):
+        space = 1
+        for size in sizes:
+            space *= size
+        strides = [1] * len(sizes)
+        for j in range(len(sizes) - 2, -1, -1):
+            strides[j] = strides[j + 1] * sizes[j + 1]
+        self.space = space
+        self.dtype: type[np.signedinteger[Any]] = np.int32 if space < 2**31 else np.int64
+        self.codes = packed.codes
+        self.tables = []
+        for members in packed.packs:
+            table = np.zeros(1, dtype=np.int64)
+            for j in members:
+                table = (table[:, None] + (lifts[j] * strides[j])[None, :]).ravel()
+            self.tables.append(table.astype(self.dtype))
+
+    def keys(self, start: int = 0, stop: int | None = None) -> IntArray:
+        """Keys of the classes in [start, stop)."""
+        keys: IntArray = self.tables[0][self.codes[0][start:stop]]
+        for table, codes in zip(self.tables[1:], self.codes[1:], strict=True):
+            keys += table[codes[start:stop]]
+        return keys
+
+
 def packed_keys(
     packed: PackedCodes, lifts: Sequence[IntArray], sizes: Sequence[int]
-) -> tuple[IntArray, int] | None:
-    """Mixed-radix keys at the target domains `sizes`, or None if they overflow int64."""
+) -> PackedKeys | None:
+    """Keys at the target domains `sizes`, or None if they overflow int64."""
     space = 1
     for size in sizes:
         space *= size
     if space >= 2**62:
         return None
-    strides = [1] * len(sizes)
-    for j in range(len(sizes) - 2, -1, -1):
-        strides[j] = strides[j + 1] * sizes[j + 1]
-    dtype: type[np.signedinteger[Any]] = np.int32 if space < 2**31 else np.int64
-    keys: IntArray = np.zeros(len(packed.codes[0]), dtype=dtype)
-    for members, code in zip(packed.packs, packed.codes, strict=True):
-        table = np.zeros(1, dtype=np.int64)
-        for j in members:
-            table = (table[:, None] + (lifts[j] * strides[j])[None, :]).ravel()
-        keys += np.take(table.astype(dtype), code)
-    return keys, space
+    return PackedKeys(packed, lifts, sizes)

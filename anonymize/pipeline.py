@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from anonymize.builders import date_hierarchy, interval_hierarchy
-from anonymize.classes import base_table
+from anonymize.classes import Records
 from anonymize.config import Algorithm, Config, QualityModel
 from anonymize.criteria import TCloseness
 from anonymize.definition import Definition, InfoCategory, effective_floor
@@ -301,5 +301,5 @@ def _run(
 ) -> Recoding:
     if algorithm == Algorithm.MONDRIAN:
         return mondrian(columns, sens_codes, sens_sizes, references, config, floors, progress)
-    base, groups = base_table(columns, sens_codes, sens_sizes)
-    return full_domain(columns, base, groups, references, config, floors, progress)
+    records = Records(columns, sens_codes, sens_sizes)
+    return full_domain(columns, records, references, config, floors, progress)

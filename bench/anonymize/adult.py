@@ -20,7 +20,7 @@ from anonymize import (
     QualityModel,
     anonymize,
 )
-from anonymize.classes import base_table
+from anonymize.classes import Records
 from anonymize.encoding import encode
 from anonymize.fulldomain import full_domain
 
@@ -84,8 +84,7 @@ def search_only(data: pd.DataFrame, hierarchies: dict[str, Hierarchy]) -> float:
 
     def work() -> Any:
         columns = encode(data, ARX_QIS, hierarchies)
-        base, groups = base_table(columns, {}, {})
-        return full_domain(columns, base, groups, {}, config, [0] * len(columns))
+        return full_domain(columns, Records(columns, {}, {}), {}, config, [0] * len(columns))
 
     seconds, _ = timed(work, repeat=7)
     return seconds

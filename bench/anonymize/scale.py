@@ -56,13 +56,13 @@ def synthetic(rows: int, seed: int = 1) -> tuple[pd.DataFrame, dict[str, Hierarc
     columns: dict[str, Any] = {}
     ages = np.clip(rng.normal(45, 18, rows).round(), 0, 99).astype(np.int64)
     age_labels = np.array([str(a) for a in range(100)], dtype=object)
-    columns["age"] = pd.Categorical.from_codes(ages, categories=age_labels)
+    columns["age"] = pd.Categorical.from_codes(ages, categories=pd.Index(age_labels))
     hierarchies = {"age": interval_hierarchy(age_labels.tolist(), (5, 10, 20, 40))}
     for name, size, fanouts in CATEGORICAL:
         weights = 1.0 / np.arange(1, size + 1) ** 0.8
         codes = rng.choice(size, rows, p=weights / weights.sum())
         columns[name] = pd.Categorical.from_codes(
-            codes, categories=[f"{name}{v}" for v in range(size)]
+            codes, categories=pd.Index([f"{name}{v}" for v in range(size)])
         )
         hierarchies[name] = categorical_hierarchy(name, size, fanouts)
     return pd.DataFrame(columns), hierarchies
