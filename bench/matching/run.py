@@ -21,7 +21,7 @@ from bench.matching.peers import prepare_pyorderbook, run_minimal, run_pyorderbo
 from bench.matching.stream import benchmark_stream
 
 BATCH = 10_000
-ROUNDS = 3
+ROUNDS = 5
 
 
 def timed(action: Callable[[], Any], collector: bool = False) -> float:
