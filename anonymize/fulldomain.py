@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pandas as pd
 from anonymize.classes import Records, Roller
 from anonymize.config import Config, QualityModel
 from anonymize.emd import SensitiveReference
-from anonymize.encoding import EncodedColumn
+from anonymize.encoding import EncodedColumn, IntArray
 from anonymize.errors import KAnonymityNotReached
 from anonymize.flash import Checker, Progress, TableCache, optimal_search
 from anonymize.lattice import Lattice
@@ -60,22 +61,31 @@ def full_domain(
             f"with at most {checker.max_outliers} suppressed row(s) of {rows}; raise the "
             "suppression limit, lower k, or give coarser hierarchies"
         )
-    table, row_class = roller.roll_up_with_groups(records, outcome.levels)
-    kept = ~checker.failing(table)[row_class]
+    if outcome.failing.any():
+        table, row_class = roller.roll_up_with_groups(records, outcome.levels)
+        kept = ~checker.failing(table)[row_class]
+    else:
+        kept = np.ones(rows, dtype=np.bool_)
     labels = {}
-    label_codes = []
-    cell_ncp = np.zeros(rows)
+    label_codes: list[IntArray] = []
+    released_ncp = 0.0
     for column, level in zip(columns, outcome.levels, strict=True):
-        codes = column.level_maps[level][column.codes]
-        label_codes.append(codes.astype(np.int64))
-        labels[column.name] = pd.Categorical.from_codes(codes, pd.Index(column.level_labels[level]))
-        cell_ncp += ncp_penalties(column)[level][codes]
+        # Narrow codes: pandas keeps them as they are, and the lookup table stays tiny.
+        narrow: type[np.signedinteger[Any]] = np.int16 if column.domain(level) < 2**15 else np.int32
+        lookup: IntArray = column.level_maps[level].astype(narrow)
+        codes: IntArray = lookup[column.codes]
+        label_codes.append(codes)
+        categories = pd.Index(column.level_labels[level])
+        labels[column.name] = pd.Categorical.from_codes(codes, categories, validate=False)
+        released = codes if kept.all() else codes[kept]
+        per_label = np.bincount(released, minlength=column.domain(level))
+        released_ncp += float((ncp_penalties(column)[level] * per_label).sum())
     return Recoding(
         algorithm="optimal",
         labels=labels,
         label_codes=label_codes,
         kept=kept,
-        cell_ncp=cell_ncp,
+        released_ncp=released_ncp,
         transformation={c.name: level for c, level in zip(columns, outcome.levels, strict=True)},
         details={
             "lattice_size": outcome.lattice_size,

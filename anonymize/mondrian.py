@@ -306,7 +306,7 @@ def mondrian(
     sizes = np.concatenate(final_sizes)
     partition = np.empty(rows, dtype=np.int64)
     partition[order] = np.repeat(np.arange(len(sizes)), sizes)
-    labels, label_codes, cell_ncp = label_partitions(
+    labels, label_codes, released_ncp = label_partitions(
         columns, np.concatenate(final_low), np.concatenate(final_high), partition, floors
     )
     return Recoding(
@@ -314,7 +314,7 @@ def mondrian(
         labels=labels,
         label_codes=label_codes,
         kept=np.ones(rows, dtype=np.bool_),
-        cell_ncp=cell_ncp,
+        released_ncp=released_ncp,
         transformation=None,
         details={"partitions": float(len(sizes)), "rounds": float(rounds)},
     )

@@ -85,11 +85,13 @@ def label_partitions(
     high: IntArray,
     partition: IntArray,
     floors: Sequence[int],
-) -> tuple[dict[str, pd.Categorical], list[IntArray], FloatArray]:
-    """Per record: label of every column, a code per distinct label, and the summed NCP."""
+) -> tuple[dict[str, pd.Categorical], list[IntArray], float]:
+    """Per record: label of every column and a code per distinct label; the NCP summed over
+    records and columns."""
     labels: dict[str, pd.Categorical] = {}
     label_codes: list[IntArray] = []
-    cell_ncp = np.zeros(len(partition))
+    members = np.bincount(partition, minlength=len(low)).astype(np.float64)
+    total_ncp = 0.0
     for j, column in enumerate(columns):
         lo, hi = low[:, j], high[:, j]
         range_codes = lo * column.domain(0) + hi
@@ -102,5 +104,5 @@ def label_partitions(
         codes, distinct = pd.factorize(part_labels)
         labels[column.name] = pd.Categorical.from_codes(codes[partition], pd.Index(distinct))
         label_codes.append(range_codes[partition])
-        cell_ncp += ncp[partition]
-    return labels, label_codes, cell_ncp
+        total_ncp += float((ncp * members).sum())
+    return labels, label_codes, total_ncp

@@ -134,17 +134,15 @@ def _sensitive(
 
 
 def _release(prepared: Prepared, recoding: Recoding) -> pd.DataFrame:
-    table = prepared.data.copy()
-    for name, labels in recoding.labels.items():
-        table[name] = labels
+    """The released table: generalized labels in place of the quasi-identifiers, kept rows."""
+    columns = {
+        name: recoding.labels[name] if name in recoding.labels else prepared.data[name].array
+        for name in prepared.data.columns
+    }
+    table = pd.DataFrame(columns, copy=False)
+    if recoding.kept.all():
+        return table
     return table.loc[recoding.kept].reset_index(drop=True)
-
-
-def _class_sizes(output: pd.DataFrame, quasi: list[str]) -> IntArray:
-    if output.empty:
-        return np.zeros(0, dtype=np.int64)
-    sizes = output.groupby(quasi, dropna=False, sort=False, observed=True).size()
-    return np.asarray(sizes, dtype=np.int64)
 
 
 def _score(metrics: Utility, quality: QualityModel) -> float:
@@ -222,7 +220,7 @@ def _attempt(
     if progress is not None:
         progress("verify", 0.0)
     verification = verify(output, encoded.quasi, config, reference=encoded.prepared.data)
-    sizes = _class_sizes(output, encoded.quasi)
+    sizes = verification.class_sizes
     return _Outcome(
         recoding, output, verification, utility(recoding, encoded.columns, sizes), sizes
     )

@@ -18,13 +18,14 @@ ObjectArray = npt.NDArray[np.object_]
 
 @dataclass(frozen=True)
 class Recoding:
-    """Per record: the label of each quasi-identifier, whether it is released, its NCP."""
+    """Per record: the label of each quasi-identifier and whether it is released; the NCP
+    summed over released records and columns."""
 
     algorithm: str
     labels: dict[str, pd.Categorical]
     label_codes: list[IntArray]
     kept: BoolArray
-    cell_ncp: FloatArray
+    released_ncp: float
     transformation: dict[str, int] | None = None
     details: dict[str, float] = field(default_factory=dict)
 
@@ -62,23 +63,26 @@ def _dense(keys: IntArray) -> tuple[IntArray, int]:
     return ids.astype(np.int64), len(uniques)
 
 
+def _pair_counts(labels: IntArray, values: IntArray, width: int) -> IntArray:
+    """Records per (label, original value), one row per label id; rows of absent labels are 0."""
+    space = (int(labels.max()) + 1) * width if len(labels) else 0
+    if space <= 4 * len(labels) + 4096:
+        pairs = np.bincount(labels.astype(np.int64) * width + values, minlength=space)
+        return pairs.reshape(-1, width)
+    label_ids, label_count = _dense(labels)
+    flat = np.bincount(label_ids * width + values, minlength=label_count * width)
+    return flat.reshape(label_count, width)
+
+
 def non_uniform_entropy(columns: Sequence[EncodedColumn], generalized: Sequence[IntArray]) -> float:
     """Sum over records and columns of -log2 P(original | label) (de Waal & Willenborg 1999)."""
     total = 0.0
     for column, labels in zip(columns, generalized, strict=True):
-        values = column.codes.astype(np.int64)
-        width = column.domain(0)
-        label_ids, label_count = _dense(labels)
-        pair_ids, pair_count = _dense(label_ids * width + values)
         # Sum over records = sum over (label, value) pairs weighted by their counts.
-        pairs = np.bincount(pair_ids, minlength=pair_count)
-        label_of_pair = np.zeros(pair_count, dtype=np.int64)
-        label_of_pair[pair_ids] = label_ids
-        labels_total = np.bincount(label_ids, minlength=label_count)
+        pairs = _pair_counts(labels, column.codes, column.domain(0)).astype(np.float64)
+        labels_total = np.broadcast_to(pairs.sum(axis=1, keepdims=True), pairs.shape)
         present = pairs > 0
-        total -= float(
-            (pairs[present] * np.log2(pairs[present] / labels_total[label_of_pair[present]])).sum()
-        )
+        total -= float((pairs[present] * np.log2(pairs[present] / labels_total[present])).sum())
     return total
 
 
@@ -90,7 +94,7 @@ def utility(recoding: Recoding, columns: Sequence[EncodedColumn], class_sizes: I
     sizes = class_sizes.astype(np.int64)
     classes = len(sizes)
     width = max(len(columns), 1)
-    ncp_sum = float(recoding.cell_ncp[recoding.kept].sum()) + suppressed * width
+    ncp_sum = recoding.released_ncp + suppressed * width
     return Utility(
         rows_in=rows_in,
         rows_out=rows_out,

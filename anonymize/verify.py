@@ -1,7 +1,8 @@
 """Independent verification of a release, measured from the released table alone.
 
-Deliberately shares no code with the search algorithms: classes are formed by pandas
-groupby on the released labels, so a bookkeeping error in an algorithm cannot hide here.
+Deliberately shares no code with the search algorithms: classes are formed from the
+released labels alone (the codes of their categories, or the labels themselves), so a
+bookkeeping error in an algorithm cannot hide here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from anonymize.criteria import (
 from anonymize.errors import VerificationFailed
 from anonymize.hierarchy import Hierarchy
 
+IntArray = npt.NDArray[np.int64]
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -36,6 +39,9 @@ class Verification:
     l_entropy: dict[str, float] = field(default_factory=dict)
     t: dict[str, float] = field(default_factory=dict)
     failures: tuple[str, ...] = ()
+    class_sizes: IntArray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False
+    )
 
     @property
     def passed(self) -> bool:
@@ -43,23 +49,52 @@ class Verification:
         return not self.failures
 
 
+def _label_codes(series: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
+    """A code per distinct label of a released column (missing labels get one of their own)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        size = len(series.cat.categories)
+        return np.where(codes < 0, size, codes), size + 1
+    factorized, uniques = pd.factorize(series, use_na_sentinel=False)
+    return factorized.astype(np.int64), max(len(uniques), 1)
+
+
+def class_ids(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[IntArray, int]:
+    """Class of every released record (records with equal labels share one) and the count."""
+    keys = np.zeros(len(released), dtype=np.int64)
+    space = 1
+    for name in quasi_identifiers:
+        codes, size = _label_codes(released[name])
+        if space * size >= 2**62:
+            compressed, uniques = pd.factorize(keys)
+            keys, space = compressed.astype(np.int64), len(uniques)
+        keys = keys * size + codes
+        space *= size
+    if space <= 4 * len(keys) + 4096:
+        present = np.bincount(keys, minlength=space) > 0
+        dense = np.cumsum(present) - 1
+        return dense[keys], int(present.sum())
+    ids, uniques = pd.factorize(keys)
+    return ids.astype(np.int64), len(uniques)
+
+
+def class_sizes(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> IntArray:
+    """Number of records in every class of the release."""
+    ids, count = class_ids(released, quasi_identifiers)
+    return np.bincount(ids, minlength=count).astype(np.int64)
+
+
 def measure_k(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> int:
     """Smallest number of records sharing one combination of quasi-identifier labels."""
     if released.empty:
         return 0
-    return int(
-        released.groupby(list(quasi_identifiers), dropna=False, sort=False, observed=True)
-        .size()
-        .min()
-    )
+    return int(class_sizes(released, quasi_identifiers).min())
 
 
 def _crosstab(
     released: pd.DataFrame, quasi_identifiers: Sequence[str], column: str
 ) -> pd.DataFrame:
-    group = released.groupby(
-        list(quasi_identifiers), dropna=False, sort=False, observed=True
-    ).ngroup()
+    group, _ = class_ids(released, quasi_identifiers)
     return pd.crosstab(group, released[column].astype(str))
 
 
@@ -160,12 +195,9 @@ def verify(
     """Measure every criterion of `config` on the released table; raise VerificationFailed."""
     qis = list(quasi_identifiers)
     failures: list[str] = []
-    k = measure_k(released, qis)
-    classes = (
-        0
-        if released.empty
-        else int(released.groupby(qis, dropna=False, sort=False, observed=True).ngroups)
-    )
+    sizes = class_sizes(released, qis) if not released.empty else np.zeros(0, dtype=np.int64)
+    k = int(sizes.min()) if len(sizes) else 0
+    classes = len(sizes)
     l_distinct: dict[str, int] = {}
     l_entropy: dict[str, float] = {}
     t_values: dict[str, float] = {}
@@ -205,6 +237,7 @@ def verify(
         l_entropy={name: round(value, 6) for name, value in l_entropy.items()},
         t={name: round(value, 6) for name, value in t_values.items()},
         failures=tuple(failures),
+        class_sizes=sizes,
     )
     if failures:
         raise VerificationFailed(failures)
