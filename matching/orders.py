@@ -41,12 +41,13 @@ class Order:
         self.participant = participant
         self.class_bits = 0
         self.purpose_bits = 0
-        quality = terms.quality if terms is not None else 0
-        self.quality = quality
+        self.quality = terms.quality if terms is not None else 0
         self.min_quality = 0
         self.simple = True
         self.unlimited = unlimited
         self.is_buy = is_buy
+        self.is_market = is_market
+        self.live = True
         self.qty = qty
         self.dataset: str | None = terms.dataset_id if terms is not None else None
         # Datasets this bid already bought: a bid for N licences wants N distinct datasets.
@@ -56,9 +57,6 @@ class Order:
         self.price = price
         self.prev: Order | None = None
         self.level: Level | None = None
-        self.is_market = is_market
-        self.live = True
-        self.rank = rank_of(is_buy, is_market, price, quality)
         self.tif = tif
         self.expires_at = expires_at
         self.constraints = constraints
@@ -76,9 +74,13 @@ class Order:
         self.set_price(self.price)
 
     def set_price(self, price: int) -> None:
-        """Set the limit price and the priority rank derived from it (higher rank goes first)."""
+        """Set the limit price (the rank follows from it)."""
         self.price = price
-        self.rank = rank_of(self.is_buy, self.is_market, price, self.quality)
+
+    @property
+    def rank(self) -> int:
+        """Priority rank (higher goes first), derived rather than stored to keep orders small."""
+        return rank_of(self.is_buy, self.is_market, self.price, self.quality)
 
     def remaining(self) -> int:
         """Licences still wanted or offered (a large number for an unlimited ask)."""
