@@ -215,7 +215,8 @@ class Roller:
 
         if space > 4 * source.size + 4096:
             return None
-        step = source.size if space > CHUNK else CHUNK
+        # Each chunk adds a dense count array, so chunks grow with the key space.
+        step = max(CHUNK, space // 2)
         counts: npt.NDArray[Any] = np.zeros(
             space, dtype=np.float64 if weights is not None else np.int64
         )

@@ -62,12 +62,13 @@ class PackedKeys:
         self.space = space
         self.dtype: type[np.signedinteger[Any]] = np.int32 if space < 2**31 else np.int64
         self.codes = packed.codes
-        self.tables = []
+        self.tables: list[IntArray] = []
         for members in packed.packs:
-            table = np.zeros(1, dtype=np.int64)
+            table: IntArray = np.zeros(1, dtype=self.dtype)
             for j in members:
-                table = (table[:, None] + (lifts[j] * strides[j])[None, :]).ravel()
-            self.tables.append(table.astype(self.dtype))
+                weighted: IntArray = (lifts[j] * strides[j]).astype(self.dtype)
+                table = (table[:, None] + weighted[None, :]).ravel()
+            self.tables.append(table)
 
     def keys(self, start: int = 0, stop: int | None = None) -> IntArray:
         """Keys of the classes in [start, stop)."""
