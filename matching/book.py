@@ -13,7 +13,7 @@ from .events import (
     Rejected,
     Updated,
 )
-from .orders import Order, canonical_key
+from .orders import QUALITY_SPAN, Order, canonical_key
 from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
 from .validation import amend_problem, order_problem, reduce_problem, update_problem
 
@@ -102,8 +102,11 @@ class Book(MatchingCore):
                 order.live = False
                 del orders[order.id]
                 return
-        home = self.plain_bids if is_buy else self.plain_asks
-        home.level_for(price, order.rank).append(order)
+        if is_buy:
+            self.plain_bids.level_for(price, price).append(order)
+        else:
+            # A plain ask has quality 0: its rank is -price * QUALITY_SPAN (see rank_of).
+            self.plain_asks.level_for(price, -price * QUALITY_SPAN).append(order)
 
     def cancel(self, cmd: Cancel, out: list[Event]) -> None:
         """Remove a live order."""
