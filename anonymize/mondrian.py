@@ -324,19 +324,26 @@ def _regroup(active: _Active, splits: BoolArray, goes_left: BoolArray) -> _Activ
     """Keep the split partitions, each as a left segment followed by a right segment."""
     parts = np.nonzero(splits)[0]
     sizes = active.sizes[parts]
-    positions, local = _segment_rows(active.starts[parts], sizes)
-    left = goes_left[positions]
+    if len(parts) == len(active.sizes):
+        # Every partition splits (all early rounds): the rows stay where they are.
+        positions = None
+        local = np.repeat(np.arange(len(sizes)), sizes)
+        left = goes_left
+    else:
+        positions, local = _segment_rows(active.starts[parts], sizes)
+        left = goes_left[positions]
     starts = np.cumsum(sizes) - sizes
     running = np.cumsum(left)
     # Per-segment figures stay short; only the final arithmetic runs over every row.
     before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0)
     left_sizes = running[starts + sizes - 1] - before
-    row_start = starts[local]
-    lefts_before = running - left - before[local]
-    offset = np.arange(len(positions)) - row_start
-    target = row_start + np.where(left, lefts_before, left_sizes[local] + offset - lefts_before)
-    order = np.empty(len(positions), dtype=np.int64)
-    order[target] = positions
+    # A left row goes after the segment's earlier left rows; a right row after all its
+    # segment's left rows and its earlier right rows.
+    to_left = (starts - before - 1)[local] + running
+    to_right = (left_sizes + before)[local] - running + np.arange(len(local))
+    target = np.where(left, to_left, to_right)
+    order = np.empty(len(local), dtype=np.int64)
+    order[target] = np.arange(len(local)) if positions is None else positions
     child_sizes = np.stack([left_sizes, sizes - left_sizes], axis=1).ravel()
     return _Active(
         rows=active.rows[order],
