@@ -27,7 +27,7 @@ from anonymize.recoding import Recoding
 
 @dataclass
 class _Active:
-    """Rows still being split, laid out partition by partition."""
+    """Rows still being split, laid out partition by partition (codes: one row per column)."""
 
     rows: IntArray
     codes: IntArray
@@ -238,7 +238,9 @@ def mondrian(
         )
     # The narrowest integer type keeps the per-round gathers of the row layout cheap.
     widest = max(c.domain(0) for c in columns)
-    codes: IntArray = np.stack([c.codes for c in columns], axis=1)
+    # One contiguous row per column: per-partition minima and single-column reads are
+    # cheapest that way.
+    codes: IntArray = np.stack([c.codes for c in columns], axis=0)
     codes = codes.astype(np.int16) if widest < 2**15 else codes
     bounds = [
         _group_bounds(c) if hierarchical(c, floors[j]) else None for j, c in enumerate(columns)
@@ -257,8 +259,8 @@ def mondrian(
     rounds = 0
     while len(active.sizes):
         rounds += 1
-        low = np.minimum.reduceat(active.codes, active.starts, axis=0).astype(np.int64)
-        high = np.maximum.reduceat(active.codes, active.starts, axis=0).astype(np.int64)
+        low = np.minimum.reduceat(active.codes, active.starts, axis=1).T.astype(np.int64)
+        high = np.maximum.reduceat(active.codes, active.starts, axis=1).T.astype(np.int64)
         widths = _widths(columns, bounds, floors, low, high)
         ranking = np.argsort(-widths, axis=1, kind="stable")
         goes_left = np.zeros(len(active.rows), dtype=np.bool_)
@@ -279,7 +281,7 @@ def mondrian(
                     level = _ancestor_level(columns[j], low[parts, j], high[parts, j])
                     groups = _ChildGroups(bound[0], bound[1], np.maximum(level - 1, 0))
                 accepted, left = splitter.split(
-                    active.codes[positions, j].astype(np.int64),
+                    active.codes[j][positions].astype(np.int64),
                     local,
                     active.sizes[parts],
                     low[parts, j],
@@ -346,9 +348,9 @@ def _regroup(active: _Active, splits: BoolArray, goes_left: BoolArray) -> _Activ
     order[target] = np.arange(len(local)) if positions is None else positions
     child_sizes = np.stack([left_sizes, sizes - left_sizes], axis=1).ravel()
     return _Active(
-        rows=active.rows[order],
-        codes=active.codes[order],
-        sensitive={name: values[order] for name, values in active.sensitive.items()},
+        rows=np.take(active.rows, order),
+        codes=np.take(active.codes, order, axis=1),
+        sensitive={name: np.take(values, order) for name, values in active.sensitive.items()},
         starts=np.cumsum(child_sizes) - child_sizes,
         sizes=child_sizes,
     )
