@@ -7,6 +7,7 @@ partition's leaf range, and categories without a real hierarchy the set of their
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,17 @@ def label_partitions(
         else:
             part_labels, ncp = _set_labels(column, lo, hi)
         codes, distinct = pd.factorize(part_labels)
-        labels[column.name] = pd.Categorical.from_codes(codes[partition], pd.Index(distinct))
-        label_codes.append(range_codes[partition])
+        # Narrow codes: pandas keeps them as they are, and the per-record gathers move less.
+        narrow: type[np.signedinteger[Any]] = np.int16 if len(distinct) < 2**15 else np.int32
+        small: IntArray = codes.astype(narrow)
+        record_codes: IntArray = small[partition]
+        labels[column.name] = pd.Categorical.from_codes(
+            record_codes, pd.Index(distinct), validate=False
+        )
+        wide: type[np.signedinteger[Any]] = (
+            np.int32 if int(range_codes.max(initial=0)) < 2**31 else np.int64
+        )
+        ranges: IntArray = range_codes.astype(wide)
+        label_codes.append(ranges[partition])
         total_ncp += float((ncp * members).sum())
     return labels, label_codes, total_ncp
