@@ -22,6 +22,8 @@ from anonymize.packing import PackedCodes, pack, packed_keys
 
 # Records per chunk when counting classes: the chunk's keys stay in the CPU cache.
 CHUNK = 2**18
+# Tables with more classes than this are packed when first used as a roll-up source.
+PACK_FROM = 2**18
 
 
 class ClassTable:
@@ -199,6 +201,13 @@ class Roller:
         """
         sizes, lifts = self._targets(source, levels)
         weights = source.counts if isinstance(source, ClassTable) else None
+        if isinstance(source, ClassTable) and source.packed is None and source.size > PACK_FROM:
+            # Packing costs about two roll-ups' worth of work once; each later roll-up from
+            # this table then gathers once per pack instead of once per column.
+            source.packed = pack(
+                list(source.codes),
+                [c.domain(v) for c, v in zip(self.columns, source.levels, strict=True)],
+            )
         if source.packed is not None:
             fast = packed_keys(source.packed, lifts, sizes)
             if fast is None:

@@ -9,6 +9,7 @@ anonymous nodes pruned by a monotonic lower bound otherwise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from anonymize.lattice import Lattice
 from anonymize.quality import LossModel, NonUniformEntropy
 
 UNKNOWN, ANONYMOUS, NOT_ANONYMOUS = 0, 1, 2
+# Hubs have at most records / HUB_RATIO classes (their domain product bounds them).
+HUB_RATIO = 32
 Progress = Callable[[str, float], None]
 
 
@@ -38,12 +41,27 @@ class SearchOutcome:
 
 
 class TableCache:
-    """Class tables of evaluated nodes, rolled up from the smallest cached specialization."""
+    """Class tables of evaluated nodes, rolled up from the smallest cached specialization.
 
-    def __init__(self, roller: Roller, base: Records, budget: int = 4_000_000) -> None:
+    A node with no small cached specialization would be counted from all the records. A hub
+    is counted instead: the lowest specialization whose domain product is far below the
+    record count. The node rolls up from the hub, and so do later nodes above it.
+    """
+
+    def __init__(
+        self,
+        roller: Roller,
+        base: Records,
+        budget: int = 4_000_000,
+        floors: Sequence[int] | None = None,
+    ) -> None:
         self.roller = roller
         self.base = base
         self.budget = budget
+        self.floors = list(floors) if floors is not None else [0] * len(base.levels)
+        self.domains = [
+            [column.domain(level) for level in range(column.height)] for column in roller.columns
+        ]
         self.tables: dict[tuple[int, ...], ClassTable] = {}
         self.keys: list[tuple[int, ...]] = []
         self.key_levels = np.zeros((0, len(base.levels)), dtype=np.int64)
@@ -55,6 +73,24 @@ class TableCache:
         cached = self.tables.get(levels)
         if cached is not None:
             return cached
+        source = self._source(levels)
+        limit = self.base.size // HUB_RATIO
+        if source.size > limit:
+            hub = self._hub(levels, limit)
+            if hub != levels:
+                hub_table = self.tables.get(hub)
+                if hub_table is None:
+                    hub_table = self.roller.roll_up(self._source(hub), hub)
+                    self._store(hub, hub_table)
+                if hub_table.size < source.size:
+                    source = hub_table
+        table = self.roller.roll_up(source, levels)
+        self.evaluated += 1
+        self._store(levels, table)
+        return table
+
+    def _source(self, levels: tuple[int, ...]) -> ClassTable | Records:
+        """The smallest cached table at or below `levels`, else the records."""
         source: ClassTable | Records = self.base
         if self.keys:
             below = np.all(self.key_levels <= np.asarray(levels), axis=1)
@@ -63,10 +99,23 @@ class TableCache:
                 best = int(np.argmin(sizes))
                 if sizes[best] < source.size:
                     source = self.tables[self.keys[best]]
-        table = self.roller.roll_up(source, levels)
-        self.evaluated += 1
-        self._store(levels, table)
-        return table
+        return source
+
+    def _hub(self, levels: tuple[int, ...], limit: int) -> tuple[int, ...]:
+        """Lower `levels` one column at a time, least product growth first, within `limit`."""
+        current = list(levels)
+        product = math.prod(self.domains[j][level] for j, level in enumerate(current))
+        while True:
+            options = [
+                (self.domains[j][level - 1] / self.domains[j][level], j)
+                for j, level in enumerate(current)
+                if level > self.floors[j]
+            ]
+            growth, column = min(options, default=(0.0, -1))
+            if column < 0 or product * growth > limit:
+                return tuple(current)
+            current[column] -= 1
+            product = math.prod(self.domains[j][level] for j, level in enumerate(current))
 
     def _store(self, levels: tuple[int, ...], table: ClassTable) -> None:
         # Keep the smallest tables: they are cheap and the best sources for later roll-ups.
