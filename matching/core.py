@@ -15,10 +15,10 @@ class MatchingCore(BookBase):
     one bucket per side, asks with terms in one bucket per data class, constrained bids in one
     bucket per (purpose, accepted data classes). A constrained bid sweeps the ask buckets of the
     data classes it accepts and an ask with terms the bid buckets of the purposes it allows that
-    accept its data class, merged in priority order;
-    purpose and data class, quality and self-trade are checked from precomputed bits
-    (`classify`), and the full `eligible` only runs for orders with rarer constraints.
-    Ask levels carry a single quality, so a bid skips the levels below its `min_quality`.
+    accept its data class, merged in priority order. Purpose, data class and quality are checked
+    from precomputed bits (`classify`); the full `eligible` only runs for orders with rarer
+    constraints. Ask levels carry a single quality, so a bid skips the levels below its
+    `min_quality`.
     """
 
     def __init__(self, instrument: str, counter: TradeCounter) -> None:
