@@ -55,14 +55,18 @@ def _numeric(values: Sequence[str]) -> npt.NDArray[np.float64] | None:
         return None
 
 
-def _leaf_codes(series: pd.Series, leaves: pd.Index) -> npt.NDArray[np.int64]:
+def _leaf_codes(series: pd.Series, leaves: pd.Index) -> IntArray:
     """Leaf index of every value (-1 when the hierarchy lacks it); categoricals via categories."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         per_category = leaves.get_indexer(series.cat.categories.astype(str))
         category_codes = series.cat.codes.to_numpy()
-        codes: npt.NDArray[np.int64] = np.where(
-            category_codes >= 0, per_category[category_codes], -1
-        ).astype(np.int64)
+        if len(category_codes) and category_codes.min() >= 0:
+            # No missing values: one gather through the (small) category lookup.
+            gathered: IntArray = per_category.astype(np.int32)[category_codes]
+            return gathered
+        codes: IntArray = np.where(category_codes >= 0, per_category[category_codes], -1).astype(
+            np.int64
+        )
         return codes
     return leaves.get_indexer(pd.Index(series.astype(str))).astype(np.int64)
 

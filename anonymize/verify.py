@@ -52,15 +52,17 @@ class Verification:
 def _label_codes(series: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
     """A code per distinct label of a released column (missing labels get one of their own)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy().astype(np.int64)
+        codes = series.cat.codes.to_numpy()
         size = len(series.cat.categories)
-        return np.where(codes < 0, size, codes), size + 1
+        if len(codes) and codes.min() >= 0:
+            return codes.astype(np.int64), size
+        return np.where(codes < 0, size, codes).astype(np.int64), size + 1
     factorized, uniques = pd.factorize(series, use_na_sentinel=False)
     return factorized.astype(np.int64), max(len(uniques), 1)
 
 
-def class_ids(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[IntArray, int]:
-    """Class of every released record (records with equal labels share one) and the count."""
+def _class_keys(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[IntArray, int]:
+    """One integer per record, equal exactly when all its quasi-identifier labels are equal."""
     keys = np.zeros(len(released), dtype=np.int64)
     space = 1
     for name in quasi_identifiers:
@@ -68,8 +70,15 @@ def class_ids(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple
         if space * size >= 2**62:
             compressed, uniques = pd.factorize(keys)
             keys, space = compressed.astype(np.int64), len(uniques)
-        keys = keys * size + codes
+        keys *= size
+        keys += codes
         space *= size
+    return keys, space
+
+
+def class_ids(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple[IntArray, int]:
+    """Class of every released record (records with equal labels share one) and the count."""
+    keys, space = _class_keys(released, quasi_identifiers)
     if space <= 4 * len(keys) + 4096:
         present = np.bincount(keys, minlength=space) > 0
         dense = np.cumsum(present) - 1
@@ -80,8 +89,12 @@ def class_ids(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> tuple
 
 def class_sizes(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> IntArray:
     """Number of records in every class of the release."""
-    ids, count = class_ids(released, quasi_identifiers)
-    return np.bincount(ids, minlength=count).astype(np.int64)
+    keys, space = _class_keys(released, quasi_identifiers)
+    if space <= 4 * len(keys) + 4096:
+        counts = np.bincount(keys, minlength=space)
+        return counts[counts > 0].astype(np.int64)
+    _, sizes = np.unique(keys, return_counts=True)
+    return sizes.astype(np.int64)
 
 
 def measure_k(released: pd.DataFrame, quasi_identifiers: Sequence[str]) -> int:
