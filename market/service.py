@@ -5,6 +5,7 @@ the outbox are published after commit. Trading use cases also hold the engine lo
 journal's order is the engine's order, and rebuild the engine if their transaction fails.
 """
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from market.storage import EncryptedFolderStore
 from market.trading import Clock, TradingService, epoch_ms
 
 T = TypeVar("T")
+log = logging.getLogger("datamarket.market")
 
 
 @dataclass
@@ -68,7 +70,9 @@ class Market:
         self.trading = TradingService(clock)
         self.trading.rebuild(self.db)
         self._publish_lock = threading.Lock()
-        self.jobs = AnonymizationRunner(self.db, self.store, after_commit=self.publish_events)
+        self.jobs = AnonymizationRunner(
+            self.db, self.store, after_commit=self._publish_after_commit
+        )
         self.jobs.resume()
 
     def close(self) -> None:
@@ -84,16 +88,29 @@ class Market:
     def _transaction(self, work: Callable[[Session], T]) -> T:
         with db.unit_of_work(self.db) as session:
             result = work(session)
-        self.publish_events()
+        self._publish_after_commit()
         return result
 
     def _trading_transaction(self, work: Callable[[Session], T]) -> T:
+        """A transaction that may drive the engine; the engine is rebuilt if it fails after that."""
         with self.trading.lock:
+            self.trading.touched = False
             try:
-                return self._transaction(work)
+                with db.unit_of_work(self.db) as session:
+                    result = work(session)
             except BaseException:
-                self.trading.rebuild(self.db)
+                if self.trading.touched:
+                    self.trading.rebuild(self.db)
                 raise
+        self._publish_after_commit()
+        return result
+
+    def _publish_after_commit(self) -> None:
+        """Publish what the commit added to the outbox; what fails stays there for the next try."""
+        try:
+            self.publish_events()
+        except Exception as exc:
+            log.warning("event publication deferred: %s", type(exc).__name__)
 
     def publish_events(self) -> int:
         """Publish committed outbox events to the bus."""
@@ -202,6 +219,8 @@ class Market:
         """Switch an instrument between continuous trading and periodic call auctions."""
         if mode not in ("continuous", "periodic"):
             raise InvalidRequest("mode must be 'continuous' or 'periodic'")
+        if mode == "continuous" and interval_seconds is not None:
+            raise InvalidRequest("interval_seconds applies to periodic mode only")
         interval_ms = interval_seconds * 1000 if interval_seconds is not None else None
         command = matching.SetMode(instrument, matching.Mode(mode), interval_ms)
         return self._run_engine_command(command)

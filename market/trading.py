@@ -31,6 +31,8 @@ class TradingService:
         self.lock = threading.RLock()
         self._clock = clock
         self.modes: dict[str, tuple[str, int | None]] = {}
+        # Set when a command reaches the engine, so a failed transaction knows to rebuild it.
+        self.touched = False
 
     def rebuild(self, db: DbEngine) -> int:
         """Replace the engine by replaying the whole journal; returns the commands replayed."""
@@ -60,6 +62,7 @@ class TradingService:
         The caller holds `lock` and commits `session`; the clock tick alone runs due auctions
         and expires orders past their time.
         """
+        self.touched = True
         events: list[Any] = []
         commands = [matching.Clock(now=self._clock())] + ([command] if command is not None else [])
         for cmd in commands:

@@ -3,7 +3,7 @@
 from datetime import UTC
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from market.errors import UploadRejected
 from market.events import InProcessBus
@@ -115,3 +115,37 @@ def test_uploaded_dataset_is_encrypted_on_disk(market: Market) -> None:
     for fragment in ("地点", "新宿駅前", "120"):
         assert fragment.encode() not in on_disk
     assert market.download(participant=seller, dataset_id=dataset.id)[1] == raw
+
+
+class UnreachableBus(InProcessBus):
+    """A bus whose broker is down."""
+
+    def publish(self, event_id: int, event_type: str, payload: dict) -> None:  # type: ignore[type-arg]
+        raise ConnectionError("broker down")
+
+
+def test_a_bus_outage_neither_fails_the_trade_nor_loses_its_events(settings: Settings) -> None:
+    with Market(settings, bus=UnreachableBus()) as market:
+        _, _, _, outcome = _trade_once(market)
+        assert len(outcome.trades) == 1
+        with Session(market.db) as session:
+            pending = session.exec(
+                select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None))
+            ).all()
+        assert "TradeExecuted" in {e.type for e in pending}
+        market.bus = InProcessBus()
+        assert market.publish_events() == len(pending)
+
+
+def test_a_refused_bid_does_not_replay_the_journal(market: Market) -> None:
+    from market.errors import CreditLimitExceeded
+
+    buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=10)
+    replays = []
+    original = market.trading.rebuild
+    market.trading.rebuild = lambda db: replays.append(db) or original(db)  # type: ignore[method-assign]
+    with pytest.raises(CreditLimitExceeded):
+        market.place_bid(
+            buyer=buyer, instrument="a/b", max_price_yen=100, purpose="research.academic"
+        )
+    assert replays == []
