@@ -66,10 +66,15 @@ class TableCache:
         self.keys: list[tuple[int, ...]] = []
         self.key_levels = np.zeros((0, len(base.levels)), dtype=np.int64)
         self.key_sizes = np.zeros(0, dtype=np.int64)
+        # Distinct nodes the search asked for (hubs it never asked for are not counted).
+        self.requested: set[tuple[int, ...]] = set()
         self.evaluated = 0
 
     def get(self, levels: tuple[int, ...]) -> ClassTable:
         """The class table at `levels`."""
+        if levels not in self.requested:
+            self.requested.add(levels)
+            self.evaluated += 1
         cached = self.tables.get(levels)
         if cached is not None:
             return cached
@@ -85,7 +90,6 @@ class TableCache:
                 if hub_table.size < source.size:
                     source = hub_table
         table = self.roller.roll_up(source, levels)
-        self.evaluated += 1
         self._store(levels, table)
         return table
 
