@@ -50,7 +50,7 @@ def full_domain(
     roller = Roller(columns)
     checker = Checker(config.criteria, references, int(np.floor(config.suppression_limit * rows)))
     lattice = Lattice(floors, [column.height - 1 for column in columns])
-    cache = TableCache(roller, records, budget=max(4_000_000, 4 * rows), floors=floors)
+    cache = TableCache(roller, records, budget=max(4_000_000, 8 * rows), floors=floors)
     domains = [[column.domain(level) for level in range(column.height)] for column in columns]
     outcome = optimal_search(
         lattice, cache, checker, loss_model(config.quality, columns, rows), progress, domains
