@@ -24,7 +24,7 @@ from anonymize.quality import LossModel, NonUniformEntropy
 
 UNKNOWN, ANONYMOUS, NOT_ANONYMOUS = 0, 1, 2
 # Hubs have at most records / HUB_RATIO classes (their domain product bounds them).
-HUB_RATIO = 32
+HUB_RATIO = 16
 Progress = Callable[[str, float], None]
 
 
