@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -236,12 +237,15 @@ def mondrian(
             + ", ".join(c.describe() for c in config.criteria)
             + "; no recoding can"
         )
-    # The narrowest integer type keeps the per-round gathers of the row layout cheap.
+    # The narrowest integer type keeps the per-round gathers of the row layout cheap; one
+    # contiguous row per column makes per-partition minima and single-column reads cheapest.
     widest = max(c.domain(0) for c in columns)
-    # One contiguous row per column: per-partition minima and single-column reads are
-    # cheapest that way.
-    codes: IntArray = np.stack([c.codes for c in columns], axis=0)
-    codes = codes.astype(np.int16) if widest < 2**15 else codes
+    narrow: type[np.signedinteger[Any]] = (
+        np.int8 if widest < 2**7 else np.int16 if widest < 2**15 else np.int32
+    )
+    codes: IntArray = np.empty((len(columns), rows), dtype=narrow)
+    for j, column in enumerate(columns):
+        codes[j] = column.codes
     bounds = [
         _group_bounds(c) if hierarchical(c, floors[j]) else None for j, c in enumerate(columns)
     ]
