@@ -11,6 +11,11 @@ from market.models import Bid, Invoice, Licence
 
 router = APIRouter(tags=["buyers"])
 
+ANONYMIZED_NOTICE = (
+    "Anonymously processed information (tokumei kako joho) under the APPI: re-identification, "
+    "collation with other information and obtaining the processing method are prohibited"
+)
+
 
 @router.post("/bids", response_model=BidResult, status_code=201)
 def place_bid(
@@ -73,8 +78,12 @@ def my_invoices(market: MarketDep, buyer: CurrentParticipant) -> list[Invoice]:
 def download(dataset_id: str, market: MarketDep, participant: CurrentParticipant) -> Response:
     """The licensed dataset as UTF-8 CSV, for licence holders and its seller only."""
     dataset, data = market.download(participant=participant, dataset_id=dataset_id)
-    return Response(
-        data,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{dataset.id}.csv"'},
-    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{dataset.id}.csv"',
+        "X-Data-Class": dataset.data_class,
+    }
+    if dataset.data_class == "anonymized":
+        # APPI art. 44: the provider states explicitly that the data is 匿名加工情報.
+        headers["Link"] = f'</announcements/{dataset.id}>; rel="describedby"'
+        headers["X-Anonymized-Notice"] = ANONYMIZED_NOTICE
+    return Response(data, media_type="text/csv; charset=utf-8", headers=headers)

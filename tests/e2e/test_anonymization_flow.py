@@ -105,7 +105,11 @@ def test_personal_data_is_sold_only_as_verified_anonymized_data(http: httpx.Clie
     )
     assert [t["dataset_id"] for t in bid.json()["trades"]] == [dataset_id]
 
-    delivered = http.get(f"/datasets/{dataset_id}/download", headers=auth(buyer)).text
+    response = http.get(f"/datasets/{dataset_id}/download", headers=auth(buyer))
+    assert response.headers["X-Data-Class"] == "anonymized"
+    assert "re-identification" in response.headers["X-Anonymized-Notice"]
+    assert f"/announcements/{dataset_id}" in response.headers["Link"]
+    delivered = response.text
     assert not any(name in delivered for name in NAMES)
     assert (
         http.get(f"/datasets/{source.json()['id']}/download", headers=auth(buyer)).status_code
