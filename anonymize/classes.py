@@ -58,6 +58,13 @@ class ClassTable:
         """Number of classes."""
         return len(self.counts)
 
+    def pack(self, sizes: Sequence[int]) -> PackedCodes:
+        """Pack the codes (domains `sizes`) for cheap roll-ups; decoded codes are let go."""
+        if self.packed is None:
+            self.packed = pack(list(self.codes), sizes)
+            self._codes = None
+        return self.packed
+
 
 class Records:
     """The records as the source of roll-ups: each one a class of one, never checked as such.
@@ -204,10 +211,7 @@ class Roller:
         if isinstance(source, ClassTable) and source.packed is None and source.size > PACK_FROM:
             # Packing costs about two roll-ups' worth of work once; each later roll-up from
             # this table then gathers once per pack instead of once per column.
-            source.packed = pack(
-                list(source.codes),
-                [c.domain(v) for c, v in zip(self.columns, source.levels, strict=True)],
-            )
+            source.pack([c.domain(v) for c, v in zip(self.columns, source.levels, strict=True)])
         if source.packed is not None:
             fast = packed_keys(source.packed, lifts, sizes)
             if fast is None:

@@ -174,8 +174,9 @@ def combine_lifted(
 
 
 def decode(keys: IntArray, sizes: Sequence[int]) -> IntArray:
-    """Codes (columns x keys) of exact mixed-radix keys."""
-    codes = np.empty((len(sizes), len(keys)), dtype=np.int32)
+    """Codes (columns x keys) of exact mixed-radix keys, int16 when every domain allows."""
+    narrow: type[np.signedinteger[Any]] = np.int16 if max(sizes, default=0) < 2**15 else np.int32
+    codes: IntArray = np.empty((len(sizes), len(keys)), dtype=narrow)
     rest = keys.copy()
     for j in range(len(sizes) - 1, -1, -1):
         rest, codes[j] = np.divmod(rest, sizes[j])
