@@ -5,7 +5,7 @@ import pytest
 from market.events import InProcessBus
 from market.service import Market
 from market.settings import Settings
-from tests.factories import sensor_csv
+from tests.factories import list_sensor_dataset, register_buyer
 
 INSTRUMENT = "mobility.traffic/non_personal"
 
@@ -30,26 +30,13 @@ def market(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def
 
 
 def _cross(market: Market):  # type: ignore[no-untyped-def]
-    seller, _ = market.register(name="Seller", kind="business")
-    buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=100_000)
-    dataset = market.upload_dataset(
-        seller=seller,
-        raw=sensor_csv(),
-        title="t",
-        category="mobility.traffic",
-        data_class="non_personal",
+    list_sensor_dataset(market, licence_count=5)
+    return market.place_bid(
+        buyer=register_buyer(market),
+        instrument=INSTRUMENT,
+        max_price_yen=3_000,
+        purpose="research.statistics",
     )
-    market.list_dataset(
-        seller=seller,
-        dataset_id=dataset.id,
-        price_yen=1_000,
-        licence_count=5,
-        allowed_purposes=["research"],
-    )
-    outcome = market.place_bid(
-        buyer=buyer, instrument=INSTRUMENT, max_price_yen=3_000, purpose="research.statistics"
-    )
-    return outcome
 
 
 def test_periodic_instrument_trades_only_in_the_auction(market: Market) -> None:

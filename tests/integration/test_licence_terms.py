@@ -10,7 +10,7 @@ from market.events import InProcessBus
 from market.models import Licence, utcnow
 from market.service import Market
 from market.settings import Settings
-from tests.factories import sensor_csv
+from tests.factories import list_sensor_dataset, register_buyer
 
 INSTRUMENT = "mobility.traffic/non_personal"
 
@@ -21,24 +21,8 @@ def market(settings: Settings):  # type: ignore[no-untyped-def]
         yield market
 
 
-def _listed(market: Market, **terms):  # type: ignore[no-untyped-def]
-    seller, _ = market.register(name="Seller", kind="business")
-    dataset = market.upload_dataset(
-        seller=seller,
-        raw=sensor_csv(),
-        title="t",
-        category="mobility.traffic",
-        data_class="non_personal",
-    )
-    terms = {"price_yen": 1_000, "licence_count": None, "allowed_purposes": ["research"], **terms}
-    return seller, dataset, market.list_dataset(seller=seller, dataset_id=dataset.id, **terms)
-
-
-def _buyer(market: Market, category: str | None = None):  # type: ignore[no-untyped-def]
-    buyer, _ = market.register(
-        name="Buyer", kind="business", recipient_category=category, credit_limit_yen=1_000_000
-    )
-    return buyer
+_listed = list_sensor_dataset
+_buyer = register_buyer
 
 
 def _bid(market: Market, buyer, **constraints):  # type: ignore[no-untyped-def]
@@ -54,8 +38,8 @@ def _bid(market: Market, buyer, **constraints):  # type: ignore[no-untyped-def]
 
 def test_denied_recipient_category_never_receives_the_data(market: Market) -> None:
     _listed(market, denied_recipients=["category:insurance"])
-    assert _bid(market, _buyer(market, "insurance")).trades == []
-    assert len(_bid(market, _buyer(market, "research")).trades) == 1
+    assert _bid(market, _buyer(market, category="insurance")).trades == []
+    assert len(_bid(market, _buyer(market, category="research")).trades) == 1
 
 
 def test_allowed_recipients_limit_who_may_buy(market: Market) -> None:

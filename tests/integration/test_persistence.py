@@ -11,7 +11,7 @@ from market.models import ApiKey, Dataset, LedgerEntry, OutboxEvent
 from market.participants import InvalidApiKey
 from market.service import Market
 from market.settings import Settings
-from tests.factories import sensor_csv
+from tests.factories import list_sensor_dataset, register_buyer
 
 
 @pytest.fixture
@@ -58,22 +58,8 @@ def test_outbox_events_are_published_once(market: Market) -> None:
 
 
 def _trade_once(market: Market):  # type: ignore[no-untyped-def]
-    seller, _ = market.register(name="Seller", kind="business")
-    buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=100_000)
-    dataset = market.upload_dataset(
-        seller=seller,
-        raw=sensor_csv(),
-        title="t",
-        category="mobility.traffic",
-        data_class="non_personal",
-    )
-    listing = market.list_dataset(
-        seller=seller,
-        dataset_id=dataset.id,
-        price_yen=7_000,
-        licence_count=2,
-        allowed_purposes=["research"],
-    )
+    seller, dataset, listing = list_sensor_dataset(market, price_yen=7_000, licence_count=2)
+    buyer = register_buyer(market, credit_limit_yen=100_000)
     outcome = market.place_bid(
         buyer=buyer, instrument=listing.instrument, max_price_yen=9_000, purpose="research.academic"
     )
