@@ -21,10 +21,6 @@ def market(settings: Settings):  # type: ignore[no-untyped-def]
         yield market
 
 
-_listed = list_sensor_dataset
-_buyer = register_buyer
-
-
 def _bid(market: Market, buyer, **constraints):  # type: ignore[no-untyped-def]
     return market.place_bid(
         buyer=buyer,
@@ -37,41 +33,41 @@ def _bid(market: Market, buyer, **constraints):  # type: ignore[no-untyped-def]
 
 
 def test_denied_recipient_category_never_receives_the_data(market: Market) -> None:
-    _listed(market, denied_recipients=["category:insurance"])
-    assert _bid(market, _buyer(market, category="insurance")).trades == []
-    assert len(_bid(market, _buyer(market, category="research")).trades) == 1
+    list_sensor_dataset(market, denied_recipients=["category:insurance"])
+    assert _bid(market, register_buyer(market, category="insurance")).trades == []
+    assert len(_bid(market, register_buyer(market, category="research")).trades) == 1
 
 
 def test_allowed_recipients_limit_who_may_buy(market: Market) -> None:
-    allowed = _buyer(market)
-    _listed(market, allowed_recipients=[allowed.id])
-    assert _bid(market, _buyer(market)).trades == []
+    allowed = register_buyer(market)
+    list_sensor_dataset(market, allowed_recipients=[allowed.id])
+    assert _bid(market, register_buyer(market)).trades == []
     assert len(_bid(market, allowed).trades) == 1
 
 
 def test_exclusive_licence_sells_once(market: Market) -> None:
     with pytest.raises(InvalidRequest, match="licence_count to 1"):
-        _listed(market, exclusive=True)
-    _, dataset, _ = _listed(market, exclusive=True, licence_count=1)
-    first = _bid(market, _buyer(market), exclusive=True)
+        list_sensor_dataset(market, exclusive=True)
+    _, dataset, _ = list_sensor_dataset(market, exclusive=True, licence_count=1)
+    first = _bid(market, register_buyer(market), exclusive=True)
     assert len(first.trades) == 1
-    assert _bid(market, _buyer(market)).trades == []
+    assert _bid(market, register_buyer(market)).trades == []
     with Session(market.db) as session:
         licence = session.get(Licence, market.find(Licence, dataset_id=dataset.id)[0].id)
         assert licence is not None and licence.exclusive
 
 
 def test_bid_for_a_named_dataset_and_a_minimum_term(market: Market) -> None:
-    _, short, _ = _listed(market, term_days=30)
-    _, long, _ = _listed(market, term_days=365)
-    assert _bid(market, _buyer(market), dataset_id=short.id, min_term_days=90).trades == []
-    trades = _bid(market, _buyer(market), min_term_days=90).trades
+    _, short, _ = list_sensor_dataset(market, term_days=30)
+    _, long, _ = list_sensor_dataset(market, term_days=365)
+    assert _bid(market, register_buyer(market), dataset_id=short.id, min_term_days=90).trades == []
+    trades = _bid(market, register_buyer(market), min_term_days=90).trades
     assert [t.dataset_id for t in trades] == [long.id]
 
 
 def test_licence_term_ends_download_rights(market: Market) -> None:
-    _, dataset, _ = _listed(market, term_days=30)
-    buyer = _buyer(market)
+    _, dataset, _ = list_sensor_dataset(market, term_days=30)
+    buyer = register_buyer(market)
     _bid(market, buyer)
     licence = market.find(Licence, buyer_id=buyer.id)[0]
     assert licence.expires_at is not None
