@@ -32,19 +32,26 @@ def hierarchy_options(columns: list[str]) -> list[str]:
     return options
 
 
+def adult_run(out: Path, report: Path) -> list[str]:
+    """The start of an `anonymize` call on ARX's Adult table writing OUT and REPORT."""
+    return [
+        "anonymize",
+        str(adult_dir() / "adult.csv"),
+        "--sep",
+        ";",
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
+
+
 def test_anonymize_writes_csv_and_report_with_measured_figures(cli, tmp_path: Path):
     out, report = tmp_path / "out.csv", tmp_path / "report.json"
     result = CliRunner().invoke(
         cli,
         [
-            "anonymize",
-            str(adult_dir() / "adult.csv"),
-            "--sep",
-            ";",
-            "--out",
-            str(out),
-            "--report",
-            str(report),
+            *adult_run(out, report),
             "--quasi",
             ",".join(ADULT_QIS_8),
             "--sensitive",
@@ -87,14 +94,7 @@ def test_suppressed_rows_are_left_out_and_counted(cli, tmp_path: Path):
     result = CliRunner().invoke(
         cli,
         [
-            "anonymize",
-            str(adult_dir() / "adult.csv"),
-            "--sep",
-            ";",
-            "--out",
-            str(out),
-            "--report",
-            str(report),
+            *adult_run(out, report),
             "--quasi",
             ",".join(ADULT_QIS_8),
             "--k",
@@ -130,14 +130,7 @@ def test_bad_input_fails_with_a_message_and_writes_nothing(cli, tmp_path: Path, 
     result = CliRunner().invoke(
         cli,
         [
-            "anonymize",
-            str(adult_dir() / "adult.csv"),
-            "--sep",
-            ";",
-            "--out",
-            str(out),
-            "--report",
-            str(report),
+            *adult_run(out, report),
             *arguments,
         ],
     )
@@ -222,14 +215,7 @@ def test_long_inputs_get_a_progress_bar(cli, tmp_path: Path, monkeypatch):
     result = CliRunner().invoke(
         cli,
         [
-            "anonymize",
-            str(adult_dir() / "adult.csv"),
-            "--sep",
-            ";",
-            "--out",
-            str(out),
-            "--report",
-            str(report),
+            *adult_run(out, report),
             "--quasi",
             "age,sex",
             "--k",
@@ -248,14 +234,7 @@ def test_t_closeness_uses_the_hierarchy_given_for_the_sensitive_column(cli, tmp_
     result = CliRunner().invoke(
         cli,
         [
-            "anonymize",
-            str(adult_dir() / "adult.csv"),
-            "--sep",
-            ";",
-            "--out",
-            str(out),
-            "--report",
-            str(report),
+            *adult_run(out, report),
             "--quasi",
             "age,sex,race",
             "--sensitive",
