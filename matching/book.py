@@ -105,8 +105,10 @@ class Book(MatchingCore):
         if is_buy:
             self.plain_bids.level_for(price, price).append(order)
         else:
-            # A plain ask has quality 0: its rank is -price * QUALITY_SPAN (see rank_of).
-            self.plain_asks.level_for(price, -price * QUALITY_SPAN).append(order)
+            # A plain ask has quality 0: its rank is -(price * QUALITY_SPAN) (see rank_of).
+            # Negating after multiplying keeps compiled code on its fast path, which takes
+            # non-negative factors only.
+            self.plain_asks.level_for(price, -(price * QUALITY_SPAN)).append(order)
 
     def cancel(self, cmd: Cancel, out: list[Event]) -> None:
         """Remove a live order."""

@@ -41,6 +41,10 @@ class Engine:
         # Heap size at which entries of orders that left early are weeded out (then doubled).
         self._expiries_limit = 1024
         self._schedule: dict[str, tuple[int, int]] = {}
+        # The book of the last instrument named, found again by string identity: a stream of
+        # commands mostly names one instrument with one string object (books are never dropped).
+        self._last_instrument = ""
+        self._last_book: BookBase | None = None
 
     def apply(self, cmd: Command) -> list[Event]:
         """Apply one command; bad commands yield `Rejected`, never an exception."""
@@ -102,6 +106,9 @@ class Engine:
 
     def _book_for(self, instrument: str, order_id: str, out: list[Event]) -> BookBase | None:
         """The instrument's book, opened on first use (None with a rejection when unnamed)."""
+        last = self._last_book
+        if last is not None and instrument is self._last_instrument:
+            return last
         book = self.books.get(instrument)
         if book is None:
             if not instrument:
@@ -109,14 +116,22 @@ class Engine:
                 return None
             book = self._factory(instrument, self.counter)
             self.books[instrument] = book
+        self._last_instrument = instrument
+        self._last_book = book
         return book
 
     def _existing(self, instrument: str, order_id: str, out: list[Event]) -> BookBase | None:
         """The instrument's book, or None with a rejection when it has none."""
+        last = self._last_book
+        if last is not None and instrument is self._last_instrument:
+            return last
         book = self.books.get(instrument)
         if book is None:
             reason = "no live order with this id" if order_id else "unknown instrument"
             out.append(Rejected(order_id, instrument, reason))
+            return None
+        self._last_instrument = instrument
+        self._last_book = book
         return book
 
     def _clock(self, now: int, out: list[Event]) -> None:

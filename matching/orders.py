@@ -5,10 +5,11 @@ from typing import Final, final
 from .terms import AskTerms, BidConstraints
 from .types import MAX_PRICE, MAX_QTY, TimeInForce
 
-# Ask rank folds quality into the price key: lower price first, then higher quality.
-QUALITY_SPAN = 128
-QUALITY_MASK = QUALITY_SPAN - 1
-MARKET_RANK = MAX_PRICE * QUALITY_SPAN
+# Ask rank folds quality into the price key: lower price first, then higher quality. Final
+# constants are compiled in; a plain module global would be a dict lookup and a boxed int.
+QUALITY_SPAN: Final = 128
+QUALITY_MASK: Final = QUALITY_SPAN - 1
+MARKET_RANK: Final = MAX_PRICE * QUALITY_SPAN
 
 
 @final
