@@ -37,6 +37,9 @@ class MatchingCore(BookBase):
         # One string object per participant and dataset among constrained orders keeps them in
         # cache and makes comparisons and set lookups identity checks.
         self.names: dict[str, str] = {}
+        # Class and purpose bits of each distinct set seen (frozensets cache their hash).
+        self.class_masks: dict[frozenset[str], int] = {}
+        self.purpose_masks: dict[frozenset[str], int] = {}
         self._dry_fill = 0
         self._dry_bought: set[str] = set()
         self._last_trade_price = 0
@@ -62,9 +65,12 @@ class MatchingCore(BookBase):
         """
         constraints = order.constraints
         if constraints is not None:
-            classes = 0
-            for data_class in constraints.data_classes:
-                classes |= CLASS_BITS.get(data_class, 0)
+            classes = self.class_masks.get(constraints.data_classes, -1)
+            if classes < 0:
+                classes = 0
+                for data_class in constraints.data_classes:
+                    classes |= CLASS_BITS.get(data_class, 0)
+                self.class_masks[constraints.data_classes] = classes
             simple = (
                 constraints.min_k is None
                 and constraints.dataset_id is None
@@ -77,9 +83,12 @@ class MatchingCore(BookBase):
             return classes, purpose, constraints.min_quality, simple
         terms = order.terms
         if terms is not None:
-            purposes = 0
-            for purpose_code in terms.allowed_purposes:
-                purposes |= self.purpose_bits_of(purpose_code)
+            purposes = self.purpose_masks.get(terms.allowed_purposes, -1)
+            if purposes < 0:
+                purposes = 0
+                for purpose_code in terms.allowed_purposes:
+                    purposes |= self.purpose_bits_of(purpose_code)
+                self.purpose_masks[terms.allowed_purposes] = purposes
             simple = not terms.allowed_recipients and not terms.denied_recipients
             return CLASS_BITS.get(terms.data_class, 0), purposes, 0, simple
         return 0, 0, 0, True
@@ -355,22 +364,26 @@ class MatchingCore(BookBase):
 
     def _pair_qty(self, taker: Order, maker: Order, dry: bool) -> int:
         """Licences the taker may trade with this maker now (0: not eligible)."""
-        if taker.participant == maker.participant:
-            return 0
-        want = taker.qty - self._dry_fill if dry else taker.remaining()
         if taker.is_buy:
             buy = taker
             sell = maker
         else:
             buy = maker
             sell = taker
-        # Bits only (plain orders have none): terms and constraints are read, which costs a
-        # cache miss per candidate, only for orders with rarer constraints.
+        # Bits first, the most selective and cheapest test: terms and constraints are read,
+        # which costs a cache miss per candidate, only for orders with rarer constraints.
         if not buy.class_bits & sell.class_bits:
-            if buy.class_bits == 0 and sell.class_bits == 0:
-                return min(want, maker.remaining())
-            return 0
+            if buy.class_bits != 0 or sell.class_bits != 0:
+                return 0
+            # Two plain orders (a fill-or-kill check): only self-trade prevention applies.
+            if taker.participant == maker.participant:
+                return 0
+            return min(taker.qty - self._dry_fill if dry else taker.remaining(), maker.remaining())
         if not buy.purpose_bits & sell.purpose_bits or sell.quality < buy.min_quality:
+            return 0
+        # Both orders are classified, so their participant names are the book's interned
+        # strings: identity is equality.
+        if taker.participant is maker.participant:
             return 0
         if not (buy.simple and sell.simple) and not eligible(
             buy.participant, buy.constraints, sell.participant, sell.terms
@@ -384,7 +397,7 @@ class MatchingCore(BookBase):
             if dry and dataset in self._dry_bought:
                 return 0
             return 1
-        return min(want, maker.remaining())
+        return min(taker.qty - self._dry_fill if dry else taker.remaining(), maker.remaining())
 
     def trade(self, taker: Order, maker: Order, qty: int, price: int, out: list[Event]) -> None:
         """Record a trade and take its quantity off both orders."""
