@@ -258,44 +258,62 @@ class MatchingCore(BookBase):
         """Visit levels across buckets in rank order; equal ranks are merged by time.
 
         Each bucket keeps a cursor into its line and the level there; a sweep only removes
-        levels it has visited, which never moves a cursor.
+        levels it has visited, which never moves a cursor. Asks with terms have about one order
+        per level, so the common step (one bucket holds the best rank) allocates nothing.
         """
         is_buy = taker.is_buy
         market = taker.is_market
         limit = taker.price
         min_quality = taker.min_quality if is_buy else 0
+        count = len(buckets)
         cursors = [len(bucket.line) - 1 for bucket in buckets]
         current: list[Level | None] = [bucket.line[-1] for bucket in buckets]
         while self._wants(taker, dry):
             best = 0
-            found = False
-            for level in current:
-                if level is not None and (not found or level.rank > best):
-                    best = level.rank
-                    found = True
-            if not found:
+            pick = -1
+            ties = 0
+            for j in range(count):
+                level = current[j]
+                if level is not None:
+                    rank = level.rank
+                    if pick < 0 or rank > best:
+                        best = rank
+                        pick = j
+                        ties = 1
+                    elif rank == best:
+                        ties += 1
+            if pick < 0:
                 return
-            heads: list[Order | None] = []
-            price = 0
-            for j, level in enumerate(current):
-                if level is not None and level.rank == best:
-                    heads.append(level.head)
-                    price = level.price
-                    index = cursors[j] - 1
-                    cursors[j] = index
-                    current[j] = buckets[j].line[index] if index >= 0 else None
+            chosen = current[pick]
+            assert chosen is not None
+            price = chosen.price
             if not market and (price > limit if is_buy else price < limit):
                 return
             quality = best & QUALITY_MASK
             if quality < min_quality:
                 # Ask levels below the bid's minimum quality: skip the rest of this price.
-                for j, bucket in enumerate(buckets):
+                for j in range(count):
+                    bucket = buckets[j]
                     index = bucket.below(best - quality)
                     cursors[j] = index
                     current[j] = bucket.line[index] if index >= 0 else None
                 continue
-            if len(heads) == 1:
-                self._take(taker, heads[0], out, dry)
+            if ties == 1:
+                index = cursors[pick] - 1
+                cursors[pick] = index
+                current[pick] = buckets[pick].line[index] if index >= 0 else None
+                self._take(taker, chosen.head, out, dry)
+                continue
+            heads: list[Order | None] = []
+            for j in range(count):
+                level = current[j]
+                if level is not None and level.rank == best:
+                    heads.append(level.head)
+                    index = cursors[j] - 1
+                    cursors[j] = index
+                    current[j] = buckets[j].line[index] if index >= 0 else None
+            if len(heads) == 2:
+                self._take_two(taker, heads[0], heads[1], out, dry)
             else:
                 self._take_merged(taker, heads, out, dry)
 
@@ -309,10 +327,7 @@ class MatchingCore(BookBase):
     def _take_merged(
         self, taker: Order, heads: list[Order | None], out: list[Event], dry: bool
     ) -> None:
-        """Trade with the eligible orders of equal-rank levels, merged by time."""
-        if len(heads) == 2:
-            self._take_two(taker, heads[0], heads[1], out, dry)
-            return
+        """Trade with the eligible orders of three or more equal-rank levels, merged by time."""
         while self._wants(taker, dry):
             pick = -1
             first: Order | None = None
