@@ -37,9 +37,6 @@ class MatchingCore(BookBase):
         # One string object per participant and dataset among constrained orders keeps them in
         # cache and makes comparisons and set lookups identity checks.
         self.names: dict[str, str] = {}
-        # Class and purpose bits of each distinct set seen (frozensets cache their hash).
-        self.class_masks: dict[frozenset[str], int] = {}
-        self.purpose_masks: dict[frozenset[str], int] = {}
         self._dry_fill = 0
         self._dry_bought: set[str] = set()
         self._last_trade_price = 0
@@ -65,12 +62,13 @@ class MatchingCore(BookBase):
         """
         constraints = order.constraints
         if constraints is not None:
-            classes = self.class_masks.get(constraints.data_classes, -1)
-            if classes < 0:
-                classes = 0
-                for data_class in constraints.data_classes:
-                    classes |= CLASS_BITS.get(data_class, 0)
-                self.class_masks[constraints.data_classes] = classes
+            # Three membership tests (string hashes are cached) beat hashing a new frozenset.
+            accepted = constraints.data_classes
+            classes = (
+                (PERSONAL if "personal" in accepted else 0)
+                | (ANONYMIZED if "anonymized" in accepted else 0)
+                | (NON_PERSONAL if "non_personal" in accepted else 0)
+            )
             simple = (
                 constraints.min_k is None
                 and constraints.dataset_id is None
@@ -83,12 +81,9 @@ class MatchingCore(BookBase):
             return classes, purpose, constraints.min_quality, simple
         terms = order.terms
         if terms is not None:
-            purposes = self.purpose_masks.get(terms.allowed_purposes, -1)
-            if purposes < 0:
-                purposes = 0
-                for purpose_code in terms.allowed_purposes:
-                    purposes |= self.purpose_bits_of(purpose_code)
-                self.purpose_masks[terms.allowed_purposes] = purposes
+            purposes = 0
+            for purpose_code in terms.allowed_purposes:
+                purposes |= self.purpose_bits_of(purpose_code)
             simple = not terms.allowed_recipients and not terms.denied_recipients
             return CLASS_BITS.get(terms.data_class, 0), purposes, 0, simple
         return 0, 0, 0, True
@@ -453,7 +448,14 @@ class MatchingCore(BookBase):
                 self.kill(maker)
 
 
-CLASS_BITS: Final[dict[str, int]] = {"personal": 1, "anonymized": 2, "non_personal": 4}
+PERSONAL: Final = 1
+ANONYMIZED: Final = 2
+NON_PERSONAL: Final = 4
+CLASS_BITS: Final[dict[str, int]] = {
+    "personal": PERSONAL,
+    "anonymized": ANONYMIZED,
+    "non_personal": NON_PERSONAL,
+}
 # For an ask's data class bit: every mask of accepted data classes that contains it.
 CLASS_MASKS: Final[list[list[int]]] = [[m for m in range(8) if m & bit] for bit in range(8)]
 
