@@ -43,3 +43,18 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from bench.matching.run import main
 
         main(messages, seed, as_json)
+
+    @bench_app.command("matching-replay")
+    def bench_matching_replay(
+        messages: int = typer.Option(1_000_000, help="commands in the mixed stream"),
+        seed: int = typer.Option(20261127, help="seed of the command stream"),
+        reference: bool = typer.Option(
+            True, "--reference/--no-reference", help="replay on the reference book too"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+    ) -> None:
+        """Replay a seeded mixed stream on every build and book; exit 1 unless all agree."""
+        from bench.matching.replay import main
+
+        if not main(messages, seed, reference, as_json):
+            raise typer.Exit(1)

@@ -51,3 +51,14 @@ def test_replay_names_the_bad_line_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "line 2" in result.output
     assert not out.exists()
+
+
+def test_bench_replay_finds_every_build_and_book_in_agreement() -> None:
+    result = CliRunner().invoke(app, ["bench", "matching-replay", "--messages", "3000", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["agree"] is True
+    engines = figures["engines"]
+    assert {"interpreted_fast"} < set(engines)
+    assert len({e["state_hash"] for e in engines.values()}) == 1
+    assert all(e["trades"] > 0 for e in engines.values())
