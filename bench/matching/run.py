@@ -77,12 +77,15 @@ def latencies(api: ModuleType, commands: list[Any], resting: int) -> dict[str, f
     return {"p50_us": cuts[499] / 1000, "p99_us": cuts[989] / 1000, "p99_9_us": cuts[998] / 1000}
 
 
-def live_cancel_share(api: ModuleType, commands: list[Any]) -> float:
-    """Share of cancels that found a live order."""
-    events = api.Engine().apply_many(commands)
+def stream_outcome(api: ModuleType, commands: list[Any], resting: int) -> tuple[float, int]:
+    """Share of cancels that found a live order, and trades after the resting orders."""
+    engine = api.Engine()
+    engine.apply_many(commands[:resting])
+    events = engine.apply_many(commands[resting:])
     cancelled = sum(1 for e in events if isinstance(e, api.Cancelled) and e.reason == "cancelled")
     missed = sum(1 for e in events if isinstance(e, api.Rejected))
-    return cancelled / max(1, cancelled + missed)
+    trades = sum(1 for e in events if isinstance(e, api.TradeExecuted))
+    return cancelled / max(1, cancelled + missed), trades
 
 
 def peer_stream(api: ModuleType, commands: list[Any]) -> list[tuple[int, str, bool, int, int]]:
@@ -126,10 +129,17 @@ def run(messages: int, seed: int, resting: int = 1000) -> dict[str, Any]:
     ours_interpreted = throughput(interpreted, interpreted_plain, resting)
     del interpreted_plain
     latency = latencies(matching, plain, resting)
-    cancels_live = live_cancel_share(matching, plain)
+    cancels_live, trades = stream_outcome(matching, plain, resting)
     latency_constrained = latencies(matching, constrained, resting)
-    cancels_live_constrained = live_cancel_share(matching, constrained)
+    cancels_live_constrained, trades_constrained = stream_outcome(matching, constrained, resting)
     fastest_peer = max(minimal, pyorderbook)
+    # Each round times every engine back to back: the ratio within a round shares its noise.
+    per_round = [
+        ours_rate / max(minimal_rate, pyorderbook_rate)
+        for ours_rate, minimal_rate, pyorderbook_rate in zip(
+            rounds["ours"], rounds["minimal"], rounds["pyorderbook"], strict=True
+        )
+    ]
     return {
         "messages": messages,
         "resting": resting,
@@ -145,14 +155,20 @@ def run(messages: int, seed: int, resting: int = 1000) -> dict[str, Any]:
             "minimal_sortedcontainers_msgs_per_s": round(minimal),
             "pyorderbook_msgs_per_s": round(pyorderbook),
             "ratio_vs_fastest_peer": round(ours / fastest_peer, 2),
+            "ratio_vs_fastest_peer_per_round": [round(r, 2) for r in per_round],
+            "ratio_vs_fastest_peer_median_round": round(statistics.median(per_round), 2),
             "latency": latency,
             "cancels_hitting_live_order": round(cancels_live, 3),
+            "trades": trades,
+            "trades_per_message": round(trades / messages, 3),
         },
         "constrained_30pct": {
             "ours_msgs_per_s": round(ours_constrained),
             "ratio_vs_unconstrained": round(ours_constrained / ours, 2),
             "latency": latency_constrained,
             "cancels_hitting_live_order": round(cancels_live_constrained, 3),
+            "trades": trades_constrained,
+            "trades_per_message": round(trades_constrained / messages, 3),
         },
     }
 
