@@ -244,7 +244,7 @@ class MatchingCore(BookBase):
             quality = rank & QUALITY_MASK
             if quality < min_quality:
                 # Ask levels below the bid's minimum quality: skip the rest of this price.
-                index = bucket.below(rank - quality)
+                index = bucket.below_near(rank - quality, index)
                 continue
             self._take(taker, level.head, out, dry)
             index -= 1
@@ -289,7 +289,7 @@ class MatchingCore(BookBase):
                 # Ask levels below the bid's minimum quality: skip the rest of this price.
                 for j in range(count):
                     bucket = buckets[j]
-                    index = bucket.below(best - quality)
+                    index = bucket.below_near(best - quality, cursors[j])
                     cursors[j] = index
                     current[j] = bucket.line[index] if index >= 0 else None
                 continue
@@ -314,9 +314,18 @@ class MatchingCore(BookBase):
 
     def _take(self, taker: Order, maker: Order | None, out: list[Event], dry: bool) -> None:
         """Trade with the eligible orders of one level in time order."""
-        while maker is not None and self._wants(taker, dry):
+        if dry:
+            while maker is not None and self._wants(taker, True):
+                after = maker.next
+                self._offer(taker, maker, out, True)
+                maker = after
+            return
+        # The trading path, with `_wants` and `_offer` inlined: it runs once per candidate.
+        while maker is not None and (taker.unlimited or taker.qty > 0):
             after = maker.next
-            self._offer(taker, maker, out, dry)
+            qty = self._pair_qty(taker, maker, False)
+            if qty != 0:
+                self.trade(taker, maker, qty, maker.price, out)
             maker = after
 
     def _take_merged(
@@ -350,7 +359,12 @@ class MatchingCore(BookBase):
                 other = other.next
             else:
                 return
-            self._offer(taker, node, out, dry)
+            if dry:
+                self._offer(taker, node, out, True)
+                continue
+            qty = self._pair_qty(taker, node, False)
+            if qty != 0:
+                self.trade(taker, node, qty, node.price, out)
 
     def _offer(self, taker: Order, maker: Order, out: list[Event], dry: bool) -> None:
         """Trade (or, dry, count) what the taker may take from one maker."""

@@ -243,6 +243,26 @@ class Bucket:
             return end - 1
         return position(ranks, rank) - 1
 
+    def below_near(self, price_rank: int, index: int) -> int:
+        """`below(price_rank)` for the rank of quality 0 at a price whose level is at or above `index`.
+
+        The levels between hold that price's other qualities, fewer than QUALITY_SPAN, so the
+        search covers a window under `index` rather than the whole line.
+        """
+        ranks = self.ranks
+        if index < 0 or ranks[index] < price_rank:
+            return index
+        low = index - QUALITY_SPAN
+        if low < 0:
+            low = 0
+        while low < index:
+            middle = (low + index) >> 1
+            if ranks[middle] < price_rank:
+                low = middle + 1
+            else:
+                index = middle
+        return low - 1
+
 
 RECENT_SLOTS: Final = 64
 
