@@ -52,7 +52,11 @@ def build(verbose: bool = False) -> list[Path]:
                 continue
             destination = PACKAGE.parent / built.relative_to(root)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(built, destination)
+            # Copy beside, then rename over: a process that has the old extension loaded keeps
+            # its (unlinked) file, where copying onto it would change the code under its feet.
+            staged = destination.with_name(destination.name + ".new")
+            shutil.copy(built, staged)
+            os.replace(staged, destination)
             written.append(destination)
     return written
 
