@@ -14,6 +14,7 @@ def check_fast_book(book: MatchingCore) -> None:
     for by_classes in book.bid_by_purpose.values():
         buckets.extend(bucket for bucket in by_classes if bucket is not None)
     buckets.extend(bucket for bucket in book.ask_by_class if bucket is not None)
+    _require(book.bid_ceiling >= book.constrained_bid_top(), "constrained bid ceiling too low")
     seen: set[str] = set()
     for bucket in buckets:
         _check_bucket(book, bucket, seen)

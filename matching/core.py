@@ -37,6 +37,9 @@ class MatchingCore(BookBase):
         # One string object per participant and dataset among constrained orders keeps them in
         # cache and makes comparisons and set lookups identity checks.
         self.names: dict[str, str] = {}
+        # At least the highest price of any resting constrained bid (exact after a fruitless
+        # scan): most asks with terms are priced above every such bid and skip the scan.
+        self.bid_ceiling = 0
         self._dry_fill = 0
         self._dry_bought: set[str] = set()
         self._last_trade_price = 0
@@ -139,6 +142,10 @@ class MatchingCore(BookBase):
         if order.terms is None:
             _add_crossing(found, self.plain_bids, order)
             return found
+        market = order.is_market
+        price = order.price
+        if not market and price > self.bid_ceiling:
+            return found
         masks = CLASS_MASKS[order.class_bits]
         purposes = order.purpose_bits
         all_slots = self.bid_purpose_slots
@@ -148,11 +155,28 @@ class MatchingCore(BookBase):
                 for classes in masks:
                     bucket = slots[classes]
                     if bucket is not None:
-                        _add_crossing(found, bucket, order)
+                        best = bucket.best
+                        if best is not None and (market or best.price >= price):
+                            found.append(bucket)
+        if not found and not market:
+            self.bid_ceiling = self.constrained_bid_top()
         return found
+
+    def constrained_bid_top(self) -> int:
+        """The highest price among resting constrained bids (0: none)."""
+        top = 0
+        for slots in self.bid_purpose_slots:
+            for bucket in slots:
+                if bucket is not None:
+                    best = bucket.best
+                    if best is not None and best.price > top:
+                        top = best.price
+        return top
 
     def rest(self, order: Order) -> None:
         """Link a live order into its level."""
+        if order.is_buy and order.constraints is not None and order.price > self.bid_ceiling:
+            self.bid_ceiling = order.price
         self.home_bucket(order).level_for(order.price, order.rank).insert(order)
 
     def unrest(self, order: Order) -> None:
