@@ -4,7 +4,7 @@ from itertools import pairwise
 
 from .bookbase import CorruptBook
 from .core import MatchingCore
-from .orders import Bucket, Level, Order
+from .orders import Bucket, Ladder, Level, Order
 from .types import TimeInForce
 
 
@@ -13,13 +13,27 @@ def check_fast_book(book: MatchingCore) -> None:
     buckets: list[Bucket] = [book.plain_bids, book.plain_asks]
     for by_classes in book.bid_by_purpose.values():
         buckets.extend(bucket for bucket in by_classes if bucket is not None)
-    buckets.extend(bucket for bucket in book.ask_by_class if bucket is not None)
+    for ladder in book.ask_ladders:
+        if ladder is not None:
+            _check_ladder(ladder)
+            buckets.extend(ladder.rungs)
     _require(book.bid_ceiling >= book.constrained_bid_top(), "constrained bid ceiling too low")
     seen: set[str] = set()
     for bucket in buckets:
         _check_bucket(book, bucket, seen)
     for order_id, order in book.orders.items():
         _check_order(book, order_id, order, order_id in seen)
+
+
+def _check_ladder(ladder: Ladder) -> None:
+    """Keys strictly ascending, one non-empty rung per key, each rung at its own price."""
+    keys = ladder.keys
+    _require(keys == sorted(set(keys)), "ladder keys not strictly ascending")
+    _require(len(keys) == len(ladder.rungs), "ladder keys and rungs disagree")
+    for key, rung in zip(keys, ladder.rungs, strict=True):
+        _require(rung.ladder is ladder and rung.key == key, "rung filed in the wrong ladder")
+        _require(bool(rung.line), "empty rung left in the ladder")
+        _require(all(level.price == -key for level in rung.line), "rung holds another price")
 
 
 def _check_bucket(book: MatchingCore, bucket: Bucket, seen: set[str]) -> None:

@@ -4,7 +4,7 @@ from typing import Final, cast
 
 from .bookbase import BookBase, TradeCounter
 from .events import Event, TradeExecuted
-from .orders import QUALITY_MASK, Bucket, Level, Order
+from .orders import QUALITY_MASK, Bucket, Ladder, Level, Order
 from .terms import eligible
 
 
@@ -12,10 +12,11 @@ class MatchingCore(BookBase):
     """Resting orders indexed so that each incoming order visits only orders it may trade with.
 
     Every resting order lives in exactly one bucket: plain orders (no terms, no constraints) in
-    one bucket per side, asks with terms in one bucket per data class, constrained bids in one
-    bucket per (purpose, accepted data classes). A constrained bid sweeps the ask buckets of the
-    data classes it accepts and an ask with terms the bid buckets of the purposes it allows that
-    accept its data class, merged in priority order. Purpose, data class and quality are checked
+    one bucket per side, asks with terms in one bucket per (data class, price) — the rungs of a
+    `Ladder` per data class — and constrained bids in one bucket per (purpose, accepted data
+    classes). A constrained bid sweeps the ladders of the data classes it accepts price by price
+    and an ask with terms the bid buckets of the purposes it allows that accept its data class,
+    merged in priority order. Purpose, data class and quality are checked
     from precomputed bits (`classify`); the full `eligible` only runs for orders with rarer
     constraints. Ask levels carry a single quality, so a bid skips the levels below its
     `min_quality`.
@@ -26,8 +27,8 @@ class MatchingCore(BookBase):
         self.orders: dict[str, Order] = id_index()
         self.plain_bids = Bucket()
         self.plain_asks = Bucket()
-        # Asks with terms by the bit of their data class (see CLASS_BITS).
-        self.ask_by_class: list[Bucket | None] = [None] * 8
+        # Asks with terms by the bit of their data class (see CLASS_BITS), a bucket per price.
+        self.ask_ladders: list[Ladder | None] = [None] * 8
         # Constrained bids by purpose, then by the set of data classes accepted (a 3-bit mask).
         self.bid_by_purpose: dict[str, list[Bucket | None]] = {}
         # The same slot lists with their purpose bits, for asks to walk without hashing.
@@ -119,25 +120,18 @@ class MatchingCore(BookBase):
             return bucket
         if order.terms is None:
             return self.plain_asks
-        bucket = self.ask_by_class[order.class_bits]
-        if bucket is None:
-            bucket = Bucket()
-            self.ask_by_class[order.class_bits] = bucket
-        return bucket
+        ladder = self.ask_ladders[order.class_bits]
+        if ladder is None:
+            ladder = Ladder()
+            self.ask_ladders[order.class_bits] = ladder
+        return ladder.bucket_for(order.price)
 
     def opposite_buckets(self, order: Order) -> list[Bucket]:
         """The buckets holding every order this one may trade with, whose best level crosses."""
         found: list[Bucket] = []
         if order.is_buy:
-            constraints = order.constraints
-            if constraints is None:
-                _add_crossing(found, self.plain_asks, order)
-                return found
-            for bit in (1, 2, 4):
-                if order.class_bits & bit:
-                    bucket = self.ask_by_class[bit]
-                    if bucket is not None:
-                        _add_crossing(found, bucket, order)
+            # A constrained bid sweeps the ladders of asks with terms instead (`_sweep_ladders`).
+            _add_crossing(found, self.plain_asks, order)
             return found
         if order.terms is None:
             _add_crossing(found, self.plain_bids, order)
@@ -198,6 +192,9 @@ class MatchingCore(BookBase):
         if taker.constraints is None and taker.terms is None:
             self._sweep_plain(taker, self.plain_asks if taker.is_buy else self.plain_bids, out)
             return
+        if taker.is_buy:
+            self._sweep_ladders(taker, out, False)
+            return
         buckets = self.opposite_buckets(taker)
         if buckets:
             self._sweep(taker, buckets, out, False)
@@ -206,10 +203,57 @@ class MatchingCore(BookBase):
         """How many licences the order would get now, without trading (for fill-or-kill)."""
         self._dry_fill = 0
         self._dry_bought = set()
+        if taker.is_buy and taker.constraints is not None:
+            self._sweep_ladders(taker, [], True)
+            return self._dry_fill
         buckets = self.opposite_buckets(taker)
         if buckets:
             self._sweep(taker, buckets, [], True)
         return self._dry_fill
+
+    def _sweep_ladders(self, taker: Order, out: list[Event], dry: bool) -> None:
+        """Sweep the asks with terms of the classes a constrained bid accepts, price by price.
+
+        At each price, the rungs of every accepted class at that price are swept together (best
+        quality first, equal quality merged by time); then the next price.
+        """
+        ladders: list[Ladder] = []
+        for bit in (PERSONAL, ANONYMIZED, NON_PERSONAL):
+            if taker.class_bits & bit:
+                ladder = self.ask_ladders[bit]
+                if ladder is not None and ladder.rungs:
+                    ladders.append(ladder)
+        count = len(ladders)
+        if count == 0:
+            return
+        market = taker.is_market
+        limit = taker.price
+        cursors = [len(ladder.rungs) - 1 for ladder in ladders]
+        while self._wants(taker, dry):
+            # Keys are negated prices: the largest is the lowest price.
+            best = 0
+            pick = -1
+            for j in range(count):
+                cursor = cursors[j]
+                if cursor >= 0:
+                    key = ladders[j].keys[cursor]
+                    if pick < 0 or key > best:
+                        best = key
+                        pick = j
+            if pick < 0 or (not market and -best > limit):
+                return
+            if count == 1:
+                rung = ladders[0].rungs[cursors[0]]
+                cursors[0] -= 1
+                self._sweep_one(taker, rung, out, dry)
+                continue
+            rungs: list[Bucket] = []
+            for j in range(count):
+                cursor = cursors[j]
+                if cursor >= 0 and ladders[j].keys[cursor] == best:
+                    rungs.append(ladders[j].rungs[cursor])
+                    cursors[j] = cursor - 1
+            self._sweep(taker, rungs, out, dry)
 
     def _sweep_plain(self, taker: Order, bucket: Bucket, out: list[Event]) -> None:
         """Trade a plain order with the plain orders of one bucket (the fast path)."""

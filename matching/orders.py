@@ -183,11 +183,14 @@ class Bucket:
     (unlike a dict keyed by rank, neither boxes an int).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ladder: "Ladder | None" = None, key: int = 0) -> None:
         self.ranks: list[int] = []
         self.line: list[Level] = []
         self.best: Level | None = None
         self.recent: list[Level | None] = [None] * RECENT_SLOTS
+        # A rung of a ladder (asks with terms at one price) leaves it when its last level goes.
+        self.ladder = ladder
+        self.key = key
 
     def level_for(self, price: int, rank: int) -> Level:
         """The level at this rank, created when missing."""
@@ -229,7 +232,13 @@ class Bucket:
         if line[-1] is level:
             ranks.pop()
             line.pop()
-            self.best = line[-1] if line else None
+            if line:
+                self.best = line[-1]
+            else:
+                self.best = None
+                ladder = self.ladder
+                if ladder is not None:
+                    ladder.remove(self)
         else:
             index = position(ranks, level.rank)
             del ranks[index]
@@ -262,6 +271,50 @@ class Bucket:
             else:
                 index = middle
         return low - 1
+
+
+@final
+class Ladder:
+    """Asks with terms of one data class: a bucket (rung) per price, the lowest price last.
+
+    Asks with terms have a level per price and quality, so one flat line would be thousands of
+    levels long and every new or emptied level would shift half of it. A rung holds one price's
+    levels (at most one per quality) and the ladder's own line holds a rung per price; both stay
+    short. Rungs are keyed by the negated price so that keys ascend towards the best, like ranks,
+    and a sweep only removes rungs it has visited, which moves no lower index.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.rungs: list[Bucket] = []
+
+    def bucket_for(self, price: int) -> Bucket:
+        """The rung at this price, created when missing."""
+        key = -price
+        keys = self.keys
+        end = len(keys)
+        if end and keys[end - 1] < key:
+            index = end
+        else:
+            index = position(keys, key)
+            if index < end and keys[index] == key:
+                return self.rungs[index]
+        rung = Bucket(self, key)
+        keys.insert(index, key)
+        self.rungs.insert(index, rung)
+        return rung
+
+    def remove(self, rung: Bucket) -> None:
+        """Forget a rung whose last level went."""
+        keys = self.keys
+        rungs = self.rungs
+        if rungs[-1] is rung:
+            keys.pop()
+            rungs.pop()
+            return
+        index = position(keys, rung.key)
+        del keys[index]
+        del rungs[index]
 
 
 RECENT_SLOTS: Final = 64
