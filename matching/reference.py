@@ -5,7 +5,7 @@ scan. It shares only the rules with the fast book (validation, eligibility), nev
 indexes.
 """
 
-from bisect import insort
+from bisect import bisect_left, insort
 
 from .bookbase import BookBase, CorruptBook, TradeCounter
 from .commands import Amend, Cancel, Limit, Market, Reduce, Update
@@ -202,8 +202,12 @@ class ReferenceBook(BookBase):
         """Forget an order."""
         del self.orders[order.id]
         if not order.is_market:
+            # Priority keys are unique (they end in the order's time), so a bisect finds it.
             side = self.bids if order.is_buy else self.asks
-            side.remove(order)
+            index = bisect_left(side, canonical_key(order), key=canonical_key)
+            if index == len(side) or side[index] is not order:
+                raise CorruptBook(f"{order.id} is not where its priority puts it")
+            del side[index]
 
     def _candidates(self, taker: Order) -> list[Order]:
         """Opposite orders whose price crosses the taker's, best first."""
