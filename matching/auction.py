@@ -15,6 +15,7 @@ fails a condition only when more quantity on the other side would have filled it
 An unlimited ask never needs filling and supplies whatever eligible demand wants.
 """
 
+from heapq import heappop, heappush
 from itertools import pairwise
 
 from .flow import SINK, SOURCE, Network
@@ -96,22 +97,51 @@ class _Graph:
 
 
 def plan_auction(orders: list[Order], reference: int | None) -> AuctionPlan:
-    """Find the uniform price and allocation for the collected orders."""
+    """Find the uniform price and allocation for the collected orders.
+
+    Prices are ranked by (largest volume, smallest imbalance, nearest the reference, lowest)
+    and the best-ranked price meeting the conditions is chosen; with none (constraints only),
+    the best-ranked. A volume is a maximum flow, so prices are visited lazily: the executable
+    demand and supply cap each price's volume, and a price's flow is computed only once its cap
+    reaches the volume of the best-ranked price not yet examined.
+    """
     graph = _Graph(_could_trade(orders))
     limits = sorted({o.price for o in graph.bids + graph.asks if not o.is_market})
-    ranked: list[tuple[int, int, int, int]] = []
-    for price in _candidates(limits, reference):
-        volume = _volume(graph, price)
-        if volume:
-            distance = abs(price - reference) if reference is not None else 0
-            ranked.append((-volume, _imbalance(graph, price), distance, price))
-    if not ranked:
+    pool = sorted(
+        ((_volume_cap(graph, price), price) for price in _candidates(limits, reference)),
+        reverse=True,
+    )
+    waiting: list[tuple[int, int, int, int]] = []
+    first: tuple[int, int, int, int] | None = None
+    taken = 0
+    while True:
+        # Compute every price whose cap could tie or beat the best-ranked waiting price.
+        while taken < len(pool) and (not waiting or pool[taken][0] >= -waiting[0][0]):
+            cap, price = pool[taken]
+            taken += 1
+            volume = _volume(graph, price) if cap else 0
+            if volume:
+                distance = abs(price - reference) if reference is not None else 0
+                heappush(waiting, (-volume, _imbalance(graph, price), distance, price))
+        if not waiting:
+            break
+        key = heappop(waiting)
+        if first is None:
+            first = key
+        if _qualifies(graph, key[3]):
+            return AuctionPlan(key[3], -key[0], key[1], _allocate(graph, key[3]))
+    if first is None:
         return AuctionPlan(None, 0, 0, [])
-    ranked.sort()
-    # The best-ranked price meeting the conditions; with none (constraints only), the best.
-    chosen = next((key for key in ranked if _qualifies(graph, key[3])), ranked[0])
-    price = chosen[3]
-    return AuctionPlan(price, -chosen[0], chosen[1], _allocate(graph, price))
+    return AuctionPlan(first[3], -first[0], first[1], _allocate(graph, first[3]))
+
+
+def _volume_cap(graph: _Graph, price: int) -> int:
+    """An upper bound of the volume at a price: executable demand, or supply when smaller."""
+    demand = sum(b.qty for b in graph.bids if b.is_market or b.price >= price)
+    asks = [a for a in graph.asks if a.is_market or a.price <= price]
+    if any(a.unlimited for a in asks):
+        return demand
+    return min(demand, sum(a.qty for a in asks))
 
 
 def _could_trade(orders: list[Order]) -> list[Order]:
