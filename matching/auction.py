@@ -45,9 +45,19 @@ class _Graph:
         self.asks = [o for o in ordered if not o.is_buy]
         finite = sum(o.qty for o in ordered if not o.unlimited)
         self.infinite = finite + 1
+        # A pair trades at a uniform price p only when bid >= p >= ask: pairs whose prices do
+        # not cross never share a network, so they are left out (a thin book's auction then
+        # costs little however many orders rest away from the price).
         self.pairs: list[list[int]] = []
         for bid in self.bids:
-            self.pairs.append([j for j, ask in enumerate(self.asks) if _may_trade(bid, ask)])
+            self.pairs.append(
+                [
+                    j
+                    for j, ask in enumerate(self.asks)
+                    if (bid.is_market or ask.is_market or ask.price <= bid.price)
+                    and _may_trade(bid, ask)
+                ]
+            )
 
     def network(
         self, bids: list[int], asks: list[int], bids_unbounded: bool, asks_unbounded: bool
