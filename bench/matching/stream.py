@@ -173,6 +173,10 @@ def _order(
     if not is_buy and rng.random() < 0.05:
         qty = None
     tif = rng.choices(list(api.TimeInForce), weights=[70, 15, 10, 5])[0]
+    if tif is api.TimeInForce.GTC and instrument == "thin":
+        # Orders for a thin market's auctions are good for the day, not forever: the thin
+        # book stays the size of a thin market however long the stream runs.
+        tif = api.TimeInForce.GTD
     expires_at = now + rng.randrange(1, 100_000) if tif is api.TimeInForce.GTD else None
     if tif is api.TimeInForce.FOK and qty is None:
         qty = 5
