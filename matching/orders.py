@@ -253,10 +253,10 @@ class Bucket:
         return position(ranks, rank) - 1
 
     def below_near(self, price_rank: int, index: int) -> int:
-        """`below(price_rank)` for the rank of quality 0 at a price whose level is at or above `index`.
+        """`below(price_rank)`, searching only a window under the level at `index`.
 
-        The levels between hold that price's other qualities, fewer than QUALITY_SPAN, so the
-        search covers a window under `index` rather than the whole line.
+        `price_rank` is the rank of quality 0 at some price, and the level at `index` is at that
+        price or a worse one; a price has fewer than QUALITY_SPAN levels (one per quality).
         """
         ranks = self.ranks
         if index < 0 or ranks[index] < price_rank:
