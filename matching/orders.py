@@ -205,21 +205,14 @@ class Bucket:
     def _find_or_add(self, price: int, rank: int) -> Level:
         """The level at this rank from the sorted lists, created when missing."""
         ranks = self.ranks
-        end = len(ranks)
-        if end and ranks[end - 1] < rank:
-            index = end
-        else:
-            index = position(ranks, rank)
-            if index < end and ranks[index] == rank:
-                return self.line[index]
+        index = position(ranks, rank)
+        if index < len(ranks) and ranks[index] == rank:
+            return self.line[index]
         level = Level(price, rank, self)
-        if index == end:
-            ranks.append(rank)
-            self.line.append(level)
+        if index == len(ranks):
             self.best = level
-        else:
-            ranks.insert(index, rank)
-            self.line.insert(index, level)
+        ranks.insert(index, rank)
+        self.line.insert(index, level)
         return level
 
     def drop(self, level: Level) -> None:
@@ -246,11 +239,7 @@ class Bucket:
 
     def below(self, rank: int) -> int:
         """Index in `ranks` of the best rank under `rank` (-1: none)."""
-        ranks = self.ranks
-        end = len(ranks)
-        if end and ranks[end - 1] < rank:
-            return end - 1
-        return position(ranks, rank) - 1
+        return position(self.ranks, rank) - 1
 
     def below_near(self, price_rank: int, index: int) -> int:
         """`below(price_rank)`, searching only a window under the level at `index`.
@@ -292,13 +281,9 @@ class Ladder:
         """The rung at this price, created when missing."""
         key = -price
         keys = self.keys
-        end = len(keys)
-        if end and keys[end - 1] < key:
-            index = end
-        else:
-            index = position(keys, key)
-            if index < end and keys[index] == key:
-                return self.rungs[index]
+        index = position(keys, key)
+        if index < len(keys) and keys[index] == key:
+            return self.rungs[index]
         rung = Bucket(self, key)
         keys.insert(index, key)
         self.rungs.insert(index, rung)
@@ -326,9 +311,14 @@ def _slot(rank: int) -> int:
 
 
 def position(ranks: list[int], rank: int) -> int:
-    """Index of the first rank not below `rank` (bisect_left, without boxing `rank`)."""
-    low = 0
+    """Index of the first rank not below `rank` (bisect_left, without boxing `rank`).
+
+    New ranks mostly extend the line at its best end, which is checked first.
+    """
     high = len(ranks)
+    if high == 0 or ranks[high - 1] < rank:
+        return high
+    low = 0
     while low < high:
         middle = (low + high) >> 1
         if ranks[middle] < rank:
