@@ -8,20 +8,9 @@ import pandas as pd
 import pytest
 
 from anonymize import Hierarchy
+from bench.anonymize.adult import ADULT, ARX_QIS
 
-# The `shared` folder sits beside the checkout folder (CI copies it there too).
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
-ADULT = SHARED / "data" / "adult"
-ADULT_QIS_8 = [
-    "age",
-    "education",
-    "marital-status",
-    "native-country",
-    "race",
-    "salary-class",
-    "sex",
-    "workclass",
-]
+__all__ = ["ADULT", "ARX_QIS", "adult_dir"]
 
 
 def adult_dir() -> Path:
@@ -44,7 +33,7 @@ def adult() -> pd.DataFrame:
 def adult_hierarchies() -> dict[str, Hierarchy]:
     """ARX's hierarchies for the nine Adult columns."""
     folder = adult_dir() / "arx_hierarchies"
-    names = [*ADULT_QIS_8, "occupation"]
+    names = [*ARX_QIS, "occupation"]
     return {name: Hierarchy.from_csv(folder / f"adult_hierarchy_{name}.csv") for name in names}
 
 

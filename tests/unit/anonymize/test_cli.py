@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from datamarket.commands.anonymize import register
 
-from .conftest import ADULT_QIS_8, adult_dir
+from .conftest import ARX_QIS, adult_dir
 
 
 @pytest.fixture()
@@ -53,7 +53,7 @@ def test_anonymize_writes_csv_and_report_with_measured_figures(cli, tmp_path: Pa
         [
             *adult_run(out, report),
             "--quasi",
-            ",".join(ADULT_QIS_8),
+            ",".join(ARX_QIS),
             "--sensitive",
             "occupation",
             "--k",
@@ -62,7 +62,7 @@ def test_anonymize_writes_csv_and_report_with_measured_figures(cli, tmp_path: Pa
             "2",
             "--algorithm",
             "optimal",
-            *hierarchy_options(ADULT_QIS_8),
+            *hierarchy_options(ARX_QIS),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -96,14 +96,14 @@ def test_suppressed_rows_are_left_out_and_counted(cli, tmp_path: Path):
         [
             *adult_run(out, report),
             "--quasi",
-            ",".join(ADULT_QIS_8),
+            ",".join(ARX_QIS),
             "--k",
             "5",
             "--suppression",
             "0.04",
             "--algorithm",
             "optimal",
-            *hierarchy_options(ADULT_QIS_8),
+            *hierarchy_options(ARX_QIS),
         ],
     )
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ import pytest
 
 from anonymize import Algorithm, Config, Definition, KAnonymity, QualityModel, anonymize
 
-from .conftest import ADULT_QIS_8
+from .conftest import ARX_QIS
 
 
 def optimal(
@@ -30,14 +30,14 @@ def optimal(
 
 
 def test_dm_optimum_on_8_qis_at_k5_is_arx_value(adult, adult_hierarchies):
-    result = optimal(adult, adult_hierarchies, ADULT_QIS_8, 5, QualityModel.DM)
+    result = optimal(adult, adult_hierarchies, ARX_QIS, 5, QualityModel.DM)
     assert result.metrics.dm == 55_170_356
     assert result.metrics.suppressed_rows == 0
 
 
 def test_aecs_optimum_is_a_different_transformation(adult, adult_hierarchies):
-    by_dm = optimal(adult, adult_hierarchies, ADULT_QIS_8, 5, QualityModel.DM)
-    by_aecs = optimal(adult, adult_hierarchies, ADULT_QIS_8, 5, QualityModel.AECS)
+    by_dm = optimal(adult, adult_hierarchies, ARX_QIS, 5, QualityModel.DM)
+    by_aecs = optimal(adult, adult_hierarchies, ARX_QIS, 5, QualityModel.AECS)
     assert by_aecs.metrics.aecs == pytest.approx(942.5625)
     assert by_aecs.transformation != by_dm.transformation
 
@@ -62,8 +62,8 @@ def test_entropy_optimum_on_all_columns_is_arx_value(
 
 
 def test_dm_charges_each_suppressed_record_the_table_size(adult, adult_hierarchies):
-    result = optimal(adult, adult_hierarchies, ADULT_QIS_8, 5, QualityModel.DM, 0.04)
-    sizes = result.output.groupby(ADULT_QIS_8, observed=True).size()
+    result = optimal(adult, adult_hierarchies, ARX_QIS, 5, QualityModel.DM, 0.04)
+    sizes = result.output.groupby(ARX_QIS, observed=True).size()
     expected = int((sizes**2).sum()) + result.metrics.suppressed_rows * len(adult)
     assert result.metrics.dm == expected
     assert result.metrics.rows_out + result.metrics.suppressed_rows == len(adult)

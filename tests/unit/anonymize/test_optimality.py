@@ -20,7 +20,7 @@ from anonymize import (
     interval_hierarchy,
 )
 
-from .conftest import ADULT_QIS_8
+from .conftest import ARX_QIS
 
 LETTERS = Hierarchy.from_rows((c, "abc" if c in "abc" else "def", "*") for c in "abcdef")
 
@@ -75,9 +75,9 @@ def test_dm_and_aecs_optima_match_brute_force(records, k, suppression):
 
 
 def test_each_quality_model_is_best_under_its_own_measure(adult, adult_hierarchies):
-    rest = [c for c in adult.columns if c not in ADULT_QIS_8]
-    definition = Definition.of(quasi=ADULT_QIS_8, insensitive=rest)
-    hierarchies = {q: adult_hierarchies[q] for q in ADULT_QIS_8}
+    rest = [c for c in adult.columns if c not in ARX_QIS]
+    definition = Definition.of(quasi=ARX_QIS, insensitive=rest)
+    hierarchies = {q: adult_hierarchies[q] for q in ARX_QIS}
     results = {
         quality: anonymize(
             adult,
