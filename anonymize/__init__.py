@@ -23,9 +23,18 @@ from anonymize.errors import (
     IdentifierInReleasedColumn,
     InvalidHierarchy,
     KAnonymityNotReached,
+    OverrideWithoutReason,
+    ReleaseBlocked,
     UndefinedColumn,
     UnknownColumn,
     VerificationFailed,
+)
+from anonymize.findings import (
+    OverriddenBy,
+    Override,
+    Resolution,
+    resolve_definition,
+    scan_release,
 )
 from anonymize.geography import geography_hierarchy, prefecture_hierarchy, prefectures
 from anonymize.hierarchy import Hierarchy
@@ -59,11 +68,16 @@ __all__ = [
     "KAnonymity",
     "KAnonymityNotReached",
     "LinkingTreatment",
+    "OverriddenBy",
+    "Override",
+    "OverrideWithoutReason",
     "ProcessingMethodRecord",
     "ProcessingReport",
     "Progress",
     "QualityModel",
     "RecursiveCLDiversity",
+    "ReleaseBlocked",
+    "Resolution",
     "Risk",
     "TCloseness",
     "UndefinedColumn",
@@ -79,5 +93,7 @@ __all__ = [
     "interval_hierarchy",
     "prefecture_hierarchy",
     "prefectures",
+    "resolve_definition",
+    "scan_release",
     "verify",
 ]

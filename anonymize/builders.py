@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 
 from anonymize.errors import InvalidHierarchy
@@ -81,11 +82,23 @@ def _edge_code(hierarchy: Hierarchy, threshold: float, label: str, above: bool) 
     return Hierarchy(tuple(rows))
 
 
+_DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*$")
+
+
+def parse_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD, YYYY/M/D or YYYY.MM.DD; ValueError otherwise."""
+    match = _DATE.match(text)
+    if match is None:
+        raise ValueError("not a date in YYYY-MM-DD form")
+    year, month, day = (int(part) for part in match.groups())
+    return dt.date(year, month, day)
+
+
 def date_hierarchy(values: Iterable[str]) -> Hierarchy:
-    """ISO dates -> year-month -> year -> decade -> * (APPI standard 1 cuts birth dates here)."""
+    """Dates -> year-month -> year -> decade -> * (APPI standard 1 cuts dates to the year)."""
     rows = []
     for text in sorted(set(values)):
-        day = dt.date.fromisoformat(text.strip().replace("/", "-"))
+        day = parse_date(text)
         decade = day.year // 10 * 10
         rows.append(
             (
@@ -105,7 +118,7 @@ def age_band_hierarchy(
     """ISO birth dates -> age bands at the reference date (e.g. 30-34) -> wider bands -> *."""
     rows = []
     for text in sorted(set(values)):
-        born = dt.date.fromisoformat(text.strip().replace("/", "-"))
+        born = parse_date(text)
         age = (
             reference.year - born.year - ((reference.month, reference.day) < (born.month, born.day))
         )

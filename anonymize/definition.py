@@ -30,6 +30,8 @@ class InfoCategory(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     BIRTH_DATE = "birth_date"
+    DATE = "date"
+    FREE_TEXT = "free_text"
     MY_NUMBER = "my_number"
     PASSPORT = "passport"
     DRIVERS_LICENCE = "drivers_licence"
@@ -55,8 +57,23 @@ IDENTIFICATION_CODES = frozenset(
 
 #: Categories that identify a person by themselves: never released (standards 1 and 2).
 MUST_DELETE = IDENTIFICATION_CODES | {InfoCategory.NAME, InfoCategory.PHONE, InfoCategory.EMAIL}
-#: Categories released only above a floor level (standard 1).
-MUST_GENERALIZE = frozenset({InfoCategory.ADDRESS, InfoCategory.BIRTH_DATE})
+#: Categories a detector finding removes whatever the seller's label: MUST_DELETE and linking IDs.
+IDENTIFIERS = MUST_DELETE | {InfoCategory.INTERNAL_ID}
+#: The least level each category is released at, on its default hierarchy (standard 1):
+#: addresses at the municipality (geography level 1), dates at the year (date level 2: the
+#: level below, year-month, still narrows a birth date to some 30 days), free text at `*`.
+FLOORS = {
+    InfoCategory.ADDRESS: 1,
+    InfoCategory.BIRTH_DATE: 2,
+    InfoCategory.DATE: 2,
+    InfoCategory.FREE_TEXT: 1,
+}
+#: Categories released only generalized to their floor, never as is (standard 1).
+MUST_GENERALIZE = frozenset({InfoCategory.ADDRESS, InfoCategory.BIRTH_DATE, InfoCategory.DATE})
+
+
+#: Kinds whose values are released unchanged.
+RELEASED_AS_IS = frozenset({ColumnKind.SENSITIVE, ColumnKind.INSENSITIVE})
 
 
 @dataclass(frozen=True)
@@ -69,8 +86,8 @@ class ColumnSpec:
 
 
 def effective_floor(spec: ColumnSpec) -> int:
-    """The least level a column is released at: addresses and birth dates at least level 1."""
-    return max(spec.min_level, 1 if spec.category in MUST_GENERALIZE else 0)
+    """The least level a column is released at: its own floor or its category's (FLOORS)."""
+    return max(spec.min_level, FLOORS.get(spec.category, 0))
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,11 @@ class Definition:
                 raise ContradictoryConfig(
                     f"column {name!r} holds {spec.category.value} data, which APPI standards 1-2 "
                     "require deleted; define it as identifying"
+                )
+            if spec.category in MUST_GENERALIZE and spec.kind in RELEASED_AS_IS:
+                raise ContradictoryConfig(
+                    f"column {name!r} holds {spec.category.value} data, which APPI standard 1 "
+                    "releases only generalized; define it as quasi_identifying or identifying"
                 )
 
     def check_against(self, columns: Iterable[str]) -> None:

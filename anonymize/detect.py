@@ -3,7 +3,8 @@
 Names are matched in kanji, kana and romaji after normalization (全角 -> 半角, lower case).
 Values are sampled and matched against the formats of identification codes (個人識別符号:
 My Number with its check digit, passport, basic pension), e-mail, phone numbers, addresses
-and dates. Corporate numbers (13 digits with a check digit) identify companies, not people.
+and dates; long, mostly distinct values are free text. Corporate numbers (13 digits with a check
+digit) identify companies, not people.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from anonymize.definition import ColumnKind, ColumnSpec, Definition, InfoCategory
+from anonymize.definition import (
+    FLOORS,
+    IDENTIFIERS,
+    ColumnKind,
+    ColumnSpec,
+    Definition,
+    InfoCategory,
+)
 from anonymize.geography import split_address
 from anonymize.idcodes import digits_only, is_corporate_number, is_my_number, normalize
 
 QI = ColumnKind.QUASI_IDENTIFYING
 ID = ColumnKind.IDENTIFYING
-#: Level of the geography hierarchy an address is cut to at least (municipality), and of the
-#: date hierarchy a birth date is cut to at least (year-month): APPI standard 1.
-ADDRESS_FLOOR = 1
-BIRTH_DATE_FLOOR = 1
+#: Free text: values at least this long (median, in characters) and mostly distinct.
+FREE_TEXT_LENGTH = 30
 
 # (category, kind, name keywords): order matters, more specific first.
 _NAME_RULES: tuple[tuple[InfoCategory, ColumnKind, tuple[str, ...]], ...] = (
@@ -39,6 +45,12 @@ _NAME_RULES: tuple[tuple[InfoCategory, ColumnKind, tuple[str, ...]], ...] = (
     (InfoCategory.EMAIL, ID, ("メール", "email", "mail")),
     (InfoCategory.PHONE, ID, ("電話", "携帯", "phone", "tel", "mobile", "denwa", "fax")),
     (InfoCategory.BIRTH_DATE, QI, ("生年月日", "誕生日", "birth", "dob", "seinengappi")),
+    (InfoCategory.DATE, QI, ("年月日", "日付", "date", "hiduke")),
+    (
+        InfoCategory.FREE_TEXT,
+        ID,
+        ("備考", "メモ", "コメント", "自由記述", "memo", "note", "notes", "comment", "remarks"),
+    ),
     (InfoCategory.ADDRESS, QI, ("住所", "所在地", "address", "addr", "jusho", "juusho")),
     (InfoCategory.ADDRESS, QI, ("都道府県", "prefecture", "todofuken")),
     (
@@ -113,6 +125,7 @@ class ColumnProposal:
     column: str
     spec: ColumnSpec
     reason: str
+    found: bool = True
 
 
 @dataclass(frozen=True)
@@ -179,14 +192,16 @@ def scan_values(values: list[str]) -> tuple[InfoCategory, ColumnKind, str] | Non
             share = _share(normalized, pattern.match)
             if share >= 0.8:
                 return InfoCategory.NAME, ID, f"{share:.0%} of sampled values are {label}"
+        lengths = sorted(len(v) for v in normalized)
+        if lengths[len(lengths) // 2] >= FREE_TEXT_LENGTH:
+            return InfoCategory.FREE_TEXT, ID, "values are long, mostly distinct free text"
     if _share(normalized, _DATE.match) >= 0.8:
-        return InfoCategory.OTHER, QI, "values are dates"
+        return InfoCategory.DATE, QI, "values are dates"
     return None
 
 
 def _spec(category: InfoCategory, kind: ColumnKind) -> ColumnSpec:
-    floor = {InfoCategory.ADDRESS: ADDRESS_FLOOR, InfoCategory.BIRTH_DATE: BIRTH_DATE_FLOOR}
-    return ColumnSpec(kind, category, floor.get(category, 0) if kind == QI else 0)
+    return ColumnSpec(kind, category, FLOORS.get(category, 0) if kind == QI else 0)
 
 
 def detect_definition(data: pd.DataFrame, sample: int = 500, seed: int = 0) -> DefinitionProposal:
@@ -198,14 +213,17 @@ def detect_definition(data: pd.DataFrame, sample: int = 500, seed: int = 0) -> D
         values = [v for v in drawn.tolist() if v.strip()][:sample]
         by_values = scan_values(values)
         by_name = _by_name(str(column))
-        # Values win when they prove an identification code or rule one out (法人番号).
-        decisive = by_values is not None and (by_values[1] in (ID, ColumnKind.INSENSITIVE))
+        # Values win when they prove an identifier or rule one out (法人番号).
+        decisive = by_values is not None and (
+            by_values[0] in IDENTIFIERS or by_values[1] == ColumnKind.INSENSITIVE
+        )
         chosen = by_values if decisive or by_name is None else by_name
         if chosen is None:
             proposal = ColumnProposal(
                 str(column),
                 ColumnSpec(ColumnKind.INSENSITIVE),
                 "no personal-data pattern found; confirm it is not a quasi-identifier",
+                found=False,
             )
         else:
             category, kind, reason = chosen

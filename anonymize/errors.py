@@ -52,6 +52,32 @@ class IdentifierInReleasedColumn(AnonymizationError):
         )
 
 
+class OverrideWithoutReason(AnonymizationError):
+    """The seller's labels release columns less protected than the detector found, unexplained."""
+
+    def __init__(self, findings: list[tuple[str, str, str]]) -> None:
+        self.columns = [column for column, _, _ in findings]
+        described = "; ".join(
+            f"column {column!r} labelled {label} but the detector found: {finding}"
+            for column, label, finding in findings
+        )
+        super().__init__(
+            f"{described}. Give the reason for each such override (it is recorded and shown to "
+            "the market's operators), or follow the detector's proposal"
+        )
+
+
+class ReleaseBlocked(AnonymizationError):
+    """The anonymized output still holds personal identifiers; it must not be stored."""
+
+    def __init__(self, findings: list[tuple[str, str]]) -> None:
+        self.findings = findings
+        super().__init__(
+            "the anonymized output was blocked before storage: "
+            + "; ".join(f"column {column!r}: {finding}" for column, finding in findings)
+        )
+
+
 class InvalidHierarchy(AnonymizationError):
     """A hierarchy is not a consistent tree of generalizations."""
 

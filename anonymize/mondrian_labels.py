@@ -1,7 +1,9 @@
 """Readable labels and certainty penalties for Mondrian partitions.
 
 Numbers become ranges (30-39), hierarchical categories the lowest common ancestor of the
-partition's leaf range, and categories without a real hierarchy the set of their values.
+partition's leaf range, and categories without a real hierarchy the set of their values when it
+has at most MAX_LISTED_VALUES members, else `*`. Names, addresses, dates and free text never get
+here: their floors (definition.FLOORS) make them hierarchical, so their cells list no values.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from anonymize.hierarchy import ROOT
 from anonymize.recoding import FloatArray, ObjectArray
 
 SET_SEPARATOR = "|"
+#: The most original values a generalized cell lists (A|B|C); a larger set is released as `*`,
+#: since a long list says nearly as much as the values themselves.
+MAX_LISTED_VALUES = 3
 
 
 def _numeric_labels(
@@ -58,9 +63,13 @@ def _hierarchy_labels(
 
 def _set_labels(
     column: EncodedColumn, low: IntArray, high: IntArray
-) -> tuple[ObjectArray, FloatArray]:
+) -> tuple[ObjectArray, FloatArray, IntArray]:
     leaves = column.level_labels[0]
     size = column.domain(0)
+    # A set too large to list is released as the whole domain: label, penalty and code alike.
+    listed = high - low + 1 <= MAX_LISTED_VALUES
+    low = np.where(listed, low, 0)
+    high = np.where(listed, high, size - 1)
     labels = np.empty(len(low), dtype=object)
     for index, (a, b) in enumerate(zip(low.tolist(), high.tolist(), strict=True)):
         if a == b:
@@ -70,7 +79,7 @@ def _set_labels(
         else:
             labels[index] = SET_SEPARATOR.join(str(v) for v in leaves[a : b + 1])
     members = (high - low + 1).astype(np.float64)
-    return labels, np.where(members > 1, members / size, 0.0)
+    return labels, np.where(members > 1, members / size, 0.0), low * size + high
 
 
 def hierarchical(column: EncodedColumn, floor: int) -> bool:
@@ -101,7 +110,7 @@ def label_partitions(
         elif column.numeric_values is not None:
             part_labels, ncp = _numeric_labels(column, lo, hi)
         else:
-            part_labels, ncp = _set_labels(column, lo, hi)
+            part_labels, ncp, range_codes = _set_labels(column, lo, hi)
         codes, distinct = pd.factorize(part_labels)
         # Narrow codes: pandas keeps them as they are, and the per-record gathers move less.
         narrow: type[np.signedinteger[Any]] = np.int16 if len(distinct) < 2**15 else np.int32

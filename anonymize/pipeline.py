@@ -67,17 +67,17 @@ class AnonymizationResult:
 
 
 def default_hierarchy(series: pd.Series, category: InfoCategory = InfoCategory.OTHER) -> Hierarchy:
-    """Geography for addresses, dates for birth dates, intervals for numbers, else value -> *."""
+    """Geography for addresses, date levels for dates, intervals for numbers, else value -> *."""
     values = pd.Series(series.unique()).astype(str).unique().tolist()
     name = str(series.name)
     if category == InfoCategory.ADDRESS:
         return geography_hierarchy(values, column=name)
-    if category == InfoCategory.BIRTH_DATE:
+    if category in (InfoCategory.BIRTH_DATE, InfoCategory.DATE):
         try:
             return date_hierarchy(values)
         except ValueError:
             raise InvalidHierarchy(
-                f"column {name!r} holds birth dates that are not ISO dates (YYYY-MM-DD); "
+                f"column {name!r} holds dates that are not written YYYY-MM-DD; "
                 "give its hierarchy explicitly"
             ) from None
     numbers = pd.to_numeric(pd.Series(values), errors="coerce")

@@ -16,6 +16,7 @@ from anonymize.builders import bottom_code, top_code
 from anonymize.config import Config, LinkingTreatment
 from anonymize.definition import (
     IDENTIFICATION_CODES,
+    MUST_DELETE,
     ColumnKind,
     Definition,
     effective_floor,
@@ -136,7 +137,7 @@ def _refuse_hidden_identifiers(data: pd.DataFrame, definition: Definition) -> No
         # An evenly spaced sample: deterministic and cheap on very long columns.
         spaced = np.linspace(0, len(series) - 1, min(len(series), 500)).astype(np.int64)
         found = scan_values(series.iloc[spaced].astype(str).tolist())
-        if found is not None and found[1] == ColumnKind.IDENTIFYING:
+        if found is not None and found[0] in MUST_DELETE:
             raise IdentifierInReleasedColumn(name, found[2])
 
 

@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.problems import install_problem_handlers
-from api.routers import anonymization, buyers, operators, participants, sellers
+from api.protections import install_protections
+from api.routers import (
+    anonymization,
+    banks,
+    buyers,
+    individuals,
+    operators,
+    participants,
+    sellers,
+)
 from market.service import Market
 from market.settings import Settings, get_settings
 
@@ -17,13 +26,19 @@ TICK_SECONDS = 1.0
 
 
 def _tick_auctions(market: Market, stop: threading.Event) -> None:
-    """Advance the engine clock each second while any instrument has timed call auctions."""
+    """Each second: tick the engine clock when an auction or expiry is due, snapshot when due.
+
+    Only ticks that change something are journaled: the engine says when it is next due.
+    """
     while not stop.wait(TICK_SECONDS):
-        if market.trading.has_timed_auctions():
-            try:
-                market.tick()
-            except Exception:
-                log.exception("the auction clock failed to tick; retrying next second")
+        try:
+            market.tick_if_due()
+        except Exception:
+            log.exception("the auction clock failed to tick; retrying next second")
+        try:
+            market.snapshot_if_due()
+        except Exception:
+            log.exception("the engine snapshot failed; retrying next second")
 
 
 def create_app(settings: Settings | None = None, market: Market | None = None) -> FastAPI:
@@ -32,7 +47,8 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = market is None
-        app.state.market = market or Market(settings or get_settings())
+        # The served market owns the engine; a second owner of the database refuses to start.
+        app.state.market = (market or Market(settings or get_settings())).start()
         stop = threading.Event()
         ticker = threading.Thread(
             target=_tick_auctions, args=(app.state.market, stop), name="auction-clock", daemon=True
@@ -51,19 +67,25 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
         version="0.1.0",
         description="Sell, bid for and license data; personal data only as consented or as 匿名加工情報.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    install_protections(app, settings or (market.settings if market else get_settings()))
     for router in (
         participants.router,
         sellers.router,
         anonymization.router,
         buyers.router,
         operators.router,
+        individuals.router,
+        banks.router,
     ):
         app.include_router(router)
 
+    # Async on purpose: a liveness probe must not wait for a threadpool busy with uploads.
     @app.get("/health", tags=["operations"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

@@ -1,12 +1,13 @@
 """The `Idempotency-Key` header on POST requests that change money or the order book."""
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from market.idempotency import fingerprint
+from market.idempotency import Claim, fingerprint
 from market.models import Participant
 from market.service import Market
 
@@ -16,6 +17,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        max_length=100,
         description="Send a unique key to make a retried request safe: it returns the first response.",
     ),
 ]
@@ -30,14 +32,20 @@ def run_idempotent(
     response: Response,
     body: BaseModel,
     model: type[M],
-    produce: Callable[[], M],
+    produce: Callable[[Claim | None], Any],
+    render: Callable[[Session, Any], M],
 ) -> M:
-    """Produce the response once per key; a retry gets the stored one, flagged in a header."""
+    """Produce the response once per key; a retry gets the stored one, flagged in a header.
+
+    `produce` runs the use case with the claim, which stores `render`'s output in the use case's
+    own transaction.
+    """
     stored, replayed = market.idempotent(
         participant=participant,
         key=key,
         request_hash=fingerprint(request.method, request.url.path, body.model_dump(mode="json")),
-        produce=lambda: produce().model_dump(mode="json"),
+        render=lambda session, result: render(session, result).model_dump(mode="json"),
+        produce=produce,
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -1,21 +1,33 @@
 """RFC 9457 problem details for every 4xx and 5xx response.
 
 Validation errors name the field and the rule, never the submitted value: request bodies can
-carry personal data, which must not travel back into logs or error reports.
+carry personal data, which must not travel back into logs or error reports. For the same reason
+a crash is logged as its type, its frames and (for database errors) the SQL statement with its
+SQLSTATE, never the exception's message: a driver's message can quote the row that failed.
 """
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from market.errors import MarketError
+from market.ratelimit import RateLimited
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("datamarket.api")
+
+
+CRASH_DETAIL = (
+    "the market failed to handle this request; nothing was changed. Try again, "
+    "and report the time of the failure to the operator if it persists"
+)
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -23,15 +35,70 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def log_crash(method: str, path: str, exc: BaseException) -> None:
+    """Log an unhandled error without any value it may carry (see the module docstring)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    statement = ""
+    if isinstance(exc, StatementError):
+        original = exc.orig
+        kind += f" from {type(original).__module__}.{type(original).__qualname__}"
+        sqlstate = getattr(original, "sqlstate", None) if isinstance(exc, DBAPIError) else None
+        statement = f"\nSQL (parameters withheld): {exc.statement}" + (
+            f"\nSQLSTATE {sqlstate}" if sqlstate else ""
+        )
+    log.error(
+        "unhandled error on %s %s: %s (message withheld)%s\n%s",
+        method,
+        path,
+        kind,
+        statement,
+        frames,
+    )
+
+
+class CrashBarrier:
+    """Turn an unhandled error into a 500 problem and a value-free log line.
+
+    Starlette's own last-resort handler re-raises after answering, so the server logged the full
+    exception message too; this barrier sits inside it and keeps the error from going further.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_crash(scope["method"], scope["path"], exc)
+            if response_started:
+                return
+            response = problem(500, "Internal error", CRASH_DETAIL, instance=scope["path"])
+            await response(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map domain errors, validation errors, HTTP errors and crashes to problem+json."""
 
     @app.exception_handler(MarketError)
     async def _domain(request: Request, exc: MarketError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         response = problem(exc.status, exc.title, exc.reason, instance=request.url.path)
-        if headers:
-            response.headers.update(headers)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -52,14 +119,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500,
-            "Internal error",
-            "the market failed to handle this request; nothing was changed. Try again, "
-            "and report the time of the failure to the operator if it persists",
-            instance=request.url.path,
-        )
+        log_crash(request.method, request.url.path, exc)
+        return problem(500, "Internal error", CRASH_DETAIL, instance=request.url.path)
 
 
 def _title(status: int) -> str:

@@ -9,6 +9,7 @@ import typer
 from datamarket.commands import anonymize as anonymize_commands
 from datamarket.commands import market as market_commands
 from datamarket.commands import matching as matching_commands
+from datamarket.commands import storage as storage_commands
 
 app = typer.Typer(
     help="Data trading market (データ取引市場): run the market, trade, anonymize, benchmark.",
@@ -21,3 +22,4 @@ app.add_typer(bench_app, name="bench")
 market_commands.register(app, bench_app)
 matching_commands.register(app, bench_app)
 anonymize_commands.register(app, bench_app)
+storage_commands.register(app, bench_app)

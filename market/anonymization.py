@@ -2,16 +2,21 @@
 
 The personal input stays encrypted and is never listed or delivered. A job runs the `anonymize`
 pipeline in the background with its progress recorded; its output is verified by the pipeline
-before it is stored. The public processing report is kept with the new dataset; the confidential
+and scanned for identifiers before it is stored.
+
+One definition path serves the API's jobs and `datamarket anonymize`: a `PrivacySpec` (the
+seller's labels and privacy model) is resolved against the detector's findings (`resolve`, whose
+overrides are recorded on the job), then released and scanned (`release`). The public processing report is kept with the new dataset; the confidential
 record of the processing method (加工方法等情報) is sealed in the encrypted store and never served.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session
 
 import anonymize as an
@@ -20,35 +25,107 @@ from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import AnonymizationJob, Dataset, Participant
 
-ColumnKindName = Literal["identifying", "quasi_identifying", "sensitive", "insensitive", "linking"]
+Progress = Callable[[str, float], None]
+S = TypeVar("S", bound="PrivacySpec")
+
+
+class ReleaseBlocked(InvalidRequest):
+    """The scan of an anonymized output found personal identifiers; nothing was stored."""
+
+    title = "Anonymized output blocked"
+
+
+class OverrideNeedsReason(InvalidRequest):
+    """A label releases a detected column less protected than proposed, without a reason."""
 
 
 class ColumnRole(BaseModel):
-    """How one column is treated: its kind and the category of personal information it holds."""
+    """How one column is treated: its kind, its category, and why a finding is overridden."""
 
-    kind: ColumnKindName
-    category: str = "other"
+    # The detector's proposal (GET /datasets/{id}/proposed-columns) is sent back as is: its
+    # `reason` is the detector's, not the seller's, and is ignored here.
+    model_config = ConfigDict(extra="ignore")
+
+    kind: an.ColumnKind = Field(
+        description="identifying and linking columns are deleted, quasi_identifying ones "
+        "generalized, sensitive and insensitive ones released as is"
+    )
+    category: an.InfoCategory = Field(
+        default=an.InfoCategory.OTHER,
+        description="category of personal information; `other` takes the detector's finding",
+    )
+    override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="why this column is released less protected than the detector proposes "
+        "(e.g. insensitive where it found a sensitive item); recorded on the job and shown to "
+        "the market's operators. Names, identification codes, phone numbers, e-mail addresses "
+        "and linking IDs are removed, addresses and dates generalized, whatever the reason",
+    )
 
 
-class JobSpec(BaseModel):
-    """What the seller confirmed: every column's role, the privacy model and the output listing."""
+class PrivacySpec(BaseModel):
+    """The definition and privacy model of a release: the part the API and the CLI share."""
 
-    title: str = Field(min_length=1, max_length=200)
-    category: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", max_length=100)
-    columns: dict[str, ColumnRole] = Field(min_length=1)
-    k: int = Field(ge=2, le=10_000)
-    l: int | None = Field(default=None, ge=2)  # noqa: E741  (l-diversity's own name)
-    t: float | None = Field(default=None, gt=0, lt=1)
-    suppression: float = Field(default=0.0, ge=0, le=0.5)
+    model_config = ConfigDict(extra="forbid")
+
+    columns: dict[str, ColumnRole] = Field(
+        min_length=1, description="the role of every column of the dataset, by column name"
+    )
+    k: int = Field(ge=2, le=1_000_000, description="k of k-anonymity (Sweeney 2002)")
+    l: int | None = Field(  # noqa: E741  (l-diversity's own name)
+        default=None, ge=2, description="distinct l-diversity of each sensitive column"
+    )
+    t: float | None = Field(
+        default=None, gt=0, lt=1, description="t-closeness (earth mover's distance)"
+    )
+    suppression: float = Field(default=0.0, ge=0, le=0.5, description="share of rows")
     algorithm: Literal["auto", "optimal", "mondrian"] = "auto"
+    quality: Literal["dm", "aecs", "entropy", "ncp"] = Field(
+        default="dm", description="information-loss measure the search minimizes"
+    )
+    relaxed_mondrian: bool = False
 
     @model_validator(mode="after")
-    def _needs_quasi_identifiers(self) -> "JobSpec":
+    def _needs_quasi_identifiers(self) -> "PrivacySpec":
         if not any(role.kind == "quasi_identifying" for role in self.columns.values()):
             raise ValueError("name at least one quasi_identifying column")
         if (self.l or self.t) and not any(r.kind == "sensitive" for r in self.columns.values()):
             raise ValueError("l-diversity and t-closeness need a sensitive column")
         return self
+
+
+class JobSpec(PrivacySpec):
+    """What the seller confirmed: every column's role, the privacy model and the output listing."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Health checkups 2026 (anonymized)",
+                    "category": "healthcare.checkup",
+                    "columns": {
+                        "氏名": {"kind": "identifying", "category": "name"},
+                        "年齢": {"kind": "quasi_identifying", "category": "age"},
+                        "性別": {"kind": "quasi_identifying", "category": "gender"},
+                        "診断": {"kind": "sensitive"},
+                    },
+                    "k": 5,
+                    "l": 2,
+                }
+            ]
+        },
+    )
+
+    title: str = Field(min_length=1, max_length=200, description="title of the new dataset")
+    category: str = Field(
+        pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$",
+        max_length=100,
+        description="dataset category of the new dataset (e.g. healthcare.checkup)",
+    )
 
 
 @dataclass(frozen=True)
@@ -63,10 +140,19 @@ class AnonymizedCsv:
     confidential_method: bytes
 
 
-def parse_spec(raw: dict[str, Any]) -> JobSpec:
+def parse_spec(raw: JobSpec | Mapping[str, Any]) -> JobSpec:
     """Validate a job specification; raise InvalidRequest naming the fields at fault."""
+    return raw if isinstance(raw, JobSpec) else _validated(JobSpec, raw)
+
+
+def parse_privacy_spec(raw: Mapping[str, Any]) -> PrivacySpec:
+    """Validate a release specification without listing fields (the CLI's)."""
+    return _validated(PrivacySpec, raw)
+
+
+def _validated(model: type[S], raw: Mapping[str, Any]) -> S:
     try:
-        return JobSpec.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         fields = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}"
@@ -110,32 +196,78 @@ def get_job(*, session: Session, participant: Participant, job_id: str) -> Anony
     return job
 
 
-def run_pipeline(
-    raw_csv: bytes, spec: JobSpec, progress: Callable[[str, float], None]
-) -> AnonymizedCsv:
-    """Run the anonymize pipeline over a stored UTF-8 CSV; raise InvalidRequest if it refuses."""
-    data = csv_frame(raw_csv)
-    definition = an.Definition(
-        {
-            name: an.ColumnSpec(an.ColumnKind(role.kind), _info_category(role.category))
-            for name, role in spec.columns.items()
-        }
+def read_input(raw_csv: bytes) -> pd.DataFrame:
+    """A stored personal dataset (UTF-8 CSV) as a table of strings."""
+    return csv_frame(raw_csv)
+
+
+def resolve(data: pd.DataFrame, spec: PrivacySpec) -> an.Resolution:
+    """The seller's labels under the detector's findings; InvalidRequest if the labels cannot stand.
+
+    The first half of the one definition path of the API's jobs and `datamarket anonymize`.
+    """
+    labels = an.Definition(
+        {name: an.ColumnSpec(role.kind, role.category) for name, role in spec.columns.items()}
     )
-    sensitive = [name for name, role in spec.columns.items() if role.kind == "sensitive"]
+    reasons = {
+        name: role.override_reason for name, role in spec.columns.items() if role.override_reason
+    }
+    try:
+        return an.resolve_definition(data, labels, reasons)
+    except an.OverrideWithoutReason as exc:
+        raise OverrideNeedsReason(f"anonymization refused: {exc}") from None
+    except an.AnonymizationError as exc:
+        raise InvalidRequest(f"anonymization refused: {exc}") from None
+
+
+def release(
+    data: pd.DataFrame,
+    spec: PrivacySpec,
+    resolution: an.Resolution,
+    *,
+    hierarchies: Mapping[str, an.Hierarchy] | None = None,
+    progress: Progress | None = None,
+) -> an.AnonymizationResult:
+    """Anonymize under the resolved definition and scan the output before anyone stores it.
+
+    The second half of the one definition path: raise InvalidRequest if the pipeline refuses,
+    ReleaseBlocked if the output still holds personal identifiers.
+    """
+    given = dict(hierarchies or {})
+    sensitive = resolution.definition.sensitive
+    if (spec.l or spec.t) and not sensitive:
+        raise InvalidRequest(
+            "anonymization refused: l-diversity and t-closeness need a sensitive column, and "
+            "every column labelled sensitive is removed as an identifier"
+        )
     criteria: list[an.Criterion] = [an.KAnonymity(spec.k)]
     if spec.l is not None:
         criteria += [an.DistinctLDiversity(column, spec.l) for column in sensitive]
     if spec.t is not None:
-        criteria += [an.TCloseness(column, spec.t) for column in sensitive]
+        # A hierarchy given for a sensitive column makes t-closeness use hierarchical distance.
+        criteria += [an.TCloseness(column, spec.t, given.get(column)) for column in sensitive]
     try:
         config = an.Config(
             criteria=tuple(criteria),
             suppression_limit=spec.suppression,
+            quality=an.QualityModel(spec.quality),
             algorithm=an.Algorithm(spec.algorithm),
+            relaxed_mondrian=spec.relaxed_mondrian,
         )
-        result = an.anonymize(data, definition, None, config, progress=progress)
+        result = an.anonymize(data, resolution.definition, given, config, progress=progress)
+        an.scan_release(result.output)
+    except an.ReleaseBlocked as exc:
+        raise ReleaseBlocked(str(exc)) from None
     except an.AnonymizationError as exc:
         raise InvalidRequest(f"anonymization refused: {exc}") from None
+    return result
+
+
+def run_pipeline(
+    data: pd.DataFrame, spec: JobSpec, resolution: an.Resolution, progress: Progress
+) -> AnonymizedCsv:
+    """Release a job's table, ready to store; raise InvalidRequest if it is refused or blocked."""
+    result = release(data, spec, resolution, progress=progress)
     output = result.output
     return AnonymizedCsv(
         data=output.to_csv(index=False, lineterminator="\n").encode("utf-8"),
@@ -147,12 +279,9 @@ def run_pipeline(
     )
 
 
-def _info_category(name: str) -> an.InfoCategory:
-    try:
-        return an.InfoCategory(name)
-    except ValueError:
-        known = ", ".join(c.value for c in an.InfoCategory)
-        raise InvalidRequest(f"unknown information category {name!r}; use one of {known}") from None
+def override_records(resolution: an.Resolution) -> list[dict[str, str | None]]:
+    """The overrides of a resolution as stored on the job and shown to operators."""
+    return [override.to_dict() for override in resolution.overrides]
 
 
 def create_anonymized_dataset(

@@ -2,11 +2,16 @@
 
 Japanese Excel writes CSV as CP932 (Shift_JIS with Microsoft's extensions); everything else we
 accept is UTF-8. The market stores every dataset as UTF-8 without BOM.
+
+Caps on columns, header size and cell size bound the work one upload can cause: every later step
+(personal-data detection, quality, anonymization) costs at least one pass per column, and a
+379 kB file of 30,000 columns once kept the server busy for 23 seconds (docs/security.md).
 """
 
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from market.errors import UploadRejected
@@ -14,6 +19,9 @@ from market.errors import UploadRejected
 UTF8_BOM = b"\xef\xbb\xbf"
 _NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+DEFAULT_MAX_COLUMNS = 1_000
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_MAX_CELL_CHARS = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,14 @@ def decode_csv_bytes(raw: bytes) -> tuple[str, str]:
     )
 
 
-def parse_csv_upload(raw: bytes, *, max_bytes: int) -> ParsedCsv:
+def parse_csv_upload(
+    raw: bytes,
+    *,
+    max_bytes: int,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    max_cell_chars: int = DEFAULT_MAX_CELL_CHARS,
+) -> ParsedCsv:
     """Validate an uploaded CSV and normalize it to UTF-8; raise UploadRejected with the reason."""
     if len(raw) > max_bytes:
         raise UploadRejected(
@@ -54,12 +69,9 @@ def parse_csv_upload(raw: bytes, *, max_bytes: int) -> ParsedCsv:
         )
     if not raw.strip():
         raise UploadRejected("the file is empty; upload a CSV with a header row and data rows")
+    _check_header_size(raw, max_header_bytes)
     text, encoding = decode_csv_bytes(raw)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        raise UploadRejected(f"the file is not valid CSV ({exc}); check quoting") from None
-    rows = [row for row in rows if row]
+    rows = _read_rows(text, max_columns=max_columns, max_cell_chars=max_cell_chars)
     header = [cell.strip() for cell in rows[0]]
     _check_header(header)
     data_rows = rows[1:]
@@ -71,11 +83,66 @@ def parse_csv_upload(raw: bytes, *, max_bytes: int) -> ParsedCsv:
                 f"row {number} has {len(row)} fields but the header has {len(header)}; "
                 "every row must have one field per column"
             )
+    data = write_csv([header, *data_rows], carriage_returns="\r" in text)
+    return ParsedCsv(data, header, len(data_rows), encoding)
+
+
+def write_csv(rows: Iterable[list[str]], *, carriage_returns: bool = True) -> bytes:
+    """Rows as UTF-8 CSV with `\\n` line ends.
+
+    Python's writer quotes a cell holding `\\n` but not one holding a lone `\\r`, which a reader
+    then takes for a line end: rows with such a cell are written fully quoted. Pass
+    `carriage_returns=False` when no cell can hold one, to skip the check.
+    """
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(data_rows)
-    return ParsedCsv(out.getvalue().encode("utf-8"), header, len(data_rows), encoding)
+    if not carriage_returns:
+        writer.writerows(rows)
+        return out.getvalue().encode("utf-8")
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
+    return out.getvalue().encode("utf-8")
+
+
+def _check_header_size(raw: bytes, max_header_bytes: int) -> None:
+    """Refuse a first line over the cap before decoding or parsing anything."""
+    first_line = raw.find(b"\n", 0, max_header_bytes + 1)
+    if first_line == -1 and len(raw) > max_header_bytes:
+        raise UploadRejected(
+            f"the header row is over the {max_header_bytes:,}-byte limit; "
+            "shorten the column names or split the table into several files"
+        )
+
+
+def _read_rows(text: str, *, max_columns: int, max_cell_chars: int) -> list[list[str]]:
+    """Non-empty rows of the CSV text; the column cap is checked on the header before the rest."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if not row:
+                continue
+            if not rows and len(row) > max_columns:
+                raise UploadRejected(
+                    f"the header has {len(row):,} columns, over the {max_columns:,}-column limit; "
+                    "split the table into several files that share a key column"
+                )
+            if max(map(len, row)) > max_cell_chars:
+                raise UploadRejected(_cell_too_large(reader.line_num, max_cell_chars))
+            rows.append(row)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise UploadRejected(_cell_too_large(reader.line_num, max_cell_chars)) from None
+        raise UploadRejected(f"the file is not valid CSV ({exc}); check quoting") from None
+    return rows
+
+
+def _cell_too_large(line: int, max_cell_chars: int) -> str:
+    return (
+        f"a cell on line {line:,} is over the {max_cell_chars:,}-character limit; "
+        "store long texts elsewhere and upload a reference to them"
+    )
 
 
 def _check_header(header: list[str]) -> None:

@@ -1,5 +1,6 @@
 """Database engine, sessions and migrations (Alembic, applied on start)."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,19 +18,45 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            create_owner_only(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # The driver's own implicit BEGIN is turned off so that `_sqlite_begin` decides.
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # A unit of work takes SQLite's write lock when it begins (BEGIN IMMEDIATE): a
+            # transaction that read first and wrote later would fail with "database is locked"
+            # when another writer committed in between, instead of waiting its turn.
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_owner_only(path: Path) -> None:
+    """Create a SQLite file (and a missing folder) that only its owner can read: 0600, 0700.
+
+    SQLite gives the -wal and -shm files it creates the database file's mode. Files of an older
+    version, created 0644, are tightened.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except PermissionError:
+            pass  # another user's file: not ours to change, and SQLite will say if it cannot open
 
 
 def alembic_config(url: str) -> Config:
@@ -51,6 +78,8 @@ def migrate(engine: Engine) -> None:
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
     with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
             yield session
             session.commit()

@@ -52,3 +52,16 @@ class CreditLimitExceeded(MarketError):
 
 class OrderRejected(InvalidRequest):
     title = "Order rejected"
+
+
+class EngineOwnedElsewhere(MarketError):
+    """Another process owns the matching engine of this database (one owner at a time)."""
+
+    status = 503
+    title = "The matching engine is owned by another process"
+
+
+class EngineOwnershipLost(EngineOwnedElsewhere):
+    """This process was the engine owner but another has taken over: it may not trade any more."""
+
+    title = "This process no longer owns the matching engine"

@@ -1,21 +1,48 @@
 """Idempotency keys: a retried request with the same key gets the first response, never a second effect.
 
 A key is reserved (committed) before the work runs, so two concurrent requests with one key cannot
-both act; the response is stored after the work commits. If the work fails, the reservation is
-released so the client may retry. A key reused with a different request body is refused.
+both act. The response is stored in the work's own transaction (see `Claim`), so it commits exactly
+when the work does: a retry finds either the stored response or no completed work. If the work
+fails, the reservation is released so the client may retry; a reservation whose work never
+completed (the process died) expires after `RESERVATION_TTL` and may be taken over. A key reused
+with a different request body is refused.
 """
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete
 
 from market.errors import Conflict, InvalidRequest
-from market.models import IdempotencyRecord
+from market.models import IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 100
+RESERVATION_TTL = timedelta(minutes=5)
+
+
+@dataclass
+class Claim:
+    """A reserved key: the work stores its rendered response through it before committing."""
+
+    participant_id: str
+    key: str
+    render: Callable[[Session, Any], dict[str, Any]]
+    response: dict[str, Any] | None = field(default=None)
+
+    def complete(self, session: Session, result: Any) -> None:
+        """Store the response to `result` in the work's transaction."""
+        self.response = self.render(session, result)
+        record = session.get(IdempotencyRecord, (self.participant_id, self.key))
+        if record is None:
+            return
+        record.response = self.response
+        session.add(record)
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -28,8 +55,8 @@ def reserve(
     *, session: Session, participant_id: str, key: str, request_hash: str
 ) -> dict[str, Any] | None:
     """Reserve a key for a new request, or return the stored response of the earlier one."""
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
     existing = session.get(IdempotencyRecord, (participant_id, key))
     if existing is None:
         session.add(
@@ -47,18 +74,28 @@ def reserve(
         raise Conflict(
             "this Idempotency-Key was already used for a different request; use a new key"
         )
-    if existing.response is None:
-        raise Conflict("a request with this Idempotency-Key is being processed; retry shortly")
-    return existing.response
+    if existing.response is not None:
+        return existing.response
+    if _take_over_expired(session=session, participant_id=participant_id, key=key):
+        return None
+    raise Conflict("a request with this Idempotency-Key is being processed; retry shortly")
 
 
-def complete(*, session: Session, participant_id: str, key: str, response: dict[str, Any]) -> None:
-    """Store the response that later retries with this key receive."""
-    record = session.get(IdempotencyRecord, (participant_id, key))
-    if record is not None:
-        record.response = response
-        session.add(record)
-        session.commit()
+def _take_over_expired(*, session: Session, participant_id: str, key: str) -> bool:
+    """Claim a reservation whose work never completed within the TTL (a conditional update)."""
+    now = utcnow()
+    result = session.execute(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.participant_id) == participant_id,
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.response).is_(None),
+            col(IdempotencyRecord.created_at) < now - RESERVATION_TTL,
+        )
+        .values(created_at=now)
+    )
+    session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def release(*, session: Session, participant_id: str, key: str) -> None:
@@ -67,6 +104,7 @@ def release(*, session: Session, participant_id: str, key: str) -> None:
         delete(IdempotencyRecord).where(
             col(IdempotencyRecord.participant_id) == participant_id,
             col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.response).is_(None),
         )
     )
     session.commit()

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from sqlalchemy import Engine as DbEngine
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from market import anonymization, db
@@ -43,8 +44,26 @@ class JobProgress:
             session.add(job)
             return job
 
-    def start(self) -> AnonymizationJob:
-        return self._update(status="running", progress=0, stage="starting")
+    def start(self) -> AnonymizationJob | None:
+        """Claim the queued job (a conditional update); None when it is not queued any more.
+
+        Only one worker gets a job however often it was submitted: the update changes the row
+        only while it is `queued`, and the worker whose update changed it runs the job.
+        """
+        with db.unit_of_work(self._engine) as session:
+            claimed = session.execute(
+                update(AnonymizationJob)
+                .where(col(AnonymizationJob.id) == self._job_id)
+                .where(col(AnonymizationJob.status) == "queued")
+                .values(status="running", progress=0, stage="starting", overrides=[])
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return None
+            return session.get(AnonymizationJob, self._job_id)
+
+    def record_overrides(self, overrides: list[dict[str, str | None]]) -> None:
+        """Keep where the labels and the detector disagreed, before anything is released."""
+        self._update(overrides=overrides)
 
     def __call__(self, stage: str, fraction: float) -> None:
         """The pipeline's progress callback: map its stage and fraction to an overall percent."""
@@ -102,15 +121,18 @@ class AnonymizationRunner:
             self.submit(job.id)
 
     def run(self, job_id: str) -> None:
-        """Run one job: pipeline, sealed output, new dataset; or a recorded failure."""
+        """Run one job: labels resolved against the detector (overrides recorded), pipeline,
+        scan of the output, sealed output and new dataset; or a recorded failure."""
         progress = JobProgress(self._engine, job_id)
         try:
             job = progress.start()
-            output = anonymization.run_pipeline(
-                self._store.get(job.source_dataset_id),
-                anonymization.JobSpec.model_validate(job.spec),
-                progress,
-            )
+            if job is None:
+                return
+            spec = anonymization.JobSpec.model_validate(job.spec)
+            data = anonymization.read_input(self._store.get(job.source_dataset_id))
+            resolution = anonymization.resolve(data, spec)
+            progress.record_overrides(anonymization.override_records(resolution))
+            output = anonymization.run_pipeline(data, spec, resolution, progress)
             self._store_output(job, output, progress)
         except MarketError as exc:
             progress.fail(exc.reason)

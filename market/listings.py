@@ -6,19 +6,27 @@ from typing import Any
 from sqlmodel import Session
 
 import matching
+from market.credit import settle_invoices_from_deposit
 from market.datasets import get_dataset
 from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
+from market.instruments import ensure_instrument, instrument_of, require_instrument
+from market.licensing import require_listable, require_no_duplicate_licence
 from market.models import Bid, Licence, Listing, Participant, Trade
+from market.money import MAX_QUANTITY, MAX_YEN
+from market.participants import denied_for_engine, recipient_claims
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
-from market.settlement import require_credit, settle_trade_by_invoice
+from market.settlement import settle_trade_by_invoice
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+# A licence term longer than a century is refused: it would overflow date arithmetic long before
+# it meant anything different from a perpetual licence (term_days null).
+MAX_TERM_DAYS = 36_500
+SELLER_KINDS = ("business", "individual", "info_bank")
 
 
-def instrument_of(category: str, data_class: str) -> str:
-    """The order book a dataset trades in: its category and data class."""
-    return f"{category}/{data_class}"
+class OrderKindMismatch(NotFound):
+    """An order id given to the wrong endpoint (a listing's id to DELETE /bids, or the reverse)."""
 
 
 def make_ask(
@@ -38,14 +46,16 @@ def make_ask(
     dataset = get_dataset(session=session, dataset_id=dataset_id)
     if dataset.seller_id != seller.id:
         raise Forbidden(f"dataset {dataset_id} belongs to another seller; list your own datasets")
+    if seller.kind not in SELLER_KINDS:
+        raise Forbidden("only businesses, individuals and information banks can sell data")
     if dataset.data_class == "personal":
         raise InvalidRequest(
             f"dataset {dataset_id} is personal data, which is never listed as such: anonymize it "
             "(POST /anonymization-jobs) and list the resulting 匿名加工情報"
         )
-    if price_yen <= 0:
-        raise InvalidRequest("price_yen must be a positive whole number of yen")
-    if licence_count is not None and licence_count <= 0:
+    if not 0 < price_yen <= MAX_YEN:
+        raise InvalidRequest(f"price_yen must be a whole number of yen from 1 to {MAX_YEN:,}")
+    if licence_count is not None and not 0 < licence_count <= MAX_YEN:
         raise InvalidRequest("licence_count must be positive, or null for unlimited licences")
     try:
         purposes = expand_purposes(allowed_purposes)
@@ -55,12 +65,20 @@ def make_ask(
         raise InvalidRequest("allowed_purposes must name at least one purpose (docs/purposes.md)")
     if exclusive and licence_count != 1:
         raise InvalidRequest("an exclusive licence is sold once: set licence_count to 1")
-    if term_days is not None and term_days <= 0:
-        raise InvalidRequest("term_days must be positive, or null for a perpetual licence")
+    if term_days is not None and not 0 < term_days <= MAX_TERM_DAYS:
+        raise InvalidRequest(
+            f"term_days must be from 1 to {MAX_TERM_DAYS:,}, or null for a perpetual licence"
+        )
+    require_listable(session=session, seller=seller, dataset=dataset, exclusive=exclusive)
+    instrument = ensure_instrument(
+        session=session,
+        name=instrument_of(dataset.category, dataset.data_class),
+        created_by=seller,
+    )
     listing = Listing(
         dataset_id=dataset.id,
         seller_id=seller.id,
-        instrument=instrument_of(dataset.category, dataset.data_class),
+        instrument=instrument.name,
         price_yen=price_yen,
         licence_count=licence_count,
         allowed_purposes=sorted(purposes),
@@ -92,7 +110,7 @@ def make_ask(
             columns=frozenset(dataset.columns),
             allowed_purposes=purposes,
             allowed_recipients=frozenset(listing.allowed_recipients),
-            denied_recipients=frozenset(listing.denied_recipients),
+            denied_recipients=denied_for_engine(listing.denied_recipients),
             term_days=term_days,
             exclusive=exclusive,
         ),
@@ -117,11 +135,11 @@ def make_bid(
     min_term_days: int | None = None,
     exclusive: bool | None = None,
 ) -> tuple[Bid, Any]:
-    """Create a bid (after the credit check) and the engine command that places it."""
-    if max_price_yen <= 0:
-        raise InvalidRequest("max_price_yen must be a positive whole number of yen")
-    if quantity <= 0:
-        raise InvalidRequest("quantity must be at least 1")
+    """Create a bid and the engine command that places it (the caller checks credit)."""
+    if not 0 < max_price_yen <= MAX_YEN:
+        raise InvalidRequest(f"max_price_yen must be a whole number of yen from 1 to {MAX_YEN:,}")
+    if not 0 < quantity <= MAX_QUANTITY:
+        raise InvalidRequest(f"quantity must be from 1 to {MAX_QUANTITY:,}")
     if time_in_force not in TIME_IN_FORCE:
         raise InvalidRequest(f"time_in_force must be one of {', '.join(TIME_IN_FORCE)}")
     if not 0 <= min_quality <= 100:
@@ -130,7 +148,15 @@ def make_bid(
         require_leaf_purpose(purpose)
     except UnknownPurpose as exc:
         raise InvalidRequest(str(exc)) from None
-    require_credit(session=session, buyer=buyer, exposure_yen=max_price_yen * quantity)
+    require_instrument(session=session, name=instrument)
+    if dataset_id is not None:
+        require_no_duplicate_licence(
+            session=session,
+            buyer=buyer,
+            dataset_id=dataset_id,
+            purpose=purpose,
+            min_term_days=min_term_days,
+        )
     constraints = {
         "min_quality": min_quality,
         "min_k": min_k,
@@ -168,63 +194,81 @@ def make_bid(
             dataset_id=dataset_id,
             min_term_days=min_term_days,
             exclusive=exclusive,
-            recipient_categories=frozenset(
-                [f"category:{buyer.recipient_category}"] if buyer.recipient_category else []
-            ),
+            recipient_categories=recipient_claims(buyer),
         ),
     )
     return bid, command
 
 
-def make_cancel(*, session: Session, participant: Participant, order_id: str) -> Any:
-    """The engine command that withdraws one of the participant's open bids or listings."""
-    order: Bid | Listing | None = session.get(Bid, order_id) or session.get(Listing, order_id)
-    owner = None
-    if isinstance(order, Bid):
-        owner = order.buyer_id
-    elif isinstance(order, Listing):
-        owner = order.seller_id
-    if order is None or owner != participant.id:
-        raise NotFound(f"you have no order {order_id}")
+def make_cancel(
+    *, session: Session, participant: Participant, order_id: str, kind: type[Bid] | type[Listing]
+) -> Any:
+    """The engine command that withdraws one of the participant's open bids or listings.
+
+    `kind` is the type the caller's endpoint handles: a listing id sent to the bid endpoint (or
+    the reverse) is refused here, before anything reaches the engine.
+    """
+    order: Bid | Listing | None = session.get(kind, order_id)  # type: ignore[assignment]
+    if order is None:
+        raise OrderKindMismatch(f"you have no {_noun(kind)} {order_id}")
+    owner = order.buyer_id if isinstance(order, Bid) else order.seller_id
+    if owner != participant.id:
+        raise NotFound(f"you have no {_noun(kind)} {order_id}")
     if order.status != "open":
         raise Conflict(f"order {order_id} is {order.status} and can no longer be cancelled")
     return matching.Cancel(id=order.id, instrument=order.instrument)
 
 
+def _noun(kind: type[Bid] | type[Listing]) -> str:
+    return "bid" if kind is Bid else "listing"
+
+
 def book_engine_events(
-    *, session: Session, events: list[Any], fee_bps: int
+    *, session: Session, events: list[Any], fee_bps: int, placed_id: str | None = None
 ) -> tuple[list[Trade], OrderRejected | None]:
-    """Turn engine events into trades, licences, invoices and order status changes."""
+    """Turn engine events into trades, licences, invoices and order status changes.
+
+    `placed_id` is the order the command placed, if any: only its rejection rejects an order (a
+    refused cancel leaves the order as it was).
+    """
     trades: list[Trade] = []
     rejection: OrderRejected | None = None
     for event in events:
         if isinstance(event, matching.TradeExecuted):
             trades.append(_book_trade(session, event, fee_bps))
         elif isinstance(event, matching.Rejected):
-            _set_status(session, event.id, "rejected")
+            if event.id and event.id == placed_id:
+                _set_status(session, event.id, "rejected", event.reason)
             rejection = OrderRejected(f"the order was rejected: {event.reason}")
-        elif isinstance(event, matching.Cancelled | matching.Expired):
-            _set_status(
-                session,
-                event.id,
-                "cancelled" if isinstance(event, matching.Cancelled) else "expired",
-            )
+        elif isinstance(event, matching.Cancelled):
+            _set_status(session, event.id, "cancelled", _cancel_reason(event.reason))
+        elif isinstance(event, matching.Expired):
+            _set_status(session, event.id, "expired", "its time in force ended")
     return trades, rejection
 
 
-def _set_status(session: Session, order_id: str, status: str) -> None:
+def _cancel_reason(engine_reason: str) -> str:
+    if engine_reason == "cancelled":
+        return "cancelled by its owner"
+    return (
+        f"{engine_reason}: no eligible ask at or below the bid's price met its purpose and "
+        "constraints"
+    )
+
+
+def _set_status(session: Session, order_id: str, status: str, reason: str) -> None:
     order = session.get(Bid, order_id) or session.get(Listing, order_id)
     if order is not None and order.status == "open":
         order.status = status
+        order.status_reason = reason[:300]
         session.add(order)
 
 
 def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
     bid = session.get(Bid, event.buy_id)
     listing = session.get(Listing, event.sell_id)
-    assert bid is not None and listing is not None, (
-        "engine traded an order the market does not know"
-    )
+    if bid is None or listing is None:
+        raise RuntimeError("the engine traded an order the market does not know")
     trade = Trade(
         seq=event.seq,
         instrument=event.instrument,
@@ -259,6 +303,7 @@ def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
     session.add_all([bid, listing])
     session.flush()
     settle_trade_by_invoice(session=session, trade=trade, fee_bps=fee_bps)
+    settle_invoices_from_deposit(session=session, buyer_id=trade.buyer_id)
     record_event(
         session,
         "TradeExecuted",

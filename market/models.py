@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Column, DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -45,12 +45,29 @@ def _optional_ts() -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
+def _yen(default: int | None = None, *, nullable: bool = False) -> Any:
+    """A money column: integer yen in a 64-bit column (32-bit INTEGER overflows on PostgreSQL)."""
+    if nullable:
+        return Field(default=default, sa_column=Column(BigInteger(), nullable=True))
+    if default is None:
+        return Field(sa_column=Column(BigInteger(), nullable=False))
+    return Field(default=default, sa_column=Column(BigInteger(), nullable=False))
+
+
 class Participant(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=20, index=True)
+    display_name: str | None = Field(default=None, max_length=100)
     recipient_category: str | None = Field(default=None, max_length=50)
-    credit_limit_yen: int = 0
+    country: str = Field(default="JP", max_length=2)
+    security_profile: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    # The declared category, country and security profile count only once an operator verified them.
+    verification: str = Field(default="unverified", max_length=20)
+    verified_at: datetime | None = _optional_ts()
+    credit_limit_yen: int = _yen(0)
     created_at: datetime = _created()
 
 
@@ -89,7 +106,7 @@ class Listing(SQLModel, table=True):
     dataset_id: str = Field(foreign_key="dataset.id", index=True)
     seller_id: str = Field(foreign_key="participant.id", index=True)
     instrument: str = Field(max_length=140, index=True)
-    price_yen: int
+    price_yen: int = _yen()
     licence_count: int | None = None
     licences_sold: int = 0
     allowed_purposes: list[str] = Field(sa_column=Column(JSON, nullable=False))
@@ -102,6 +119,7 @@ class Listing(SQLModel, table=True):
     term_days: int | None = None
     exclusive: bool = False
     status: str = Field(default="open", max_length=20)
+    status_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = _created()
 
 
@@ -109,7 +127,7 @@ class Bid(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     buyer_id: str = Field(foreign_key="participant.id", index=True)
     instrument: str = Field(max_length=140, index=True)
-    max_price_yen: int
+    max_price_yen: int = _yen()
     quantity: int
     filled: int = 0
     purpose: str = Field(max_length=50)
@@ -118,6 +136,7 @@ class Bid(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
     status: str = Field(default="open", max_length=20)
+    status_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = _created()
 
 
@@ -130,7 +149,7 @@ class Trade(SQLModel, table=True):
     buyer_id: str = Field(foreign_key="participant.id", index=True)
     seller_id: str = Field(foreign_key="participant.id", index=True)
     dataset_id: str = Field(foreign_key="dataset.id")
-    price_yen: int
+    price_yen: int = _yen()
     quantity: int
     created_at: datetime = _created()
 
@@ -151,7 +170,7 @@ class Invoice(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     buyer_id: str = Field(foreign_key="participant.id", index=True)
     trade_id: str = Field(foreign_key="trade.id", index=True)
-    amount_yen: int
+    amount_yen: int = _yen()
     status: str = Field(default="issued", max_length=20)
     issued_at: datetime = _created()
     paid_at: datetime | None = _optional_ts()
@@ -161,9 +180,29 @@ class LedgerEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     transaction_id: str = Field(max_length=32, index=True)
     account: str = Field(max_length=120, index=True)
-    debit_yen: int = 0
-    credit_yen: int = 0
+    debit_yen: int = _yen(0)
+    credit_yen: int = _yen(0)
     memo: str = Field(default="", max_length=200)
+    created_at: datetime = _created()
+
+
+class Instrument(SQLModel, table=True):
+    """An order book: created by the first listing of its category and data class, or by an operator."""
+
+    name: str = Field(primary_key=True, max_length=140)
+    created_by: str = Field(foreign_key="participant.id")
+    created_at: datetime = _created()
+
+
+class OperatorAction(SQLModel, table=True):
+    """The operator audit log: who did what to whom, when and why. Rows are never changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    operator_id: str = Field(foreign_key="participant.id", index=True)
+    action: str = Field(max_length=60, index=True)
+    target_id: str = Field(max_length=64, index=True)
+    reason: str = Field(max_length=500)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _created()
 
 
@@ -172,6 +211,9 @@ class JournalCommand(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The command format the payload is written in (matching.COMMAND_FORMATS); rows written
+    # before formats were recorded are format 1.
+    format: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = _created()
 
 
@@ -191,7 +233,10 @@ class IdempotencyRecord(SQLModel, table=True):
     participant_id: str = Field(foreign_key="participant.id", primary_key=True)
     key: str = Field(primary_key=True, max_length=100)
     request_hash: str = Field(max_length=64)
-    response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # SQL NULL (not JSON null) until the work completes, so conditional updates can test for it.
+    response: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     created_at: datetime = _created()
 
 
@@ -209,3 +254,13 @@ class AnonymizationJob(SQLModel, table=True):
     result_dataset_id: str | None = Field(default=None, foreign_key="dataset.id")
     created_at: datetime = _created()
     finished_at: datetime | None = _optional_ts()
+    # Where the seller's labels and the detector's findings disagreed, and who won (with the
+    # seller's reason): shown to operators.
+    overrides: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+
+
+import market.banks.tables  # noqa: E402
+import market.personal.tables  # noqa: E402
+import market.trading.tables  # noqa: E402,F401

@@ -3,12 +3,15 @@
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from market.errors import Forbidden, InvalidRequest
+from market.audit import record_operator_action
+from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import ApiKey, Participant, utcnow
+from market.money import MAX_YEN
 
 KINDS = ("business", "individual", "info_bank", "operator")
 SELF_SERVICE_KINDS = ("business", "individual", "info_bank")
@@ -31,17 +34,27 @@ def register_participant(
     kind: str,
     recipient_category: str | None = None,
     credit_limit_yen: int = 0,
+    display_name: str | None = None,
+    country: str = "JP",
+    security_profile: dict[str, Any] | None = None,
 ) -> tuple[Participant, str]:
-    """Create a participant and its first API key; the plaintext key is returned once, never stored."""
+    """Create a participant and its first API key; the plaintext key is returned once, never stored.
+
+    Everything a participant declares about itself (category, country, security profile) stays
+    unverified until an operator verifies it; credit is granted by operators only.
+    """
     if kind not in KINDS:
         raise InvalidRequest(f"kind must be one of {', '.join(KINDS)}")
-    if credit_limit_yen < 0:
-        raise InvalidRequest("credit_limit_yen cannot be negative")
+    if not 0 <= credit_limit_yen <= MAX_YEN:
+        raise InvalidRequest(f"credit_limit_yen must be between 0 and {MAX_YEN:,}")
     participant = Participant(
         name=name,
         kind=kind,
         recipient_category=recipient_category,
         credit_limit_yen=credit_limit_yen,
+        display_name=display_name,
+        country=country,
+        security_profile=security_profile,
     )
     session.add(participant)
     session.flush()
@@ -84,6 +97,83 @@ def revoke_api_key(*, session: Session, key_id: str) -> None:
         session.add(record)
 
 
-def list_participants(*, session: Session) -> list[Participant]:
-    query = select(Participant).order_by(Participant.created_at)  # type: ignore[arg-type]
+UNVERIFIED_PREFIX = "unverified:"
+
+
+def recipient_claims(participant: Participant) -> frozenset[str]:
+    """What the engine knows of a buyer's category: `category:<c>` once an operator verified it.
+
+    An unverified declaration becomes `unverified:<c>`, which no allow rule names, so it opens no
+    listing restricted to that category; listings deny it too (see `denied_for_engine`), so
+    declaring a category never escapes a rule that denies it.
+    """
+    category = participant.recipient_category
+    if not category:
+        return frozenset()
+    if participant.verification == "verified":
+        return frozenset({f"category:{category}"})
+    return frozenset({f"{UNVERIFIED_PREFIX}{category}"})
+
+
+def denied_for_engine(denied: list[str]) -> frozenset[str]:
+    """A listing's denied recipients, with each denied category denied verified or not."""
+    extra = {
+        UNVERIFIED_PREFIX + entry.removeprefix("category:")
+        for entry in denied
+        if entry.startswith("category:")
+    }
+    return frozenset(denied) | extra
+
+
+def public_name(participant: Participant) -> str:
+    """The name shown to other participants: the chosen display name, never a person's own name."""
+    if participant.display_name:
+        return participant.display_name
+    if participant.kind == "individual":
+        return "個人 / individual"
+    return participant.name
+
+
+def set_verification(
+    *, session: Session, operator: Participant, participant_id: str, verified: bool, reason: str
+) -> Participant:
+    """Verify (or withdraw verification of) a participant's declared category, country and profile."""
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound(f"participant {participant_id} does not exist")
+    participant.verification = "verified" if verified else "unverified"
+    participant.verified_at = utcnow() if verified else None
+    session.add(participant)
+    record_operator_action(
+        session=session,
+        operator=operator,
+        action="participant.verified" if verified else "participant.unverified",
+        target_id=participant.id,
+        reason=reason,
+        details={
+            "recipient_category": participant.recipient_category,
+            "country": participant.country,
+        },
+    )
+    record_event(
+        session,
+        "ParticipantVerificationChanged",
+        {"participant_id": participant.id, "verification": participant.verification},
+    )
+    return participant
+
+
+def list_participants(
+    *,
+    session: Session,
+    kind: str | None = None,
+    verification: str | None = None,
+    limit: int = 100,
+) -> list[Participant]:
+    """Participants, newest first, filtered by kind and verification."""
+    query = select(Participant).order_by(col(Participant.created_at).desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Participant.kind == kind)
+    if verification is not None:
+        query = query.where(Participant.verification == verification)
     return list(session.exec(query))

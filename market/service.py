@@ -15,7 +15,17 @@ from sqlalchemy import Engine as DbEngine
 from sqlmodel import Session, select
 
 import matching
-from market import anonymization, db, idempotency
+from market import (
+    anonymization,
+    audit,
+    catalog,
+    credit,
+    db,
+    idempotency,
+    instruments,
+    participants,
+)
+from market.banks.desk import BankDesk
 from market.csv_ingest import parse_csv_upload
 from market.datasets import (
     create_dataset,
@@ -23,7 +33,6 @@ from market.datasets import (
     propose_columns,
     require_download_right,
 )
-from market.encryption import Encryptor
 from market.errors import Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
 from market.jobs import AnonymizationRunner
@@ -32,17 +41,22 @@ from market.models import (
     AnonymizationJob,
     Bid,
     Dataset,
+    Instrument,
     Invoice,
     Listing,
+    OperatorAction,
     Participant,
     Trade,
     new_id,
 )
 from market.participants import authenticate, register_participant
+from market.personal.desk import PdsDesk
+from market.risk import RiskStage
 from market.settings import Settings
-from market.settlement import mark_invoice_paid, trial_balance
-from market.storage import EncryptedFolderStore
+from market.settlement import mark_invoice_paid, outstanding_yen, trial_balance
+from market.storage import open_store
 from market.trading import Clock, TradingService, epoch_ms
+from market.trading.ownership import EngineOwnership
 
 T = TypeVar("T")
 log = logging.getLogger("datamarket.market")
@@ -55,32 +69,76 @@ class BidOutcome:
 
 
 class Market:
-    """Everything a running market needs, built from settings."""
+    """Everything a running market needs, built from settings.
+
+    Building one has no side effects beyond opening the storage folder: it neither migrates,
+    nor restores the engine, nor starts a thread, so commands that only need the database run
+    beside a live server. `start()` (or a `with` block) makes this process the engine owner.
+    """
 
     def __init__(
         self, settings: Settings, bus: EventBus | None = None, clock: Clock = epoch_ms
     ) -> None:
         self.settings = settings
         self.db: DbEngine = db.make_engine(settings.resolved_database_url)
-        db.migrate(self.db)
-        self.store = EncryptedFolderStore(
-            settings.data_dir / "objects", Encryptor(settings.resolved_master_key())
-        )
+        self.store = open_store(settings)
         self.bus: EventBus = bus or _make_bus(settings)
-        self.trading = TradingService(clock)
-        self.trading.rebuild(self.db)
+        self.trading = TradingService(clock, settings.engine_snapshot_interval)
+        self.owner = EngineOwnership(self.db)
+        self.running = False
+        self.risk = RiskStage()
         self._publish_lock = threading.Lock()
         self.jobs = AnonymizationRunner(
             self.db, self.store, after_commit=self._publish_after_commit
         )
-        self.jobs.resume()
+        # Feature desks: people's PDS and the information banks (market/personal, market/banks).
+        self.pds = PdsDesk(self.db, self.store, settings, after_commit=self._publish_after_commit)
+        self.banks = BankDesk(
+            self.db, self.store, settings, after_commit=self._publish_after_commit
+        )
+
+    def migrate(self) -> None:
+        """Bring the database schema to the newest migration (needs no engine ownership)."""
+        db.migrate(self.db)
+
+    def start(self) -> "Market":
+        """Run the market: migrate, own the engine, restore it and resume queued jobs.
+
+        Raises EngineOwnedElsewhere when another process runs the engine of this database.
+        """
+        if self.running:
+            return self
+        self.migrate()
+        self.owner.acquire()
+        try:
+            self._restore_engine()
+            self.jobs.resume()
+        except BaseException:
+            self.owner.release()
+            raise
+        self.running = True
+        return self
+
+    def _restore_engine(self) -> None:
+        """Every restore path: the engine from its newest snapshot and journal, then the state
+        kept beside it (the risk stage)."""
+        self.trading.rebuild(self.db)
+        self._rebuild_risk()
 
     def close(self) -> None:
+        """Stop: finish jobs, snapshot the engine for a quick restart, give up ownership."""
         self.jobs.shutdown()
+        if self.running:
+            self.running = False
+            try:
+                self.trading.write_snapshot(self.db, self.owner)
+            except Exception as exc:
+                log.warning("no engine snapshot on close: %s", type(exc).__name__)
+            self.owner.release()
         self.db.dispose()
 
     def __enter__(self) -> "Market":
-        return self
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -93,17 +151,35 @@ class Market:
 
     def _trading_transaction(self, work: Callable[[Session], T]) -> T:
         """A transaction that may drive the engine; the engine is rebuilt if it fails after that."""
+        if not self.running:
+            raise RuntimeError("the market is not started: call Market.start() to trade")
         with self.trading.lock:
             self.trading.touched = False
             try:
                 with db.unit_of_work(self.db) as session:
+                    # The fencing check locks the owner row until commit (market/trading/ownership.py).
+                    self.owner.fence(session)
                     result = work(session)
             except BaseException:
+                self.trading.discarded()
                 if self.trading.touched:
-                    self.trading.rebuild(self.db)
+                    self._restore_engine()
                 raise
+            self.trading.committed()
         self._publish_after_commit()
         return result
+
+    def _rebuild_risk(self) -> None:
+        """Reserve again what every open bid may cost, from the committed order book."""
+        with Session(self.db) as session:
+            bids = session.exec(select(Bid).where(Bid.status == "open")).all()
+        self.risk.rebuild((b.id, b.buyer_id, b.max_price_yen, b.quantity - b.filled) for b in bids)
+
+    def _submit(self, session: Session, command: Any | None) -> list[Any]:
+        """Apply a command to the engine (journaled) and let the risk stage see its events."""
+        events = self.trading.submit(session, command)
+        self.risk.observe(events)
+        return events
 
     def _publish_after_commit(self) -> None:
         """Publish what the commit added to the outbox; what fails stays there for the next try."""
@@ -123,25 +199,34 @@ class Market:
         participant: Participant,
         key: str | None,
         request_hash: str,
-        produce: Callable[[], dict[str, Any]],
+        render: Callable[[Session, Any], dict[str, Any]],
+        produce: Callable[[idempotency.Claim | None], Any],
     ) -> tuple[dict[str, Any], bool]:
-        """Run `produce` once per idempotency key; returns (response, replayed)."""
+        """Run `produce` once per idempotency key; returns (response, replayed).
+
+        `produce` passes the claim to a use case, which stores the rendered response in its own
+        transaction, so the response exists exactly when the work committed.
+        """
         if key is None:
-            return produce(), False
+            result = produce(None)
+            with Session(self.db) as session:
+                return render(session, result), False
         scope = {"participant_id": participant.id, "key": key}
         with Session(self.db) as session:
             stored = idempotency.reserve(session=session, request_hash=request_hash, **scope)
         if stored is not None:
             return stored, True
+        claim = idempotency.Claim(participant.id, key, render)
         try:
-            response = produce()
+            result = produce(claim)
         except BaseException:
             with Session(self.db) as session:
                 idempotency.release(session=session, **scope)
             raise
-        with Session(self.db) as session:
-            idempotency.complete(session=session, response=response, **scope)
-        return response, False
+        if claim.response is None:
+            with Session(self.db) as session:
+                return render(session, result), False
+        return claim.response, False
 
     def register(self, *, name: str, kind: str, **fields: Any) -> tuple[Participant, str]:
         return self._transaction(
@@ -154,7 +239,13 @@ class Market:
 
     def upload_dataset(self, *, seller: Participant, raw: bytes, **fields: Any) -> Dataset:
         """Validate, encrypt and record a CSV upload; nothing is kept if any step fails."""
-        parsed = parse_csv_upload(raw, max_bytes=self.settings.max_upload_bytes)
+        parsed = parse_csv_upload(
+            raw,
+            max_bytes=self.settings.max_upload_bytes,
+            max_columns=self.settings.max_csv_columns,
+            max_header_bytes=self.settings.max_csv_header_bytes,
+            max_cell_chars=self.settings.max_csv_cell_chars,
+        )
         dataset_id = new_id()
         self.store.put(dataset_id, parsed.data)
         try:
@@ -167,48 +258,98 @@ class Market:
             self.store.delete(dataset_id)
             raise
 
-    def list_dataset(self, *, seller: Participant, dataset_id: str, **terms: Any) -> Listing:
+    def list_dataset(
+        self,
+        *,
+        seller: Participant,
+        dataset_id: str,
+        claim: idempotency.Claim | None = None,
+        **terms: Any,
+    ) -> Listing:
         """Offer licences of a dataset (an ask) and match it against resting bids."""
 
-        def work(session: Session) -> Listing:
+        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
             listing, command = make_ask(
                 session=session, seller=seller, dataset_id=dataset_id, **terms
             )
-            events = self.trading.submit(session, command)
-            book_engine_events(session=session, events=events, fee_bps=self.settings.market_fee_bps)
-            return listing
+            events = self._submit(session, command)
+            _, rejection = book_engine_events(
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                placed_id=listing.id,
+            )
+            if claim is not None and rejection is None:
+                claim.complete(session, listing)
+            return listing, rejection
 
-        return self._trading_transaction(work)
+        listing, rejection = self._trading_transaction(work)
+        if rejection is not None:
+            raise rejection
+        return listing
 
-    def place_bid(self, *, buyer: Participant, **terms: Any) -> BidOutcome:
+    def place_bid(
+        self, *, buyer: Participant, claim: idempotency.Claim | None = None, **terms: Any
+    ) -> BidOutcome:
         """Place a bid; it trades at once against eligible asks or rests until it can."""
 
         def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
             bid, command = make_bid(session=session, buyer=buyer, **terms)
-            events = self.trading.submit(session, command)
-            trades, rejection = book_engine_events(
-                session=session, events=events, fee_bps=self.settings.market_fee_bps
+            exposure = bid.max_price_yen * bid.quantity
+            credit.require_credit(
+                session=session,
+                buyer=buyer,
+                exposure_yen=exposure,
+                reserved_yen=self.risk.reserved_yen(buyer.id),
             )
-            return BidOutcome(bid, trades), rejection
+            self.risk.reserve(
+                order_id=bid.id,
+                buyer_id=buyer.id,
+                price_yen=bid.max_price_yen,
+                quantity=bid.quantity,
+            )
+            events = self._submit(session, command)
+            trades, rejection = book_engine_events(
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                placed_id=bid.id,
+            )
+            outcome = BidOutcome(bid, trades)
+            if claim is not None and rejection is None:
+                claim.complete(session, outcome)
+            return outcome, rejection
 
         outcome, rejection = self._trading_transaction(work)
         if rejection is not None:
             raise rejection
         return outcome
 
-    def cancel_order(self, *, participant: Participant, order_id: str) -> Bid | Listing:
-        """Withdraw an open bid or listing from the book."""
+    def cancel_bid(self, *, buyer: Participant, bid_id: str) -> Bid:
+        """Withdraw one of the buyer's open bids from the book."""
+        return self._cancel(participant=buyer, order_id=bid_id, kind=Bid)
 
-        def work(session: Session) -> Bid | Listing:
-            command = make_cancel(session=session, participant=participant, order_id=order_id)
-            events = self.trading.submit(session, command)
+    def cancel_listing(self, *, seller: Participant, listing_id: str) -> Listing:
+        """Withdraw one of the seller's open listings from the book."""
+        return self._cancel(participant=seller, order_id=listing_id, kind=Listing)
+
+    def _cancel(self, *, participant: Participant, order_id: str, kind: type[T]) -> T:
+        def work(session: Session) -> T:
+            command = make_cancel(
+                session=session,
+                participant=participant,
+                order_id=order_id,
+                kind=kind,  # type: ignore[arg-type]
+            )
+            events = self._submit(session, command)
             _, rejection = book_engine_events(
                 session=session, events=events, fee_bps=self.settings.market_fee_bps
             )
             if rejection is not None:
                 raise rejection
-            order = session.get(Bid, order_id) or session.get(Listing, order_id)
-            assert order is not None
+            order = session.get(kind, order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} does not exist")
             return order
 
         return self._trading_transaction(work)
@@ -221,21 +362,40 @@ class Market:
             raise InvalidRequest("mode must be 'continuous' or 'periodic'")
         if mode == "continuous" and interval_seconds is not None:
             raise InvalidRequest("interval_seconds applies to periodic mode only")
+        self._require_instrument(instrument)
         interval_ms = interval_seconds * 1000 if interval_seconds is not None else None
         command = matching.SetMode(instrument, matching.Mode(mode), interval_ms)
         return self._run_engine_command(command)
 
     def run_auction(self, *, instrument: str, reference_price: int | None = None) -> list[Trade]:
         """Run a call auction (板寄せ) on an instrument now."""
+        self._require_instrument(instrument)
         return self._run_engine_command(matching.RunAuction(instrument, reference_price))
+
+    def _require_instrument(self, name: str) -> None:
+        with Session(self.db) as session:
+            instruments.require_instrument(session=session, name=name)
 
     def tick(self) -> list[Trade]:
         """Advance the engine clock: runs due auctions and expires orders."""
         return self._run_engine_command(None)
 
+    def tick_if_due(self) -> list[Trade] | None:
+        """Advance the engine clock only when an auction or expiry is due (None: nothing was)."""
+        if not self.trading.is_due():
+            return None
+        return self.tick()
+
+    def snapshot_if_due(self) -> int:
+        """Store an engine snapshot when enough commands were journaled since the last one;
+        returns the journal seq it covers (0: none written)."""
+        if not self.running or not self.trading.snapshot_due():
+            return 0
+        return self.trading.write_snapshot(self.db, self.owner)
+
     def _run_engine_command(self, command: Any | None) -> list[Trade]:
         def work(session: Session) -> list[Trade]:
-            events = self.trading.submit(session, command)
+            events = self._submit(session, command)
             trades, rejection = book_engine_events(
                 session=session, events=events, fee_bps=self.settings.market_fee_bps
             )
@@ -246,7 +406,11 @@ class Market:
         return self._trading_transaction(work)
 
     def start_anonymization(
-        self, *, seller: Participant, dataset_id: str, spec: dict[str, Any]
+        self,
+        *,
+        seller: Participant,
+        dataset_id: str,
+        spec: anonymization.JobSpec | dict[str, Any],
     ) -> AnonymizationJob:
         """Queue an anonymization job; it runs in the background (see `job`)."""
         parsed = anonymization.parse_spec(spec)
@@ -284,8 +448,116 @@ class Market:
             require_download_right(session=session, participant=participant, dataset=dataset)
         return dataset, self.store.get(dataset_id)
 
-    def mark_invoice_paid(self, invoice_id: str) -> Invoice:
-        return self._transaction(lambda s: mark_invoice_paid(session=s, invoice_id=invoice_id))
+    def mark_invoice_paid(
+        self, *, operator: Participant, invoice_id: str, reference: str, reason: str
+    ) -> Invoice:
+        """Record a bank transfer paying an invoice (audited; a second payment is a conflict)."""
+        return self._transaction(
+            lambda s: mark_invoice_paid(
+                session=s,
+                operator=operator,
+                invoice_id=invoice_id,
+                reference=reference,
+                reason=reason,
+            )
+        )
+
+    def grant_credit(
+        self, *, operator: Participant, participant_id: str, credit_limit_yen: int, reason: str
+    ) -> Participant:
+        """Set a participant's credit limit (audited)."""
+        return self._transaction(
+            lambda s: credit.grant_credit(
+                session=s,
+                operator=operator,
+                participant_id=participant_id,
+                credit_limit_yen=credit_limit_yen,
+                reason=reason,
+            )
+        )
+
+    def record_deposit(
+        self,
+        *,
+        operator: Participant,
+        participant_id: str,
+        amount_yen: int,
+        reference: str,
+        reason: str,
+    ) -> int:
+        """Book a prepaid deposit (audited); returns the participant's deposit balance."""
+        return self._transaction(
+            lambda s: credit.record_deposit(
+                session=s,
+                operator=operator,
+                participant_id=participant_id,
+                amount_yen=amount_yen,
+                reference=reference,
+                reason=reason,
+            )
+        )
+
+    def set_verification(
+        self, *, operator: Participant, participant_id: str, verified: bool, reason: str
+    ) -> Participant:
+        """Verify a participant's declared category, country and security profile (audited)."""
+        return self._transaction(
+            lambda s: participants.set_verification(
+                session=s,
+                operator=operator,
+                participant_id=participant_id,
+                verified=verified,
+                reason=reason,
+            )
+        )
+
+    def credit_standing(self, participant: Participant) -> dict[str, int]:
+        """What a buyer may still commit, and why: limit, deposits, unpaid invoices, reservations."""
+        with Session(self.db) as session:
+            reserved = self.risk.reserved_yen(participant.id)
+            return {
+                "credit_limit_yen": participant.credit_limit_yen,
+                "deposit_yen": credit.deposit_balance_yen(session=session, buyer_id=participant.id),
+                "unpaid_invoices_yen": outstanding_yen(session=session, buyer_id=participant.id),
+                "reserved_by_open_bids_yen": reserved,
+                "available_yen": credit.available_yen(
+                    session=session, buyer=participant, reserved_yen=reserved
+                ),
+            }
+
+    def operator_actions(
+        self, *, target_id: str | None = None, limit: int = 100
+    ) -> list[OperatorAction]:
+        with Session(self.db) as session:
+            return audit.list_operator_actions(session=session, target_id=target_id, limit=limit)
+
+    def create_instrument(self, *, operator: Participant, name: str) -> Instrument:
+        return self._transaction(
+            lambda s: instruments.create_instrument(session=s, name=name, operator=operator)
+        )
+
+    def instruments(self) -> list[Instrument]:
+        with Session(self.db) as session:
+            return instruments.list_instruments(session=session)
+
+    def listings(
+        self, *, viewer: Participant, where: catalog.ListingFilter, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Listings as the viewer may see them (see market/catalog.py)."""
+        with Session(self.db) as session:
+            return catalog.find_listings(session=session, viewer=viewer, where=where, limit=limit)
+
+    def listing(self, *, viewer: Participant, listing_id: str) -> dict[str, Any]:
+        with Session(self.db) as session:
+            return catalog.get_listing(session=session, viewer=viewer, listing_id=listing_id)
+
+    def participants(
+        self, *, kind: str | None = None, verification: str | None = None, limit: int = 100
+    ) -> list[Participant]:
+        with Session(self.db) as session:
+            return participants.list_participants(
+                session=session, kind=kind, verification=verification, limit=limit
+            )
 
     def find(self, model: type[T], *, limit: int = 100, **equals: Any) -> list[T]:
         """Rows of one table whose columns equal the given values, newest first."""

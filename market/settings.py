@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from market.ratelimit import RateLimit
+
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "placeholder", "xxx", "test"})
 
 
@@ -28,9 +30,39 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = None
     stripe_api_base: str | None = None
     master_key: str | None = None
+    # Storage (docs/operations.md): a key file outside the data folder (a mounted secret), keys
+    # still read during a rotation (comma-separated hex), and how old an unreferenced blob must
+    # be before the sweep removes it (an upload in flight writes its blob before its row).
+    master_key_file: Path | None = None
+    previous_master_keys: str = ""
+    orphan_grace_seconds: int = 3600
     market_fee_bps: int = 1000
+    # Journaled engine commands between snapshots: a restart replays at most about this many.
+    engine_snapshot_interval: int = 10_000
     max_upload_bytes: int = 50 * 1024 * 1024
-    default_credit_limit_yen: int = 1_000_000
+    # Hostile-input caps (docs/security.md): each bounds the work one request can cause.
+    max_csv_columns: int = 1_000
+    max_csv_header_bytes: int = 64 * 1024
+    max_csv_cell_chars: int = 32 * 1024
+    max_request_bytes: int = 1024 * 1024
+    request_body_idle_timeout_seconds: float = 15.0
+    request_body_timeout_seconds: float = 300.0
+    # Token buckets (docs/security.md). Registration and authentication failures count per
+    # client address; order entry and uploads per participant and per address. Set
+    # DATAMARKET_RATE_LIMITS_ENABLED=false for benchmarks that drive the API flat out.
+    rate_limits_enabled: bool = True
+    rate_limit_registration: RateLimit = RateLimit(per_second=1, burst=100)
+    rate_limit_auth_failures: RateLimit = RateLimit(per_second=0.2, burst=50)
+    rate_limit_order_entry: RateLimit = RateLimit(per_second=2_000, burst=5_000)
+    rate_limit_uploads: RateLimit = RateLimit(per_second=1, burst=60)
+    # Browser origins allowed to call the API (CORS); empty keeps cross-origin reads closed.
+    cors_allow_origins: list[str] = []
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed ("*" for any).
+    forwarded_allow_ips: str = ""
+    # People (docs/personal-data.md): below this age a guardian confirms conditions.
+    minor_age_below: int = 18
+    person_session_minutes: int = 60
+    reauthentication_minutes: int = 5
 
     @field_validator("market_fee_bps")
     @classmethod
@@ -60,15 +92,41 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'market.db').as_posix()}"
 
     def resolved_master_key(self) -> bytes:
-        """The 32-byte master key: configured, or generated into the data directory on first run."""
+        """The 32-byte master key: given, read from its file, or generated (never in production)."""
+        if self.master_key and self.master_key_file is not None:
+            raise InsecureSettings(
+                "set DATAMARKET_MASTER_KEY or DATAMARKET_MASTER_KEY_FILE, not both"
+            )
         if self.master_key:
             return _decode_key(self.master_key)
+        if self.master_key_file is not None:
+            if self.environment == "production" and _inside(self.master_key_file, self.data_dir):
+                raise InsecureSettings(
+                    "in production the master key file must not be kept in the data directory "
+                    f"({self.data_dir}), where a copy of the data would carry its key; "
+                    "move it (e.g. to a mounted secret) and set DATAMARKET_MASTER_KEY_FILE"
+                )
+            return _decode_key(self.master_key_file.read_text().strip())
+        if self.environment == "production":
+            raise InsecureSettings(
+                "production never generates a master key: set DATAMARKET_MASTER_KEY or "
+                "DATAMARKET_MASTER_KEY_FILE (a file outside the data directory); "
+                "`datamarket storage new-key` prints a fresh one"
+            )
         key_file = self.data_dir / "master.key"
         if not key_file.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             key_file.touch(mode=0o600)
             key_file.write_text(secrets.token_hex(32))
         return _decode_key(key_file.read_text().strip())
+
+    def resolved_previous_master_keys(self) -> list[bytes]:
+        """Master keys kept for reading blobs they sealed, while a rotation rewrites them."""
+        return [_decode_key(k.strip()) for k in self.previous_master_keys.split(",") if k.strip()]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _decode_key(text: str) -> bytes:

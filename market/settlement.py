@@ -6,10 +6,11 @@ Accounts are strings: `receivable:buyer:<id>`, `payable:seller:<id>`, `revenue:m
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
 
-from market.errors import Conflict, CreditLimitExceeded, NotFound
+from market.audit import record_operator_action
+from market.errors import Conflict, NotFound
 from market.events import record_event
 from market.models import Invoice, LedgerEntry, Participant, Trade, new_id, utcnow
 
@@ -79,13 +80,32 @@ def settle_trade_by_invoice(*, session: Session, trade: Trade, fee_bps: int) -> 
     return invoice
 
 
-def mark_invoice_paid(*, session: Session, invoice_id: str) -> Invoice:
+def claim_invoice_payment(*, session: Session, invoice_id: str) -> bool:
+    """Move an invoice from issued to paid; False when it was not issued (a conditional update).
+
+    The condition is checked by the database, so of two concurrent payments only one succeeds and
+    the ledger is booked once.
+    """
+    result = session.execute(
+        update(Invoice)
+        .where(col(Invoice.id) == invoice_id, col(Invoice.status) == "issued")
+        .values(status="paid", paid_at=utcnow())
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_invoice_paid(
+    *, session: Session, operator: Participant, invoice_id: str, reference: str, reason: str
+) -> Invoice:
     """Record the buyer's payment of an invoice (an operator confirms the bank transfer)."""
-    invoice = session.get(Invoice, invoice_id)
+    if not claim_invoice_payment(session=session, invoice_id=invoice_id):
+        existing = session.get(Invoice, invoice_id)
+        if existing is None:
+            raise NotFound(f"invoice {invoice_id} does not exist")
+        raise Conflict(f"invoice {invoice_id} is already {existing.status}")
+    invoice = session.get(Invoice, invoice_id, populate_existing=True)
     if invoice is None:
         raise NotFound(f"invoice {invoice_id} does not exist")
-    if invoice.status == "paid":
-        raise Conflict(f"invoice {invoice_id} is already paid")
     post(
         session,
         [
@@ -94,9 +114,14 @@ def mark_invoice_paid(*, session: Session, invoice_id: str) -> Invoice:
         ],
         memo=f"payment of invoice {invoice.id}",
     )
-    invoice.status = "paid"
-    invoice.paid_at = utcnow()
-    session.add(invoice)
+    record_operator_action(
+        session=session,
+        operator=operator,
+        action="invoice.marked_paid",
+        target_id=invoice.id,
+        reason=reason,
+        details={"amount_yen": invoice.amount_yen, "reference": reference},
+    )
     record_event(
         session, "InvoicePaid", {"invoice_id": invoice.id, "amount_yen": invoice.amount_yen}
     )
@@ -111,17 +136,6 @@ def outstanding_yen(*, session: Session, buyer_id: str) -> int:
         )
     ).one()
     return int(total)
-
-
-def require_credit(*, session: Session, buyer: Participant, exposure_yen: int) -> None:
-    """Refuse a bid whose worst-case cost would take the buyer over its credit limit."""
-    owed = outstanding_yen(session=session, buyer_id=buyer.id)
-    if owed + exposure_yen > buyer.credit_limit_yen:
-        raise CreditLimitExceeded(
-            f"this bid could cost up to {exposure_yen:,} yen; with {owed:,} yen unpaid the total "
-            f"would exceed your credit limit of {buyer.credit_limit_yen:,} yen. Pay open invoices "
-            "or lower the price or quantity"
-        )
 
 
 def trial_balance(*, session: Session) -> dict[str, int]:

@@ -15,10 +15,13 @@ COMPILED = False
 if not TYPE_CHECKING:
     try:
         from ._native import exports as _native
-    except ImportError:
+
+        _compiled = {name: getattr(_native, name) for name in _names}
+    except (ImportError, AttributeError):
+        # Not built, or built from older sources that lack a name (the tests refuse that).
         pass
     else:
-        globals().update({name: getattr(_native, name) for name in _names})
+        globals().update(_compiled)
         COMPILED = True
 
 __all__ = ["COMPILED", *_names]

@@ -15,7 +15,13 @@ from .events import (
 )
 from .orders import QUALITY_SPAN, Order, canonical_key
 from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
-from .validation import amend_problem, order_problem, reduce_problem, update_problem
+from .validation import (
+    amend_problem,
+    cancel_problem,
+    order_problem,
+    reduce_problem,
+    update_problem,
+)
 
 
 class Book(MatchingCore):
@@ -113,8 +119,9 @@ class Book(MatchingCore):
     def cancel(self, cmd: Cancel, out: list[Event]) -> None:
         """Remove a live order."""
         order = self.orders.get(cmd.id)
-        if order is None:
-            out.append(Rejected(cmd.id, self.instrument, "no live order with this id"))
+        problem = cancel_problem(order, cmd)
+        if order is None or problem is not None:
+            out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
             return
         self.kill(order)
         left = None if order.unlimited else order.qty
@@ -220,6 +227,22 @@ class Book(MatchingCore):
                 if not order.unlimited and order.qty == 0:
                     self.kill(order)
 
+    def restore(
+        self, continuous: bool, last_price: int | None, seq: int, orders: list[Order]
+    ) -> None:
+        """Take back a snapshot's state: counters, then every live order in its bucket."""
+        self.continuous = continuous
+        self.last_price = last_price
+        self._last_trade_price = 0 if last_price is None else last_price
+        self.seq = seq
+        index = self.orders
+        for order in orders:
+            index[order.id] = order
+            if order.constraints is not None or order.terms is not None:
+                self.classify(order)
+            if not order.is_market:
+                self.rest(order)
+
     def validate(self) -> None:
         """Raise CorruptBook when an index disagrees with the orders."""
         check_fast_book(self)
@@ -275,7 +298,7 @@ def _new_order(cmd: Limit | Market, seq: int) -> Order:
         0 if qty is None else qty,
         qty is None,
         seq,
-        TimeInForce.IOC,
+        cmd.tif,
         None,
         True,
         cmd.constraints,

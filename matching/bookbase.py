@@ -72,6 +72,15 @@ class BookBase:
         """Trade away eligible crossing orders left by periodic mode."""
         raise NotImplementedError
 
+    def restore(
+        self, continuous: bool, last_price: int | None, seq: int, orders: list[Order]
+    ) -> None:
+        """Take back a snapshot's state: an empty book gets its counters and live orders.
+
+        `orders` come in `checkpoint.restore_key` order.
+        """
+        raise NotImplementedError
+
     def validate(self) -> None:
         """Raise CorruptBook when internal state is inconsistent."""
         raise NotImplementedError

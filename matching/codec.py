@@ -1,8 +1,13 @@
-"""The JSON Lines format: commands and events as plain dicts (see docs/matching.md)."""
+"""The JSON Lines format: commands and events as plain dicts (see docs/matching.md).
+
+The command format is versioned. Version 1 refused `participant` on cancel, reduce, amend and
+update and `tif` on market orders; version 2 (current) accepts them. Every version-1 object
+reads the same in version 2, so journals written in version 1 keep replaying.
+"""
 
 from dataclasses import fields
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 from .commands import (
     Amend,
@@ -47,36 +52,49 @@ EVENT_TYPES: dict[type, str] = {
 }
 _EVENT_CLASSES = {name: cls for cls, name in EVENT_TYPES.items()}
 
+COMMAND_FORMAT: Final = 2
+COMMAND_FORMATS: Final = (1, 2)
 
-def command_from_dict(data: dict[str, Any]) -> Command:
-    """Build a command from its JSON object; raise ValueError naming what is wrong."""
+
+def command_from_dict(data: dict[str, Any], version: int = COMMAND_FORMAT) -> Command:
+    """Build a command from its JSON object in format `version`; raise ValueError naming what is wrong."""
     if not isinstance(data, dict):
         raise ValueError("a command must be a JSON object")
+    if version not in COMMAND_FORMATS:
+        raise ValueError(f"unknown command format {version} (this build reads 1 and 2)")
     op = data.get("op")
     reader = FieldReader(data)
     reader.take("op")
+    owned = version >= 2
     command: Command
     if op == "limit":
         command = _limit(reader)
     elif op == "market":
-        command = _market(reader)
+        command = _market(reader, owned)
     elif op == "cancel":
-        command = Cancel(reader.text("id"), reader.text("instrument"))
+        ident = reader.text("id")
+        instrument = reader.text("instrument")
+        command = Cancel(ident, instrument, _owner(reader, owned))
     elif op == "reduce":
-        command = Reduce(reader.text("id"), reader.text("instrument"), reader.integer("qty"))
+        ident = reader.text("id")
+        instrument = reader.text("instrument")
+        qty = reader.integer("qty")
+        command = Reduce(ident, instrument, qty, _owner(reader, owned))
     elif op == "amend":
         command = Amend(
             reader.text("id"),
             reader.text("instrument"),
             reader.optional_integer("price"),
             reader.optional_integer("qty"),
+            _owner(reader, owned),
         )
     elif op == "update":
         side = reader.choice("side", Side)
         ident = reader.text("id")
         instrument = reader.text("instrument")
+        participant = _owner(reader, owned)
         constraints, terms = _attributes(reader, side)
-        command = Update(ident, instrument, side, constraints, terms)
+        command = Update(ident, instrument, side, constraints, terms, participant)
     elif op == "clock":
         command = Clock(reader.integer("now"))
     elif op == "auction":
@@ -109,15 +127,25 @@ def _limit(reader: FieldReader) -> Limit:
     )
 
 
-def _market(reader: FieldReader) -> Market:
-    """Read a market order."""
+def _market(reader: FieldReader, with_tif: bool) -> Market:
+    """Read a market order (`tif` from format 2 on)."""
     side = reader.choice("side", Side)
     ident = reader.text("id")
     instrument = reader.text("instrument")
     participant = reader.text("participant")
     qty = reader.optional_integer("qty", required=True)
+    tif = TimeInForce.IOC
+    if with_tif and reader.has("tif"):
+        tif = reader.choice("tif", TimeInForce)
     constraints, terms = _attributes(reader, side)
-    return Market(ident, instrument, participant, side, qty, constraints, terms)
+    return Market(ident, instrument, participant, side, qty, constraints, terms, tif)
+
+
+def _owner(reader: FieldReader, allowed: bool) -> str | None:
+    """The optional `participant` of a command on a live order (format 2 on)."""
+    if not allowed:
+        return None
+    return reader.optional_text("participant")
 
 
 def _attributes(reader: FieldReader, side: Side) -> tuple[BidConstraints | None, AskTerms | None]:
@@ -134,7 +162,11 @@ def _attributes(reader: FieldReader, side: Side) -> tuple[BidConstraints | None,
 
 
 def command_to_dict(cmd: Command) -> dict[str, Any]:
-    """The JSON object of a command (every field, sets as sorted lists)."""
+    """The JSON object of a command (every field, sets as sorted lists).
+
+    A command on a live order that names no owner and a market order's default IOC are left
+    out, so commands that format 1 could express are written as format 1 wrote them.
+    """
     if isinstance(cmd, Limit):
         data: dict[str, Any] = {
             "op": "limit",
@@ -157,21 +189,27 @@ def command_to_dict(cmd: Command) -> dict[str, Any]:
             "side": cmd.side.value,
             "qty": cmd.qty,
         }
+        if cmd.tif is not TimeInForce.IOC:
+            data["tif"] = cmd.tif.value
         return _with_attributes(data, cmd.constraints, cmd.terms)
     if isinstance(cmd, Cancel):
-        return {"op": "cancel", "id": cmd.id, "instrument": cmd.instrument}
+        data = {"op": "cancel", "id": cmd.id, "instrument": cmd.instrument}
+        return _with_owner(data, cmd.participant)
     if isinstance(cmd, Reduce):
-        return {"op": "reduce", "id": cmd.id, "instrument": cmd.instrument, "qty": cmd.qty}
+        data = {"op": "reduce", "id": cmd.id, "instrument": cmd.instrument, "qty": cmd.qty}
+        return _with_owner(data, cmd.participant)
     if isinstance(cmd, Amend):
-        return {
+        data = {
             "op": "amend",
             "id": cmd.id,
             "instrument": cmd.instrument,
             "price": cmd.price,
             "qty": cmd.qty,
         }
+        return _with_owner(data, cmd.participant)
     if isinstance(cmd, Update):
         data = {"op": "update", "id": cmd.id, "instrument": cmd.instrument, "side": cmd.side.value}
+        _with_owner(data, cmd.participant)
         return _with_attributes(data, cmd.constraints, cmd.terms)
     if isinstance(cmd, Clock):
         return {"op": "clock", "now": cmd.now}
@@ -189,6 +227,13 @@ def command_to_dict(cmd: Command) -> dict[str, Any]:
             "interval_ms": cmd.interval_ms,
         }
     raise ValueError(f"not a command: {cmd!r}")
+
+
+def _with_owner(data: dict[str, Any], participant: str | None) -> dict[str, Any]:
+    """Add the owner a command names (left out when none is named, as format 1 wrote it)."""
+    if participant is not None:
+        data["participant"] = participant
+    return data
 
 
 def _with_attributes(

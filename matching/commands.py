@@ -51,7 +51,10 @@ class Limit:
 @final
 @dataclass(init=False, eq=True, unsafe_hash=True, slots=True)
 class Market:
-    """Place a market order: immediate in continuous mode, collected for the next auction in periodic mode."""
+    """Place a market order: immediate in continuous mode, collected for the next auction in periodic mode.
+
+    `tif` is IOC (the unfilled part is cancelled) or FOK (all or nothing, continuous mode only).
+    """
 
     id: Final[str]
     instrument: Final[str]
@@ -60,6 +63,7 @@ class Market:
     qty: Final[int | None]
     constraints: Final[BidConstraints | None]
     terms: Final[AskTerms | None]
+    tif: Final[TimeInForce]
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class Market:
         qty: int | None,
         constraints: BidConstraints | None = None,
         terms: AskTerms | None = None,
+        tif: TimeInForce = TimeInForce.IOC,
     ) -> None:
         self.id = id
         self.instrument = instrument
@@ -78,34 +83,39 @@ class Market:
         self.qty = qty
         self.constraints = constraints
         self.terms = terms
+        self.tif = tif
 
 
 @final
 @dataclass(init=False, eq=True, unsafe_hash=True, slots=True)
 class Cancel:
-    """Cancel a resting order."""
+    """Cancel a resting order; a named `participant` must own it."""
 
     id: Final[str]
     instrument: Final[str]
+    participant: Final[str | None]
 
-    def __init__(self, id: str, instrument: str) -> None:
+    def __init__(self, id: str, instrument: str, participant: str | None = None) -> None:
         self.id = id
         self.instrument = instrument
+        self.participant = participant
 
 
 @final
 @dataclass(init=False, eq=True, unsafe_hash=True, slots=True)
 class Reduce:
-    """Reduce a resting order's remaining size by `qty`, keeping its place."""
+    """Reduce a resting order's remaining size by `qty`, keeping its place (owner: `participant`)."""
 
     id: Final[str]
     instrument: Final[str]
     qty: Final[int]
+    participant: Final[str | None]
 
-    def __init__(self, id: str, instrument: str, qty: int) -> None:
+    def __init__(self, id: str, instrument: str, qty: int, participant: str | None = None) -> None:
         self.id = id
         self.instrument = instrument
         self.qty = qty
+        self.participant = participant
 
 
 @final
@@ -113,33 +123,45 @@ class Reduce:
 class Amend:
     """Change a resting order's price and/or remaining size (None keeps the current value).
 
-    The order loses its time priority when the price changes or the size grows.
+    The order loses its time priority when the price changes or the size grows. A named
+    `participant` must own the order.
     """
 
     id: Final[str]
     instrument: Final[str]
     price: Final[int | None]
     qty: Final[int | None]
+    participant: Final[str | None]
 
     def __init__(
-        self, id: str, instrument: str, price: int | None = None, qty: int | None = None
+        self,
+        id: str,
+        instrument: str,
+        price: int | None = None,
+        qty: int | None = None,
+        participant: str | None = None,
     ) -> None:
         self.id = id
         self.instrument = instrument
         self.price = price
         self.qty = qty
+        self.participant = participant
 
 
 @final
 @dataclass(init=False, eq=True, unsafe_hash=True, slots=True)
 class Update:
-    """Replace a resting order's non-price attributes (ask terms or bid constraints), keeping its time."""
+    """Replace a resting order's non-price attributes (ask terms or bid constraints), keeping its time.
+
+    A named `participant` must own the order.
+    """
 
     id: Final[str]
     instrument: Final[str]
     side: Final[Side]
     constraints: Final[BidConstraints | None]
     terms: Final[AskTerms | None]
+    participant: Final[str | None]
 
     def __init__(
         self,
@@ -148,12 +170,14 @@ class Update:
         side: Side,
         constraints: BidConstraints | None = None,
         terms: AskTerms | None = None,
+        participant: str | None = None,
     ) -> None:
         self.id = id
         self.instrument = instrument
         self.side = side
         self.constraints = constraints
         self.terms = terms
+        self.participant = participant
 
 
 @final

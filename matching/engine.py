@@ -3,10 +3,12 @@
 import hashlib
 from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
+from typing import Any
 
 from .auction import plan_auction
 from .book import Book
 from .bookbase import BookBase, TradeCounter
+from .checkpoint import SNAPSHOT_FORMAT, order_from_record, order_record, restore_key
 from .commands import (
     Amend,
     Cancel,
@@ -201,6 +203,78 @@ class Engine:
         book.continuous = True
         out.append(ModeChanged(cmd.instrument, cmd.mode, None))
         book.uncross(out)
+
+    def next_due_time(self) -> int | None:
+        """The earliest time at which a `Clock` command expires an order or runs an auction.
+
+        None when nothing is due at any time. Queue entries of orders that already left are
+        dropped on the way (they would expire nothing), which changes no state the hash covers.
+        """
+        expiries = self._expiries
+        books = self.books
+        while expiries and not books[expiries[0][1]].is_live(expiries[0][2]):
+            heappop(expiries)
+        due: int | None = expiries[0][0] if expiries else None
+        for _, at in self._schedule.values():
+            if due is None or at < due:
+                due = at
+        return due
+
+    def snapshot(self) -> dict[str, Any]:
+        """The engine's whole state as JSON data (see `matching.checkpoint`)."""
+        books: list[dict[str, Any]] = []
+        for name in sorted(self.books):
+            book = self.books[name]
+            schedule = self._schedule.get(name)
+            books.append(
+                {
+                    "instrument": name,
+                    "continuous": book.continuous,
+                    "last_price": book.last_price,
+                    "seq": book.seq,
+                    "schedule": None if schedule is None else [schedule[0], schedule[1]],
+                    "orders": [order_record(order) for order in book.live_orders()],
+                }
+            )
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "now": self.now,
+            "trades": self.counter.seq,
+            "books": books,
+        }
+
+    def load_snapshot(self, data: dict[str, Any]) -> None:
+        """Take the state of a snapshot into this fresh engine; raise ValueError when malformed."""
+        if self.books or self.now or self.counter.seq:
+            raise ValueError("a snapshot loads into a fresh engine only")
+        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a snapshot of format {SNAPSHOT_FORMAT}")
+        self.now = int(data["now"])
+        self.counter.seq = int(data["trades"])
+        expiries: list[tuple[int, str, str]] = []
+        for entry in data["books"]:
+            name = str(entry["instrument"])
+            book = self._factory(name, self.counter)
+            self.books[name] = book
+            orders = [order_from_record(record) for record in entry["orders"]]
+            orders.sort(key=restore_key)
+            last_price = entry["last_price"]
+            book.restore(
+                bool(entry["continuous"]),
+                None if last_price is None else int(last_price),
+                int(entry["seq"]),
+                orders,
+            )
+            schedule = entry["schedule"]
+            if schedule is not None:
+                self._schedule[name] = (int(schedule[0]), int(schedule[1]))
+            for order in orders:
+                expires_at = order.expires_at
+                if order.tif is TimeInForce.GTD and expires_at is not None:
+                    expiries.append((expires_at, name, order.id))
+        heapify(expiries)
+        self._expiries = expiries
+        self._expiries_limit = max(1024, 2 * len(expiries))
 
     def state_hash(self) -> str:
         """SHA-256 over every book's resting orders (id, price, size, attributes, queue order)."""

@@ -2,7 +2,15 @@
 
 from matching.errors import CorruptBook, JournalError
 
-from .codec import command_from_dict, command_to_dict, event_from_dict, event_to_dict
+from .checkpoint import SNAPSHOT_FORMAT
+from .codec import (
+    COMMAND_FORMAT,
+    COMMAND_FORMATS,
+    command_from_dict,
+    command_to_dict,
+    event_from_dict,
+    event_to_dict,
+)
 from .commands import (
     Amend,
     Cancel,
@@ -31,10 +39,16 @@ from .events import (
 )
 from .replay import events_to_lines, parse_journal, replay
 from .terms import AskTerms, BidConstraints, eligible
-from .types import DATA_CLASSES, Mode, Side, TimeInForce
+from .types import DATA_CLASSES, MAX_LIST_ITEMS, MAX_TEXT_LENGTH, Mode, Side, TimeInForce
+from .validation import size_problem
 
 __all__ = [
+    "COMMAND_FORMAT",
+    "COMMAND_FORMATS",
     "DATA_CLASSES",
+    "MAX_LIST_ITEMS",
+    "MAX_TEXT_LENGTH",
+    "SNAPSHOT_FORMAT",
     "Accepted",
     "Amend",
     "Amended",
@@ -72,4 +86,5 @@ __all__ = [
     "events_to_lines",
     "parse_journal",
     "replay",
+    "size_problem",
 ]

@@ -23,7 +23,13 @@ from .events import (
 from .orders import Order, canonical_key
 from .terms import eligible
 from .types import Side, TimeInForce
-from .validation import amend_problem, order_problem, reduce_problem, update_problem
+from .validation import (
+    amend_problem,
+    cancel_problem,
+    order_problem,
+    reduce_problem,
+    update_problem,
+)
 
 
 class ReferenceBook(BookBase):
@@ -54,7 +60,7 @@ class ReferenceBook(BookBase):
             cmd.qty or 0,
             cmd.qty is None,
             self.seq,
-            cmd.tif if isinstance(cmd, Limit) else TimeInForce.IOC,
+            cmd.tif,
             cmd.expires_at if isinstance(cmd, Limit) else None,
             not is_limit,
             cmd.constraints,
@@ -79,8 +85,9 @@ class ReferenceBook(BookBase):
     def cancel(self, cmd: Cancel, out: list[Event]) -> None:
         """Remove a live order."""
         order = self.orders.get(cmd.id)
-        if order is None:
-            out.append(Rejected(cmd.id, self.instrument, "no live order with this id"))
+        problem = cancel_problem(order, cmd)
+        if order is None or problem is not None:
+            out.append(Rejected(cmd.id, self.instrument, problem or "no live order with this id"))
             return
         self._remove(order)
         out.append(Cancelled(order.id, self.instrument, _left(order), "cancelled"))
@@ -171,6 +178,16 @@ class ReferenceBook(BookBase):
             if order.id in self.orders and self.orders[order.id] is order:
                 self._remove(order)
                 self._reenter(order, out)
+
+    def restore(
+        self, continuous: bool, last_price: int | None, seq: int, orders: list[Order]
+    ) -> None:
+        """Take back a snapshot's state."""
+        self.continuous = continuous
+        self.last_price = last_price
+        self.seq = seq
+        for order in orders:
+            self._add(order)
 
     def validate(self) -> None:
         """Sides sorted, holding exactly the live limit orders."""

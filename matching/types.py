@@ -32,3 +32,6 @@ MAX_QUALITY: Final = 100
 # Prices and sizes stay far below 2**62 so sort keys built from them fit a machine word.
 MAX_PRICE: Final = 1 << 50
 MAX_QTY: Final = 1 << 50
+# Bounds on what one order may carry, so that no order makes a journal row or a snapshot huge.
+MAX_LIST_ITEMS: Final = 100
+MAX_TEXT_LENGTH: Final = 200

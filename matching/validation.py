@@ -1,9 +1,9 @@
 """Checks that decide whether an order command may enter a book (shared by every book)."""
 
-from .commands import Amend, Limit, Market, Reduce, Update
+from .commands import Amend, Cancel, Command, Limit, Market, Reduce, Update
 from .orders import Order
-from .terms import constraints_problem, terms_problem
-from .types import MAX_PRICE, MAX_QTY, Side, TimeInForce
+from .terms import AskTerms, BidConstraints, constraints_problem, terms_problem
+from .types import MAX_LIST_ITEMS, MAX_PRICE, MAX_QTY, MAX_TEXT_LENGTH, Side, TimeInForce
 
 
 def order_problem(cmd: Limit | Market, now: int, continuous: bool) -> str | None:
@@ -34,7 +34,35 @@ def order_problem(cmd: Limit | Market, now: int, continuous: bool) -> str | None
             return problem
     if isinstance(cmd, Limit):
         return _limit_problem(cmd, now, continuous)
+    return _market_problem(cmd, continuous)
+
+
+def _market_problem(cmd: Market, continuous: bool) -> str | None:
+    """Checks that only market orders need: time in force."""
+    tif = cmd.tif
+    if tif is TimeInForce.IOC:
+        return None
+    if tif is not TimeInForce.FOK:
+        return "a market order is IOC or FOK"
+    if cmd.qty is None:
+        return "fill-or-kill needs a finite quantity"
+    if not continuous:
+        return "fill-or-kill is refused while the instrument trades by auction"
     return None
+
+
+def owner_problem(order: Order, participant: str | None) -> str | None:
+    """Why a participant named on a command may not touch this order, or None."""
+    if participant is not None and participant != order.participant:
+        return "the order belongs to another participant"
+    return None
+
+
+def cancel_problem(order: Order | None, cmd: Cancel) -> str | None:
+    """Why a cancel command is refused, or None."""
+    if order is None:
+        return "no live order with this id"
+    return owner_problem(order, cmd.participant)
 
 
 def _limit_problem(cmd: Limit, now: int, continuous: bool) -> str | None:
@@ -60,6 +88,9 @@ def reduce_problem(order: Order | None, cmd: Reduce) -> str | None:
     """Why a reduce command is refused, or None."""
     if order is None:
         return "no live order with this id"
+    owner = owner_problem(order, cmd.participant)
+    if owner is not None:
+        return owner
     if cmd.qty <= 0:
         return "qty to reduce by must be positive"
     if order.unlimited:
@@ -71,6 +102,9 @@ def amend_problem(order: Order | None, cmd: Amend) -> str | None:
     """Why an amend command is refused, or None."""
     if order is None:
         return "no live order with this id"
+    owner = owner_problem(order, cmd.participant)
+    if owner is not None:
+        return owner
     if cmd.price is None and cmd.qty is None:
         return "nothing to amend"
     if cmd.price is not None:
@@ -92,6 +126,9 @@ def update_problem(order: Order | None, cmd: Update) -> str | None:
     """Why an update command is refused, or None."""
     if order is None:
         return "no live order with this id"
+    owner = owner_problem(order, cmd.participant)
+    if owner is not None:
+        return owner
     if order.is_buy != (cmd.side is Side.BUY):
         return "side does not match the order"
     if order.is_buy:
@@ -103,3 +140,49 @@ def update_problem(order: Order | None, cmd: Update) -> str | None:
     if cmd.terms is None:
         return None
     return terms_problem(cmd.terms, None if order.unlimited else order.qty)
+
+
+def size_problem(cmd: Command) -> str | None:
+    """Why a command carries more than an order may (too long a name, too many list entries).
+
+    Every list of terms or constraints holds at most MAX_LIST_ITEMS entries and every string at
+    most MAX_TEXT_LENGTH characters. The engine itself does not apply this check (journals of
+    older formats hold orders it would refuse); the market applies it before journaling.
+    """
+    texts: list[tuple[str, str | None]] = []
+    lists: list[tuple[str, frozenset[str]]] = []
+    constraints: BidConstraints | None = None
+    terms: AskTerms | None = None
+    if isinstance(cmd, (Limit, Market, Update)):
+        texts = [("id", cmd.id), ("instrument", cmd.instrument), ("participant", cmd.participant)]
+        constraints = cmd.constraints
+        terms = cmd.terms
+    elif isinstance(cmd, (Cancel, Reduce, Amend)):
+        texts = [("id", cmd.id), ("instrument", cmd.instrument), ("participant", cmd.participant)]
+    if constraints is not None:
+        texts += [("purpose", constraints.purpose), ("dataset_id", constraints.dataset_id)]
+        lists += [
+            ("data_classes", constraints.data_classes),
+            ("required_tags", constraints.required_tags),
+            ("required_columns", constraints.required_columns),
+            ("recipient_categories", constraints.recipient_categories),
+        ]
+    if terms is not None:
+        texts += [("dataset_id", terms.dataset_id), ("data_class", terms.data_class)]
+        lists += [
+            ("tags", terms.tags),
+            ("columns", terms.columns),
+            ("allowed_purposes", terms.allowed_purposes),
+            ("allowed_recipients", terms.allowed_recipients),
+            ("denied_recipients", terms.denied_recipients),
+        ]
+    for name, text in texts:
+        if text is not None and len(text) > MAX_TEXT_LENGTH:
+            return f"{name} is longer than {MAX_TEXT_LENGTH} characters"
+    for name, values in lists:
+        if len(values) > MAX_LIST_ITEMS:
+            return f"{name} has more than {MAX_LIST_ITEMS} entries"
+        for value in values:
+            if len(value) > MAX_TEXT_LENGTH:
+                return f"an entry of {name} is longer than {MAX_TEXT_LENGTH} characters"
+    return None

@@ -30,11 +30,19 @@ def list_sensor_dataset(market, *, price_yen: int = 1_000, **terms):  # type: ig
     return seller, dataset, listing
 
 
-def register_buyer(market, *, category: str | None = None, credit_limit_yen: int = 1_000_000):  # type: ignore[no-untyped-def]
+def register_buyer(  # type: ignore[no-untyped-def]
+    market, *, category: str | None = None, credit_limit_yen: int = 1_000_000, verified: bool = True
+):
+    """A buyer with credit; its declared category verified by an operator unless `verified=False`."""
     buyer, _ = market.register(
         name="Buyer",
         kind="business",
         recipient_category=category,
         credit_limit_yen=credit_limit_yen,
     )
+    if verified:
+        operator, _ = market.register(name="Ops", kind="operator")
+        buyer = market.set_verification(
+            operator=operator, participant_id=buyer.id, verified=True, reason="checked registry"
+        )
     return buyer

@@ -1,15 +1,26 @@
 """Buyer endpoints: bid, see licences and invoices, download licensed data."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
+from api.ratelimit import ORDER_ENTRY_LIMIT
 from api.schemas import BidCreate, BidPublic, BidResult, InvoicePublic, LicencePublic, TradePublic
-from market.errors import NotFound
+from market.csv_formulas import count_formula_cells
+from market.csv_formulas import excel_safe as make_excel_safe
 from market.models import Bid, Invoice, Licence
+from market.service import BidOutcome
 
 router = APIRouter(tags=["buyers"])
+
+FORMULA_NOTE = (
+    "{count} cells begin with =, +, -, @, tab or carriage return and are delivered as stored; "
+    "a spreadsheet may run them as formulas: download with ?excel_safe=1 to prefix them with '"
+)
 
 ANONYMIZED_NOTICE = (
     "Anonymously processed information (tokumei kako joho) under the APPI: re-identification, "
@@ -17,7 +28,7 @@ ANONYMIZED_NOTICE = (
 )
 
 
-@router.post("/bids", response_model=BidResult, status_code=201)
+@router.post("/bids", response_model=BidResult, status_code=201, dependencies=[ORDER_ENTRY_LIMIT])
 def place_bid(
     body: BidCreate,
     market: MarketDep,
@@ -28,8 +39,7 @@ def place_bid(
 ) -> BidResult:
     """Bid for licences; trades at once against eligible asks, or rests in the book."""
 
-    def produce() -> BidResult:
-        outcome = market.place_bid(buyer=buyer, **body.model_dump())
+    def render(_: Session, outcome: BidOutcome) -> BidResult:
         return BidResult(
             bid=BidPublic.model_validate(outcome.bid),
             trades=[TradePublic.model_validate(t) for t in outcome.trades],
@@ -43,17 +53,15 @@ def place_bid(
         response=response,
         body=body,
         model=BidResult,
-        produce=produce,
+        produce=lambda claim: market.place_bid(buyer=buyer, claim=claim, **body.model_dump()),
+        render=render,
     )
 
 
-@router.delete("/bids/{bid_id}", response_model=BidPublic)
+@router.delete("/bids/{bid_id}", response_model=BidPublic, dependencies=[ORDER_ENTRY_LIMIT])
 def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid:
     """Withdraw an open bid; licences already bought stay valid."""
-    order = market.cancel_order(participant=buyer, order_id=bid_id)
-    if not isinstance(order, Bid):
-        raise NotFound(f"you have no bid {bid_id}")
-    return order
+    return market.cancel_bid(buyer=buyer, bid_id=bid_id)
 
 
 @router.get("/bids", response_model=list[BidPublic])
@@ -75,13 +83,26 @@ def my_invoices(market: MarketDep, buyer: CurrentParticipant) -> list[Invoice]:
     "/datasets/{dataset_id}/download",
     responses={200: {"content": {"text/csv": {}}, "description": "The dataset as UTF-8 CSV"}},
 )
-def download(dataset_id: str, market: MarketDep, participant: CurrentParticipant) -> Response:
+def download(
+    dataset_id: str,
+    market: MarketDep,
+    participant: CurrentParticipant,
+    excel_safe: Annotated[
+        bool, Query(description="Prefix cells a spreadsheet would run as formulas with '")
+    ] = False,
+) -> Response:
     """The licensed dataset as UTF-8 CSV, for licence holders and its seller only."""
     dataset, data = market.download(participant=participant, dataset_id=dataset_id)
     headers = {
         "Content-Disposition": f'attachment; filename="{dataset.id}.csv"',
         "X-Data-Class": dataset.data_class,
     }
+    # Values are delivered as stored unless asked otherwise (docs/security.md, CSV injection).
+    formula_cells = count_formula_cells(data)
+    if excel_safe:
+        data = make_excel_safe(data)
+    elif formula_cells:
+        headers["X-Formula-Cells"] = FORMULA_NOTE.format(count=formula_cells)
     if dataset.data_class == "anonymized":
         # APPI art. 44: the provider states explicitly that the data is 匿名加工情報.
         headers["Link"] = f'</announcements/{dataset.id}>; rel="describedby"'

@@ -1,17 +1,30 @@
-"""Operator endpoints: participants, trades, invoices, the ledger."""
+"""Operator endpoints: participants, credit, deposits, verification, trades, invoices, the ledger.
 
-from fastapi import APIRouter
+Every action that changes a participant's standing or money takes a reason and is kept in the
+operator audit log (`GET /operator/audit`).
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from api.deps import MarketDep, OperatorUser
 from api.schemas import (
+    CreditGrant,
+    DepositCreate,
+    InstrumentCreate,
+    InstrumentPublic,
+    InvoicePayment,
     InvoicePublic,
+    OperatorActionPublic,
     OperatorParticipantCreate,
     ParticipantPublic,
     Registration,
     TradePublic,
     TradingModeSet,
+    VerificationSet,
 )
-from market.models import Invoice, Trade
+from market.models import Instrument, Invoice, OperatorAction, Participant, Trade
 
 router = APIRouter(prefix="/operator", tags=["operators"])
 
@@ -25,10 +38,82 @@ def create_participant(
     return Registration(participant=ParticipantPublic.model_validate(participant), api_key=api_key)
 
 
+@router.get("/participants", response_model=list[ParticipantPublic])
+def participants(
+    market: MarketDep,
+    _: OperatorUser,
+    kind: Literal["business", "individual", "info_bank", "operator"] | None = None,
+    verification: Literal["unverified", "verified"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Participant]:
+    """Participants, newest first; filter by `kind` and `verification`."""
+    return market.participants(kind=kind, verification=verification, limit=limit)
+
+
+@router.put("/participants/{participant_id}/credit", response_model=ParticipantPublic)
+def grant_credit(
+    participant_id: str, body: CreditGrant, market: MarketDep, operator: OperatorUser
+) -> Participant:
+    """Set a participant's credit limit (bids reserve against it); audited with the reason."""
+    return market.grant_credit(
+        operator=operator,
+        participant_id=participant_id,
+        credit_limit_yen=body.credit_limit_yen,
+        reason=body.reason,
+    )
+
+
+@router.post("/participants/{participant_id}/deposits", response_model=dict[str, int])
+def record_deposit(
+    participant_id: str, body: DepositCreate, market: MarketDep, operator: OperatorUser
+) -> dict[str, int]:
+    """Record a prepaid deposit received by bank transfer; it pays invoices as they are issued."""
+    balance = market.record_deposit(
+        operator=operator,
+        participant_id=participant_id,
+        amount_yen=body.amount_yen,
+        reference=body.reference,
+        reason=body.reason,
+    )
+    return {"deposit_yen": balance}
+
+
+@router.put("/participants/{participant_id}/verification", response_model=ParticipantPublic)
+def set_verification(
+    participant_id: str, body: VerificationSet, market: MarketDep, operator: OperatorUser
+) -> Participant:
+    """Verify (or withdraw verification of) a participant's declared category, country and
+    security profile; only verified declarations count for listings' recipient rules."""
+    return market.set_verification(
+        operator=operator, participant_id=participant_id, verified=body.verified, reason=body.reason
+    )
+
+
+@router.get("/audit", response_model=list[OperatorActionPublic])
+def audit_log(
+    market: MarketDep,
+    _: OperatorUser,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[OperatorAction]:
+    """The operator audit log, newest first: who did what to whom, when and why."""
+    return market.operator_actions(target_id=target_id, limit=limit)
+
+
 @router.get("/trades", response_model=list[TradePublic])
-def trades(market: MarketDep, _: OperatorUser, limit: int = 100) -> list[Trade]:
+def trades(
+    market: MarketDep, _: OperatorUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[Trade]:
     """The most recent trades, newest first."""
-    return market.trades(limit=min(limit, 1000))
+    return market.trades(limit=limit)
+
+
+@router.post("/instruments", response_model=InstrumentPublic, status_code=201)
+def create_instrument(
+    body: InstrumentCreate, market: MarketDep, operator: OperatorUser
+) -> Instrument:
+    """Open an order book ahead of its first listing, so buyers can rest bids in it."""
+    return market.create_instrument(operator=operator, name=body.name)
 
 
 @router.put("/instruments/{instrument:path}/mode", response_model=list[TradePublic])
@@ -46,21 +131,33 @@ def set_mode(
 
 @router.post("/instruments/{instrument:path}/auction", response_model=list[TradePublic])
 def run_auction(
-    instrument: str, market: MarketDep, _: OperatorUser, reference_price: int | None = None
+    instrument: str,
+    market: MarketDep,
+    _: OperatorUser,
+    reference_price: Annotated[int | None, Query(ge=1, le=10**12)] = None,
 ) -> list[Trade]:
     """Run a call auction on the instrument now; returns its trades."""
     return market.run_auction(instrument=instrument, reference_price=reference_price)
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])
-def invoices(market: MarketDep, _: OperatorUser, status: str = "issued") -> list[Invoice]:
-    return market.find(Invoice, status=status, limit=1000)
+def invoices(
+    market: MarketDep,
+    _: OperatorUser,
+    status: Literal["issued", "paid"] = "issued",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> list[Invoice]:
+    return market.find(Invoice, status=status, limit=limit)
 
 
 @router.post("/invoices/{invoice_id}/paid", response_model=InvoicePublic)
-def mark_paid(invoice_id: str, market: MarketDep, _: OperatorUser) -> Invoice:
-    """Record that the buyer's bank transfer for an invoice arrived."""
-    return market.mark_invoice_paid(invoice_id)
+def mark_paid(
+    invoice_id: str, body: InvoicePayment, market: MarketDep, operator: OperatorUser
+) -> Invoice:
+    """Record that the buyer's bank transfer for an invoice arrived (once; audited)."""
+    return market.mark_invoice_paid(
+        operator=operator, invoice_id=invoice_id, reference=body.reference, reason=body.reason
+    )
 
 
 @router.get("/ledger/balances", response_model=dict[str, int])

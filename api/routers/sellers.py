@@ -1,20 +1,25 @@
 """Seller endpoints: upload datasets and list them for sale."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from sqlmodel import Session
 
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
+from api.ratelimit import ORDER_ENTRY_LIMIT, UPLOAD_LIMIT
 from api.schemas import DatasetPublic, ListingCreate, ListingPublic
-from market.errors import NotFound, UploadRejected
+from market.catalog import ListingFilter, get_listing
+from market.errors import UploadRejected
 from market.models import Dataset, Listing
 
 router = APIRouter(tags=["sellers"])
 
 
-@router.post("/datasets", response_model=DatasetPublic, status_code=201)
-async def upload_dataset(
+@router.post(
+    "/datasets", response_model=DatasetPublic, status_code=201, dependencies=[UPLOAD_LIMIT]
+)
+def upload_dataset(
     market: MarketDep,
     seller: CurrentParticipant,
     file: UploadFile,
@@ -25,8 +30,10 @@ async def upload_dataset(
     tags: Annotated[str, Form(max_length=1000, description="Comma-separated")] = "",
 ) -> Dataset:
     """Upload a CSV (UTF-8, UTF-8 with BOM, or CP932); it is stored encrypted."""
+    # A plain `def`: FastAPI runs it in the threadpool, so parsing and checking a large file
+    # never holds up the event loop that answers everyone else.
     limit = market.settings.max_upload_bytes
-    raw = await file.read(limit + 1)
+    raw = file.file.read(limit + 1)
     if len(raw) > limit:
         raise UploadRejected(
             f"the file is over the {limit:,}-byte limit; split it and upload the parts"
@@ -47,7 +54,9 @@ def my_datasets(market: MarketDep, seller: CurrentParticipant) -> list[Dataset]:
     return market.find(Dataset, seller_id=seller.id)
 
 
-@router.post("/listings", response_model=ListingPublic, status_code=201)
+@router.post(
+    "/listings", response_model=ListingPublic, status_code=201, dependencies=[ORDER_ENTRY_LIMIT]
+)
 def create_listing(
     body: ListingCreate,
     market: MarketDep,
@@ -58,9 +67,9 @@ def create_listing(
 ) -> ListingPublic:
     """Offer licences of one of your datasets; it trades at once with any eligible resting bid."""
 
-    def produce() -> ListingPublic:
-        listing = market.list_dataset(seller=seller, **body.model_dump())
-        return ListingPublic.model_validate(listing)
+    def render(session: Session, listing: Listing) -> ListingPublic:
+        view = get_listing(session=session, viewer=seller, listing_id=listing.id)
+        return ListingPublic.model_validate(view)
 
     return run_idempotent(
         market=market,
@@ -70,20 +79,48 @@ def create_listing(
         response=response,
         body=body,
         model=ListingPublic,
-        produce=produce,
+        produce=lambda claim: market.list_dataset(seller=seller, claim=claim, **body.model_dump()),
+        render=render,
     )
 
 
-@router.delete("/listings/{listing_id}", response_model=ListingPublic)
-def cancel_listing(listing_id: str, market: MarketDep, seller: CurrentParticipant) -> Listing:
+@router.delete(
+    "/listings/{listing_id}", response_model=ListingPublic, dependencies=[ORDER_ENTRY_LIMIT]
+)
+def cancel_listing(
+    listing_id: str, market: MarketDep, seller: CurrentParticipant
+) -> dict[str, Any]:
     """Withdraw an open listing; licences already sold stay valid."""
-    order = market.cancel_order(participant=seller, order_id=listing_id)
-    if not isinstance(order, Listing):
-        raise NotFound(f"you have no listing {listing_id}")
-    return order
+    listing = market.cancel_listing(seller=seller, listing_id=listing_id)
+    return market.listing(viewer=seller, listing_id=listing.id)
 
 
 @router.get("/listings", response_model=list[ListingPublic])
-def open_listings(market: MarketDep, _: CurrentParticipant, limit: int = 100) -> list[Listing]:
-    """Open listings across the market."""
-    return market.find(Listing, status="open", limit=min(limit, 500))
+def listings(
+    market: MarketDep,
+    viewer: CurrentParticipant,
+    status: Literal["open", "sold_out", "cancelled", "rejected", "expired"] | None = "open",
+    instrument: Annotated[str | None, Query(max_length=140)] = None,
+    data_class: Literal["personal", "anonymized", "non_personal"] | None = None,
+    min_quality: Annotated[int | None, Query(ge=0, le=100)] = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Listings across the market, newest first, with each dataset's public description.
+
+    Filters: `status` (default open), `instrument`, `data_class`, `min_quality`, `mine` (your own).
+    """
+    where = ListingFilter(
+        status=status,
+        instrument=instrument,
+        data_class=data_class,
+        min_quality=min_quality,
+        mine=mine,
+    )
+    return market.listings(viewer=viewer, where=where, limit=limit)
+
+
+@router.get("/listings/{listing_id}", response_model=ListingPublic)
+def listing(listing_id: str, market: MarketDep, viewer: CurrentParticipant) -> dict[str, Any]:
+    """One listing with its dataset's public description, columns, row count, quality and k."""
+    return market.listing(viewer=viewer, listing_id=listing_id)

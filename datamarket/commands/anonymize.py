@@ -47,18 +47,14 @@ def _hierarchies(specs: list[str]) -> dict[str, Any]:
     return result
 
 
-def _refuse_unlisted_identifiers(unlisted: Any) -> None:
-    """Unlisted columns are released as is: refuse any the detector takes for identifiers."""
-    from anonymize import ColumnKind, ContradictoryConfig, detect_definition
-
-    proposal = detect_definition(unlisted)
-    for column in proposal.columns:
-        if column.spec.kind in (ColumnKind.IDENTIFYING, ColumnKind.LINKING):
-            raise ContradictoryConfig(
-                f"column {column.column!r} is not listed but looks {column.spec.kind.value} "
-                f"({column.reason}); list it with --identifying or --linking, or with "
-                "--insensitive to release it as is"
-            )
+def _reasons(specs: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for spec in specs:
+        column, _, reason = spec.partition("=")
+        if not column.strip() or not reason.strip():
+            raise ValueError(f"--override expects COL=REASON, got {spec!r}")
+        result[column.strip()] = reason.strip()
+    return result
 
 
 def run(
@@ -78,52 +74,49 @@ def run(
     quality: str,
     relaxed: bool,
     sep: str,
+    overrides: list[str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Load, define, configure and anonymize; return the output frame and the report document."""
-    from anonymize import (
-        Algorithm,
-        Config,
-        ContradictoryConfig,
-        Definition,
-        DistinctLDiversity,
-        KAnonymity,
-        QualityModel,
-        TCloseness,
-        anonymize,
-    )
+    """Load the table, then take the API's one definition path: labels resolved against the
+    detector, release, scan; return the output frame and the report document."""
     from anonymize.tables import read_table
+    from market import anonymization
 
     data = read_table(input_csv, sep=sep)
-    named = set(quasi) | set(sensitive) | set(identifying) | set(linking) | set(insensitive)
-    rest = [column for column in data.columns if column not in named]
-    _refuse_unlisted_identifiers(data[rest])
-    rest += [column for column in insensitive if column not in rest]
-    definition = Definition.of(
-        quasi=quasi,
-        sensitive=sensitive,
-        identifying=identifying,
-        linking=linking,
-        insensitive=rest,
+    kinds: dict[str, str] = {}
+    # Unlisted columns are labelled insensitive; the detector's findings still override them.
+    for kind, names in (
+        ("insensitive", list(data.columns)),
+        ("insensitive", insensitive),
+        ("linking", linking),
+        ("identifying", identifying),
+        ("sensitive", sensitive),
+        ("quasi_identifying", quasi),
+    ):
+        kinds.update(dict.fromkeys(names, kind))
+    reasons = _reasons(overrides or [])
+    columns: dict[str, dict[str, str]] = {
+        name: {"kind": kind, **({"override_reason": reasons[name]} if name in reasons else {})}
+        for name, kind in kinds.items()
+    }
+    spec = anonymization.parse_privacy_spec(
+        {
+            "columns": columns,
+            "k": k,
+            "l": l_value,
+            "t": t_value,
+            "suppression": suppression,
+            "algorithm": algorithm,
+            "quality": quality,
+            "relaxed_mondrian": relaxed,
+        }
     )
-    if (l_value or t_value) and not sensitive:
-        raise ContradictoryConfig("--l and --t protect --sensitive columns; name at least one")
-    criteria: list[Any] = [KAnonymity(k)]
-    criteria += [DistinctLDiversity(name, l_value) for name in sensitive if l_value]
+    resolution = anonymization.resolve(data, spec)
     hierarchies = _hierarchies(hierarchy_files)
-    # A hierarchy given for a sensitive column makes t-closeness use hierarchical distance.
-    criteria += [TCloseness(name, t_value, hierarchies.get(name)) for name in sensitive if t_value]
-    try:
-        config = Config(
-            tuple(criteria),
-            suppression_limit=suppression,
-            quality=QualityModel(quality),
-            algorithm=Algorithm(algorithm),
-            relaxed_mondrian=relaxed,
-        )
-    except ValueError as error:
-        raise ContradictoryConfig(str(error)) from None
     result = _with_progress(
-        len(data), lambda progress: anonymize(data, definition, hierarchies, config, progress)
+        len(data),
+        lambda progress: anonymization.release(
+            data, spec, resolution, hierarchies=hierarchies, progress=progress
+        ),
     )
     metrics = result.metrics
     document: dict[str, Any] = {
@@ -138,6 +131,7 @@ def run(
         "entropy": metrics.entropy,
         "algorithm": result.algorithm,
         "transformation": result.transformation,
+        "overrides": anonymization.override_records(resolution),
         "steps": [step.to_dict() for step in result.report.steps],
         "risk": result.risk.to_dict(),
         "alternatives": {name: value.to_dict() for name, value in result.alternatives.items()},
@@ -187,9 +181,19 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         quality: str = typer.Option("dm", "--quality", help="dm|aecs|entropy|ncp"),
         relaxed: bool = typer.Option(False, "--relaxed", help="relaxed Mondrian"),
         sep: str = typer.Option(",", "--sep", help="input separator"),
+        override: list[str] = typer.Option(
+            [], "--override", help="COL=REASON: release COL less protected than detected"
+        ),
     ) -> None:
-        """Anonymize a table into 匿名加工情報; unlisted columns are released as insensitive."""
+        """Anonymize a table into 匿名加工情報 by the API's definition path.
+
+        Unlisted columns are labelled insensitive. The detector's findings override labels:
+        identifiers are removed, addresses and dates generalized; releasing any other detected
+        column less protected than proposed needs --override COL=REASON.
+        """
         from anonymize import AnonymizationError
+        from market.anonymization import OverrideNeedsReason
+        from market.errors import MarketError
 
         try:
             output, document = run(
@@ -208,10 +212,27 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 quality=quality,
                 relaxed=relaxed,
                 sep=sep,
+                overrides=override,
             )
+        except OverrideNeedsReason as error:
+            typer.echo(
+                f"error: {error.reason}. List each such column with the kind the detector "
+                "proposes, or give --override COL=REASON",
+                err=True,
+            )
+            raise typer.Exit(code=2) from None
+        except MarketError as error:
+            typer.echo(f"error: {error.reason}", err=True)
+            raise typer.Exit(code=2) from None
         except (AnonymizationError, ValueError, OSError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=2) from None
+        for item in document["overrides"]:
+            typer.echo(
+                f"note: column {item['column']!r} labelled {item['labelled']}, processed as "
+                f"{item['applied']} ({item['by']}: {item['reason'] or item['finding']})",
+                err=True,
+            )
         _write_atomically(
             {
                 out: output.to_csv(index=False).encode("utf-8"),

@@ -1,9 +1,7 @@
 """`datamarket` commands that run the market: serve, demo, migrate, create an operator."""
 
 import gc
-import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -18,10 +16,26 @@ console = Console()
 
 
 def _market() -> "Market":
+    """The market of the configured database, started: this process owns the engine."""
+    from market.errors import EngineOwnedElsewhere
+
+    market = _database_only()
+    try:
+        return market.start()
+    except EngineOwnedElsewhere as exc:
+        market.close()
+        typer.echo(exc.reason, err=True)
+        raise typer.Exit(1) from None
+
+
+def _database_only() -> "Market":
+    """The market of the configured database, migrated but not started (no engine, no jobs)."""
     from market.service import Market
     from market.settings import get_settings
 
-    return Market(get_settings())
+    market = Market(get_settings())
+    market.migrate()
+    return market
 
 
 def _print_demo(market: "Market", result: "DemoResult") -> None:
@@ -46,29 +60,32 @@ def _print_demo(market: "Market", result: "DemoResult") -> None:
     )
 
 
-def _save_keys(result: "DemoResult", data_dir: Path) -> Path:
-    path = data_dir / "demo-keys.json"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    keys = {
-        "operator": result.operator_key,
-        "buyers": result.buyer_keys,
-        "sellers": result.seller_keys,
-    }
-    path.write_text(json.dumps(keys, ensure_ascii=False, indent=2))
-    return path
+def _seed_demo(market: "Market", base_url: str) -> None:
+    """Seed the demo (idempotent), save every demo participant's key, print what to try next."""
+    from market.demo import KEYS_FILE, next_steps, read_demo_keys, seed_demo, write_demo_keys
+
+    keys_path = market.settings.data_dir / KEYS_FILE
+    result = seed_demo(market, known_keys=read_demo_keys(keys_path))
+    if result.already_seeded:
+        console.print(f"The demo is already seeded ({len(result.participants)} participants).")
+    else:
+        _print_demo(market, result)
+    write_demo_keys(keys_path, result)
+    console.print(f"API keys of the demo participants: {keys_path} (keep it private)")
+    console.print(f"Next steps, once the market serves {base_url}:")
+    # Plain output: rich would wrap long command lines and break them for copying.
+    typer.echo("\n".join(next_steps(result, base_url=base_url, keys_path=keys_path)))
 
 
-def demo() -> None:
-    """Seed demo sellers, datasets and buyers, trade, and print a summary."""
-    from market.demo import seed_demo
-
+def demo(
+    url: str = typer.Option(
+        "http://127.0.0.1:8000", help="Where the market is served, for the printed commands."
+    ),
+) -> None:
+    """Seed demo sellers, datasets and buyers and trade, once; save their keys; print next steps."""
     market = _market()
     try:
-        result = seed_demo(market)
-        _print_demo(market, result)
-        path = _save_keys(result, market.settings.data_dir)
-        console.print(f"API keys of the demo participants: {path} (keep it private)")
+        _seed_demo(market, url)
     finally:
         market.close()
 
@@ -77,21 +94,17 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     demo_data: bool = typer.Option(
-        False, "--demo", help="Seed demo data when the market is empty."
+        False, "--demo", help="Seed the demo data (once: later runs find it and change nothing)."
     ),
 ) -> None:
     """Serve the API (OpenAPI docs at /docs); migrations are applied on start."""
     import uvicorn
 
     from api.app import create_app
-    from market.demo import seed_demo
-    from market.models import Participant
 
     market = _market()
-    if demo_data and not market.find(Participant, limit=1):
-        result = seed_demo(market)
-        _print_demo(market, result)
-        console.print(f"Demo API keys: {_save_keys(result, market.settings.data_dir)}")
+    if demo_data:
+        _seed_demo(market, f"http://{host}:{port}")
     # Long-lived start-up objects (the rebuilt order books) never become garbage: keep the
     # collector from rescanning them on every cycle.
     gc.collect()
@@ -104,14 +117,14 @@ def serve(
 
 
 def migrate() -> None:
-    """Apply database migrations and exit."""
-    _market().close()
+    """Apply database migrations and exit (runs beside a live server)."""
+    _database_only().close()
     console.print("database is at the newest migration")
 
 
 def create_operator(name: str = typer.Argument(..., help="Display name of the operator.")) -> None:
-    """Register an operator and print its API key (shown once)."""
-    market = _market()
+    """Register an operator and print its API key (shown once; runs beside a live server)."""
+    market = _database_only()
     try:
         participant, key = market.register(name=name, kind="operator")
     finally:

@@ -43,3 +43,18 @@ def live_url(settings: Settings) -> Iterator[str]:
 def http(live_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def operator_key(live_url: str, settings: Settings) -> str:
+    """An operator's API key, registered straight in the live market's (migrated) database."""
+    from market import db
+    from market.participants import register_participant
+
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        with db.unit_of_work(engine) as session:
+            _, key = register_participant(session=session, name="Ops", kind="operator")
+    finally:
+        engine.dispose()
+    return key

@@ -15,6 +15,36 @@ def register(http: httpx.Client, name: str, **extra: str) -> str:
     return str(response.json()["api_key"])
 
 
+def participant_id(http: httpx.Client, key: str) -> str:
+    return str(http.get("/me", headers=auth(key)).json()["id"])
+
+
+def register_buyer(
+    http: httpx.Client, operator_key: str, name: str, *, credit_yen: int = 1_000_000, **extra: str
+) -> str:
+    """Register a buyer; the operator grants it credit and verifies its declarations."""
+    key = register(http, name, **extra)
+    buyer_id = participant_id(http, key)
+    granted = http.put(
+        f"/operator/participants/{buyer_id}/credit",
+        headers=auth(operator_key),
+        json={"credit_limit_yen": credit_yen, "reason": "test buyer"},
+    )
+    assert granted.status_code == 200, granted.text
+    verified = http.put(
+        f"/operator/participants/{buyer_id}/verification",
+        headers=auth(operator_key),
+        json={"verified": True, "reason": "test buyer"},
+    )
+    assert verified.status_code == 200, verified.text
+    return key
+
+
+def open_instrument(http: httpx.Client, operator_key: str, name: str) -> None:
+    response = http.post("/operator/instruments", headers=auth(operator_key), json={"name": name})
+    assert response.status_code == 201, response.text
+
+
 def upload(http: httpx.Client, key: str, raw: bytes, **form: str) -> httpx.Response:
     fields = {
         "title": "Traffic",
@@ -27,13 +57,9 @@ def upload(http: httpx.Client, key: str, raw: bytes, **form: str) -> httpx.Respo
     )
 
 
-def test_whole_slice_over_http(http: httpx.Client, settings) -> None:  # type: ignore[no-untyped-def]
-    from market.service import Market
-
-    with Market(settings) as market:
-        _, operator_key = market.register(name="Ops", kind="operator")
+def test_whole_slice_over_http(http: httpx.Client, operator_key: str) -> None:
     seller = register(http, "東都センサー")
-    buyer = register(http, "Buyer Lab", recipient_category="research")
+    buyer = register_buyer(http, operator_key, "Buyer Lab", recipient_category="research")
     outsider = register(http, "Someone else")
 
     raw = "地点,台数\n新宿,120\n渋谷,98\n".encode("cp932")
@@ -82,8 +108,15 @@ def test_whole_slice_over_http(http: httpx.Client, settings) -> None:  # type: i
     assert [t["id"] for t in operator_trades.json()] == [trades[0]["id"]]
     assert http.get("/operator/trades", headers=auth(buyer)).status_code == 403
 
-    paid = http.post(f"/operator/invoices/{invoices[0]['id']}/paid", headers=auth(operator_key))
+    paid = http.post(
+        f"/operator/invoices/{invoices[0]['id']}/paid",
+        headers=auth(operator_key),
+        json={"reference": "MUFG 2026-12-01 #1"},
+    )
     assert paid.json()["status"] == "paid"
+    audit = http.get("/operator/audit", headers=auth(operator_key)).json()
+    assert audit[0]["action"] == "invoice.marked_paid"
+    assert audit[0]["target_id"] == invoices[0]["id"]
     balances = http.get("/operator/ledger/balances", headers=auth(operator_key)).json()
     assert sum(balances.values()) == 0 and balances["cash:bank"] == 5_000
 
@@ -110,11 +143,15 @@ def test_errors_are_problem_json(http: httpx.Client) -> None:
         "/bids", headers=auth(buyer), json={"instrument": "x/y", "max_price_yen": -1}
     )
     assert invalid.status_code == 422
-    assert {e["field"] for e in invalid.json()["errors"]} >= {"body.max_price_yen", "body.purpose"}
+    assert {e["field"] for e in invalid.json()["errors"]} >= {
+        "body.instrument",
+        "body.max_price_yen",
+        "body.purpose",
+    }
     unknown_purpose = http.post(
         "/bids",
         headers=auth(buyer),
-        json={"instrument": "a/b", "max_price_yen": 10, "purpose": "spying"},
+        json={"instrument": "a.b/non_personal", "max_price_yen": 10, "purpose": "spying"},
     )
     assert (
         unknown_purpose.status_code == 422
@@ -122,20 +159,27 @@ def test_errors_are_problem_json(http: httpx.Client) -> None:
     )
 
 
-def test_bid_beyond_credit_limit_is_refused(http: httpx.Client) -> None:
-    buyer = register(http, "Buyer")
+def test_bid_beyond_credit_limit_is_refused(http: httpx.Client, operator_key: str) -> None:
+    open_instrument(http, operator_key, "a.b/non_personal")
+    buyer = register_buyer(http, operator_key, "Buyer", credit_yen=10**6)
     response = http.post(
         "/bids",
         headers=auth(buyer),
-        json={"instrument": "a/b", "max_price_yen": 10**9, "purpose": "research.academic"},
+        json={
+            "instrument": "a.b/non_personal",
+            "max_price_yen": 10**9,
+            "purpose": "research.academic",
+        },
     )
     assert response.status_code == 402
     assert "credit limit" in response.json()["detail"]
+    assert http.get("/bids", headers=auth(buyer)).json() == []
 
 
-def test_cancelled_bid_no_longer_trades(http: httpx.Client) -> None:
+def test_cancelled_bid_no_longer_trades(http: httpx.Client, operator_key: str) -> None:
+    open_instrument(http, operator_key, "mobility.traffic/non_personal")
     seller = register(http, "Seller")
-    buyer = register(http, "Buyer")
+    buyer = register_buyer(http, operator_key, "Buyer")
     bid = http.post(
         "/bids",
         headers=auth(buyer),
@@ -164,9 +208,11 @@ def test_cancelled_bid_no_longer_trades(http: httpx.Client) -> None:
     assert closed.json()["status"] == "cancelled"
 
 
-def test_retried_bid_with_the_same_idempotency_key_buys_once(http: httpx.Client) -> None:
+def test_retried_bid_with_the_same_idempotency_key_buys_once(
+    http: httpx.Client, operator_key: str
+) -> None:
     seller = register(http, "Seller")
-    buyer = register(http, "Buyer")
+    buyer = register_buyer(http, operator_key, "Buyer")
     for _ in range(2):
         dataset_id = upload(http, seller, b"a,b\n1,2\n").json()["id"]
         http.post(
@@ -191,22 +237,26 @@ def test_retried_bid_with_the_same_idempotency_key_buys_once(http: httpx.Client)
     assert reused.status_code == 409 and "different request" in reused.json()["detail"]
 
 
-def test_a_failed_request_releases_its_idempotency_key(http: httpx.Client) -> None:
+def test_a_failed_request_releases_its_idempotency_key(
+    http: httpx.Client, operator_key: str
+) -> None:
+    open_instrument(http, operator_key, "a.b/non_personal")
     buyer = register(http, "Buyer")
     headers = {**auth(buyer), "Idempotency-Key": "k1"}
-    body = {"instrument": "a/b", "max_price_yen": 10**9, "purpose": "research.academic"}
+    body = {
+        "instrument": "a.b/non_personal",
+        "max_price_yen": 10**9,
+        "purpose": "research.academic",
+    }
     assert http.post("/bids", headers=headers, json=body).status_code == 402
     assert http.post("/bids", headers=headers, json=body).status_code == 402
 
 
-def test_operator_runs_a_call_auction_over_http(http: httpx.Client, settings) -> None:  # type: ignore[no-untyped-def]
-    from market.service import Market
-
-    with Market(settings) as market:
-        _, operator_key = market.register(name="Ops", kind="operator")
+def test_operator_runs_a_call_auction_over_http(http: httpx.Client, operator_key: str) -> None:
     seller = register(http, "Seller")
-    buyer = register(http, "Buyer")
+    buyer = register_buyer(http, operator_key, "Buyer")
     instrument = "mobility.traffic/non_personal"
+    open_instrument(http, operator_key, instrument)
     mode = http.put(
         f"/operator/instruments/{instrument}/mode",
         headers=auth(operator_key),

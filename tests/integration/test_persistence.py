@@ -16,7 +16,7 @@ from tests.factories import list_sensor_dataset, register_buyer
 
 @pytest.fixture
 def market(settings: Settings):  # type: ignore[no-untyped-def]
-    market = Market(settings, bus=InProcessBus())
+    market = Market(settings, bus=InProcessBus()).start()
     yield market
     market.close()
 
@@ -84,7 +84,7 @@ def test_restart_rebuilds_the_same_books_from_the_journal(
     _trade_once(market)
     before = market.trading.state_hash()
     market.close()
-    restarted = Market(settings, bus=InProcessBus())
+    restarted = Market(settings, bus=InProcessBus()).start()
     try:
         assert restarted.trading.state_hash() == before
     finally:
@@ -126,12 +126,16 @@ def test_a_bus_outage_neither_fails_the_trade_nor_loses_its_events(settings: Set
 def test_a_refused_bid_does_not_replay_the_journal(market: Market) -> None:
     from market.errors import CreditLimitExceeded
 
+    _, _, listing = list_sensor_dataset(market)
     buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=10)
     replays = []
     original = market.trading.rebuild
     market.trading.rebuild = lambda db: replays.append(db) or original(db)  # type: ignore[method-assign]
     with pytest.raises(CreditLimitExceeded):
         market.place_bid(
-            buyer=buyer, instrument="a/b", max_price_yen=100, purpose="research.academic"
+            buyer=buyer,
+            instrument=listing.instrument,
+            max_price_yen=100,
+            purpose="research.academic",
         )
     assert replays == []

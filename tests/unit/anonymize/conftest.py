@@ -1,4 +1,4 @@
-"""Fixtures: the shared Adult data beside the checkout, and small factories."""
+"""Fixtures: the Adult data kept in tests/data/adult, and small factories."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def adult_dir() -> Path:
     """The Adult data folder, or a failure that says where it was expected."""
     if not (ADULT / "adult.csv").is_file():
         pytest.fail(
-            f"shared test data not found at {ADULT.resolve()}: put the `shared` folder "
-            "beside the repository checkout (see shared/data/adult/SOURCE.md)"
+            f"Adult test data not found at {ADULT}: it belongs to the repository "
+            "(tests/data/adult, see SOURCE.md there)"
         )
     return ADULT
 

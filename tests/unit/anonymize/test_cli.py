@@ -116,11 +116,12 @@ def test_suppressed_rows_are_left_out_and_counted(cli, tmp_path: Path):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--quasi", "age,nope", "--k", "5"], "unknown column"),
-        (["--quasi", "age", "--k", "40000"], "exceeds"),
-        (["--quasi", "sex", "--k", "5", "--hierarchy", "sex=RACE"], "lacks 2 distinct"),
-        (["--quasi", "age", "--k", "5", "--l", "2"], "sensitive"),
-        (["--quasi", "age", "--k", "5", "--algorithm", "fastest"], "fastest"),
+        (["--quasi", "age,sex,nope", "--k", "5"], "unknown column"),
+        (["--quasi", "age,sex", "--k", "40000"], "exceeds"),
+        (["--quasi", "age,sex", "--k", "5", "--hierarchy", "sex=RACE"], "lacks 2 distinct"),
+        (["--quasi", "age,sex", "--k", "5", "--l", "2"], "sensitive"),
+        (["--quasi", "age,sex", "--k", "5", "--algorithm", "fastest"], "'optimal' or 'mondrian'"),
+        (["--quasi", "age", "--k", "5"], "--override COL=REASON"),
     ],
 )
 def test_bad_input_fails_with_a_message_and_writes_nothing(cli, tmp_path: Path, arguments, message):
@@ -129,10 +130,7 @@ def test_bad_input_fails_with_a_message_and_writes_nothing(cli, tmp_path: Path, 
     arguments = [a.replace("RACE", race) for a in arguments]
     result = CliRunner().invoke(
         cli,
-        [
-            *adult_run(out, report),
-            *arguments,
-        ],
+        [*adult_run(out, report), "--identifying", "salary-class", *arguments],
     )
     assert result.exit_code != 0
     assert message in result.output
@@ -140,7 +138,7 @@ def test_bad_input_fails_with_a_message_and_writes_nothing(cli, tmp_path: Path, 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unlisted_identifying_column_is_refused_unless_declared(cli, tmp_path: Path):
+def test_a_name_column_is_removed_whether_unlisted_or_labelled_insensitive(cli, tmp_path: Path):
     source = tmp_path / "in.csv"
     frame = pd.DataFrame(
         {"氏名": [f"山田{i}" for i in range(40)], "年齢": [str(20 + i % 30) for i in range(40)]}
@@ -159,11 +157,20 @@ def test_unlisted_identifying_column_is_refused_unless_declared(cli, tmp_path: P
         "--k",
         "4",
     ]
-    refused = CliRunner().invoke(cli, base)
-    assert refused.exit_code != 0 and "氏名" in refused.output and "--identifying" in refused.output
-    assert not out.exists()
-    accepted = CliRunner().invoke(cli, [*base, "--insensitive", "氏名"])
-    assert accepted.exit_code == 0, accepted.output
+    for extra in (
+        [],
+        ["--insensitive", "氏名"],
+        ["--insensitive", "氏名", "--override", "氏名=ok"],
+    ):
+        result = CliRunner().invoke(cli, [*base, *extra])
+        assert result.exit_code == 0, result.output
+        assert "氏名" in result.output and "identifying" in result.output
+        released = out.read_text(encoding="utf-8")
+        assert "氏名" not in released and "山田" not in released
+        document = json.loads(report.read_text())
+        assert document["overrides"][0]["column"] == "氏名"
+        assert document["overrides"][0]["by"] == "detector"
+        assert document["steps"][0]["columns"] == ["氏名"]
 
 
 def test_cp932_input_with_japanese_columns_is_read(cli, tmp_path: Path):
@@ -218,6 +225,8 @@ def test_long_inputs_get_a_progress_bar(cli, tmp_path: Path, monkeypatch):
             *adult_run(out, report),
             "--quasi",
             "age,sex",
+            "--identifying",
+            "salary-class",
             "--k",
             "5",
             "--algorithm",
@@ -239,6 +248,8 @@ def test_t_closeness_uses_the_hierarchy_given_for_the_sensitive_column(cli, tmp_
             "age,sex,race",
             "--sensitive",
             "occupation",
+            "--identifying",
+            "salary-class",
             "--k",
             "5",
             "--t",

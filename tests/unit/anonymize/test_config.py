@@ -75,5 +75,7 @@ def test_addresses_and_birth_dates_get_a_floor_even_when_none_is_given():
     from anonymize.definition import effective_floor
 
     assert effective_floor(ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.ADDRESS)) == 1
-    assert effective_floor(ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.BIRTH_DATE)) == 1
+    # Dates to the year (level 2 of the date hierarchy), not year-month (level 1).
+    assert effective_floor(ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.BIRTH_DATE)) == 2
+    assert effective_floor(ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.DATE)) == 2
     assert effective_floor(ColumnSpec(ColumnKind.QUASI_IDENTIFYING, InfoCategory.AGE)) == 0

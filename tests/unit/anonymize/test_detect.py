@@ -54,7 +54,7 @@ def test_detector_proposes_kinds_from_japanese_english_and_romaji_names():
     assert proposal["Jusho"].kind == ColumnKind.QUASI_IDENTIFYING
     assert proposal["Jusho"].category == InfoCategory.ADDRESS and proposal["Jusho"].min_level == 1
     assert proposal["生年月日"].category == InfoCategory.BIRTH_DATE
-    assert proposal["生年月日"].min_level == 1
+    assert proposal["生年月日"].min_level == 2
     assert proposal["年齢"].kind == ColumnKind.QUASI_IDENTIFYING
     assert proposal["gender"].kind == ColumnKind.QUASI_IDENTIFYING
     assert proposal["病名"].kind == ColumnKind.SENSITIVE

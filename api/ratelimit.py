@@ -1,0 +1,117 @@
+"""Rate limits over HTTP: per-route dependencies and the authentication-failure guard.
+
+The rule and the stores live in market/ratelimit.py; this module decides whom a request counts
+against. Registration and authentication failures count per client address (there is no
+participant yet, or the caller is not who it claims); order entry and uploads count per
+participant and per address, so that many accounts from one address share one allowance.
+"""
+
+from typing import Any
+
+import redis
+from fastapi import Depends, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import CurrentParticipant
+from api.problems import problem
+from market.ratelimit import InProcessBuckets, RateLimiter, RedisBuckets
+from market.settings import Settings
+
+
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    """Redis buckets when Redis is configured (required with several API workers), else in-process."""
+    store = (
+        RedisBuckets(redis.Redis.from_url(settings.redis_url), settings.redis_prefix)
+        if settings.redis_url
+        else InProcessBuckets()
+    )
+    limits = {
+        "registration": settings.rate_limit_registration,
+        "auth_failures": settings.rate_limit_auth_failures,
+        "order_entry": settings.rate_limit_order_entry,
+        "uploads": settings.rate_limit_uploads,
+    }
+    return RateLimiter(store, limits, enabled=settings.rate_limits_enabled)
+
+
+def client_address(scope: Scope) -> str:
+    """The peer's address (a trusted proxy's X-Forwarded-For is applied by the server first)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def _limit_registration(request: Request) -> None:
+    _limiter(request).require(
+        "registration",
+        f"address:{client_address(request.scope)}",
+        "registrations from your address",
+    )
+
+
+def _limit_order_entry(request: Request, participant: CurrentParticipant) -> None:
+    limiter = _limiter(request)
+    limiter.require("order_entry", f"participant:{participant.id}", "orders and cancels")
+    limiter.require(
+        "order_entry", f"address:{client_address(request.scope)}", "orders from your address"
+    )
+
+
+def _limit_uploads(request: Request, participant: CurrentParticipant) -> None:
+    limiter = _limiter(request)
+    limiter.require("uploads", f"participant:{participant.id}", "uploads")
+    limiter.require(
+        "uploads", f"address:{client_address(request.scope)}", "uploads from your address"
+    )
+
+
+# For route decorators: `dependencies=[ORDER_ENTRY_LIMIT]`.
+REGISTRATION_LIMIT: Any = Depends(_limit_registration)
+ORDER_ENTRY_LIMIT: Any = Depends(_limit_order_entry)
+UPLOAD_LIMIT: Any = Depends(_limit_uploads)
+
+
+class AuthFailureGuard:
+    """Count 401 answers per client address; refuse every credentialed request once over the limit.
+
+    The refusal comes before the key is checked, so a guesser learns nothing more, even with a
+    right guess, until the bucket refills; the cost is that other callers at the same address
+    wait too, which docs/security.md accepts.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_credentials(scope):
+            await self.app(scope, receive, send)
+            return
+        address = f"address:{client_address(scope)}"
+        decision = self.limiter.take("auth_failures", address, cost=0)
+        if not decision.allowed:
+            response = problem(
+                429,
+                "Too many requests",
+                "too many requests with a wrong or unknown API key came from your address; "
+                f"retry in {decision.retry_after_seconds} s with a valid key",
+                instance=scope["path"],
+            )
+            response.headers["Retry-After"] = str(decision.retry_after_seconds)
+            await response(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.limiter.take("auth_failures", address)
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+def _has_credentials(scope: Scope) -> bool:
+    return any(name == b"authorization" for name, _ in scope["headers"])

@@ -1,0 +1,1 @@
+"""Benchmarks of the HTTP API served by uvicorn in a separate process."""

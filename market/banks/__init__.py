@@ -1,0 +1,1 @@
+"""Information banks: delegations, per-person judgement, the data-ethics board, pooled provision."""

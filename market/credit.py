@@ -1,0 +1,169 @@
+"""Buyers' purchasing power: credit limits granted by operators and prepaid deposits.
+
+A self-registered buyer starts with no credit. An operator grants a credit limit (invoices paid
+after the fact) or records a prepaid deposit (a bank transfer received), and bids reserve against
+`credit limit + deposit balance - unpaid invoices - reservations of open bids`. Deposits settle
+new invoices as they are issued, oldest first. Each grant and deposit is an audited operator
+action.
+"""
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from market.audit import record_operator_action
+from market.errors import CreditLimitExceeded, InvalidRequest, NotFound
+from market.events import record_event
+from market.models import Invoice, LedgerEntry, Participant
+from market.money import MAX_YEN
+from market.settlement import (
+    CASH_ACCOUNT,
+    Posting,
+    claim_invoice_payment,
+    outstanding_yen,
+    post,
+)
+
+
+def deposit_account(buyer_id: str) -> str:
+    return f"deposit:buyer:{buyer_id}"
+
+
+def deposit_balance_yen(*, session: Session, buyer_id: str) -> int:
+    """What the buyer has prepaid and not yet spent (the deposit account's credit balance)."""
+    total = session.exec(
+        select(
+            func.coalesce(func.sum(LedgerEntry.credit_yen), 0)
+            - func.coalesce(func.sum(LedgerEntry.debit_yen), 0)
+        ).where(LedgerEntry.account == deposit_account(buyer_id))
+    ).one()
+    return int(total)
+
+
+def available_yen(*, session: Session, buyer: Participant, reserved_yen: int) -> int:
+    """What the buyer may still commit to new bids."""
+    return (
+        buyer.credit_limit_yen
+        + deposit_balance_yen(session=session, buyer_id=buyer.id)
+        - outstanding_yen(session=session, buyer_id=buyer.id)
+        - reserved_yen
+    )
+
+
+def require_credit(
+    *, session: Session, buyer: Participant, exposure_yen: int, reserved_yen: int
+) -> None:
+    """Refuse a bid whose worst-case cost exceeds what the buyer may still commit."""
+    available = available_yen(session=session, buyer=buyer, reserved_yen=reserved_yen)
+    if exposure_yen > available:
+        raise CreditLimitExceeded(
+            f"this bid could cost up to {exposure_yen:,} yen but you may commit only "
+            f"{max(available, 0):,} yen more (credit limit {buyer.credit_limit_yen:,} yen plus "
+            f"deposits, less unpaid invoices and {reserved_yen:,} yen held by your open bids). "
+            "Ask the operator for credit or make a deposit, pay open invoices, or cancel bids"
+        )
+
+
+def _participant(session: Session, participant_id: str) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise NotFound(f"participant {participant_id} does not exist")
+    return participant
+
+
+def grant_credit(
+    *,
+    session: Session,
+    operator: Participant,
+    participant_id: str,
+    credit_limit_yen: int,
+    reason: str,
+) -> Participant:
+    """Set a participant's credit limit (an operator's audited action)."""
+    if not 0 <= credit_limit_yen <= MAX_YEN:
+        raise InvalidRequest(f"credit_limit_yen must be between 0 and {MAX_YEN:,}")
+    participant = _participant(session, participant_id)
+    before = participant.credit_limit_yen
+    participant.credit_limit_yen = credit_limit_yen
+    session.add(participant)
+    record_operator_action(
+        session=session,
+        operator=operator,
+        action="credit.granted",
+        target_id=participant.id,
+        reason=reason,
+        details={"from_yen": before, "to_yen": credit_limit_yen},
+    )
+    record_event(
+        session, "CreditLimitSet", {"participant_id": participant.id, "yen": credit_limit_yen}
+    )
+    return participant
+
+
+def record_deposit(
+    *,
+    session: Session,
+    operator: Participant,
+    participant_id: str,
+    amount_yen: int,
+    reference: str,
+    reason: str,
+) -> int:
+    """Book a prepaid deposit received by bank transfer; returns the new deposit balance."""
+    if not 0 < amount_yen <= MAX_YEN:
+        raise InvalidRequest(f"amount_yen must be between 1 and {MAX_YEN:,}")
+    participant = _participant(session, participant_id)
+    post(
+        session,
+        [
+            Posting(CASH_ACCOUNT, debit_yen=amount_yen),
+            Posting(deposit_account(participant.id), credit_yen=amount_yen),
+        ],
+        memo=f"deposit {reference}"[:200],
+    )
+    record_operator_action(
+        session=session,
+        operator=operator,
+        action="deposit.recorded",
+        target_id=participant.id,
+        reason=reason,
+        details={"amount_yen": amount_yen, "reference": reference},
+    )
+    record_event(
+        session, "DepositRecorded", {"participant_id": participant.id, "amount_yen": amount_yen}
+    )
+    settle_invoices_from_deposit(session=session, buyer_id=participant.id)
+    return deposit_balance_yen(session=session, buyer_id=participant.id)
+
+
+def settle_invoices_from_deposit(*, session: Session, buyer_id: str) -> list[Invoice]:
+    """Pay the buyer's issued invoices from its deposit, oldest first, while the deposit covers them."""
+    session.flush()
+    balance = deposit_balance_yen(session=session, buyer_id=buyer_id)
+    paid: list[Invoice] = []
+    issued = session.exec(
+        select(Invoice)
+        .where(Invoice.buyer_id == buyer_id, Invoice.status == "issued")
+        .order_by(col(Invoice.issued_at), col(Invoice.id))
+    ).all()
+    for invoice in issued:
+        if invoice.amount_yen > balance:
+            break
+        if not claim_invoice_payment(session=session, invoice_id=invoice.id):
+            continue
+        post(
+            session,
+            [
+                Posting(deposit_account(buyer_id), debit_yen=invoice.amount_yen),
+                Posting(f"receivable:buyer:{buyer_id}", credit_yen=invoice.amount_yen),
+            ],
+            memo=f"invoice {invoice.id} paid from deposit",
+        )
+        session.refresh(invoice)
+        record_event(
+            session,
+            "InvoicePaid",
+            {"invoice_id": invoice.id, "amount_yen": invoice.amount_yen, "from": "deposit"},
+        )
+        balance -= invoice.amount_yen
+        paid.append(invoice)
+    return paid

@@ -1,0 +1,94 @@
+"""The pre-trade risk stage: every open bid reserves its worst-case cost against the buyer's credit.
+
+A bid reserves `max price × unfilled licences` when it enters; the reservation shrinks as it fills
+(the invoice then owes the trade price instead) and is released when the bid is cancelled, expires
+or is rejected. The stage lives beside the engine, under its lock, and is pure state: it is rebuilt
+from the open bids the journal produced whenever the engine is rebuilt, so it never drifts from
+the book. (After exchange-core's risk engine, which holds each account's exposure in memory.)
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import matching
+
+
+@dataclass
+class Reservation:
+    buyer_id: str
+    price_yen: int
+    remaining: int
+
+    @property
+    def yen(self) -> int:
+        return self.price_yen * self.remaining
+
+
+class RiskStage:
+    """Reserved yen per buyer, from the bids resting in (or entering) the book."""
+
+    def __init__(self) -> None:
+        self._orders: dict[str, Reservation] = {}
+        self._reserved: dict[str, int] = {}
+
+    def reserved_yen(self, buyer_id: str) -> int:
+        return self._reserved.get(buyer_id, 0)
+
+    def reserve(self, *, order_id: str, buyer_id: str, price_yen: int, quantity: int) -> None:
+        """Reserve a new bid's worst-case cost (the caller checked the buyer can afford it)."""
+        self._release_all(order_id)
+        self._orders[order_id] = Reservation(buyer_id, price_yen, quantity)
+        self._add(buyer_id, price_yen * quantity)
+
+    def observe(self, events: Iterable[Any]) -> None:
+        """Shrink or release reservations as the engine fills, cancels or changes bids."""
+        for event in events:
+            if isinstance(event, matching.TradeExecuted):
+                self._release(event.buy_id, event.qty)
+            elif isinstance(event, matching.Cancelled | matching.Expired | matching.Rejected):
+                self._release_all(event.id)
+            elif isinstance(event, matching.Reduced):
+                self._release(event.id, event.qty)
+            elif isinstance(event, matching.Amended):
+                self._amend(event.id, event.price, event.qty)
+
+    def rebuild(self, open_bids: Iterable[tuple[str, str, int, int]]) -> None:
+        """Start over from (order id, buyer id, max price, unfilled licences) of every open bid."""
+        self._orders.clear()
+        self._reserved.clear()
+        for order_id, buyer_id, price, remaining in open_bids:
+            self.reserve(order_id=order_id, buyer_id=buyer_id, price_yen=price, quantity=remaining)
+
+    def total_yen(self) -> int:
+        return sum(self._reserved.values())
+
+    def _add(self, buyer_id: str, yen: int) -> None:
+        total = self._reserved.get(buyer_id, 0) + yen
+        if total:
+            self._reserved[buyer_id] = total
+        else:
+            self._reserved.pop(buyer_id, None)
+
+    def _release(self, order_id: str, qty: int) -> None:
+        reservation = self._orders.get(order_id)
+        if reservation is None:
+            return
+        qty = min(qty, reservation.remaining)
+        reservation.remaining -= qty
+        self._add(reservation.buyer_id, -reservation.price_yen * qty)
+        if reservation.remaining == 0:
+            del self._orders[order_id]
+
+    def _release_all(self, order_id: str) -> None:
+        reservation = self._orders.pop(order_id, None)
+        if reservation is not None:
+            self._add(reservation.buyer_id, -reservation.yen)
+
+    def _amend(self, order_id: str, price: int, qty: int | None) -> None:
+        reservation = self._orders.get(order_id)
+        if reservation is None or qty is None:
+            return
+        self._add(reservation.buyer_id, -reservation.yen)
+        reservation.price_yen, reservation.remaining = price, qty
+        self._add(reservation.buyer_id, reservation.yen)

@@ -1,0 +1,151 @@
+"""Market rules over real HTTP (issue 8): what other participants see, and what is refused."""
+
+import httpx
+
+from tests.e2e.test_market_slice import (
+    PROBLEM,
+    auth,
+    open_instrument,
+    participant_id,
+    register,
+    register_buyer,
+    upload,
+)
+
+
+def _listing(http: httpx.Client, seller: str, **terms: object) -> dict:  # type: ignore[type-arg]
+    dataset_id = upload(http, seller, b"sensor,count\nA,1\nB,2\n").json()["id"]
+    response = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={
+            "dataset_id": dataset_id,
+            "price_yen": 500,
+            "allowed_purposes": ["research"],
+            **terms,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_listings_show_a_display_name_and_hide_ids_and_recipient_lists(http: httpx.Client) -> None:
+    person = http.post(
+        "/participants",
+        json={"name": "山田太郎", "kind": "individual", "display_name": "Sensor hobbyist"},
+    ).json()["api_key"]
+    other = register(http, "Other KK")
+    listing = _listing(http, person, denied_recipients=["category:insurance"])
+    seen = http.get(f"/listings/{listing['id']}", headers=auth(other))
+    assert seen.status_code == 200
+    body = seen.json()
+    assert body["seller_kind"] == "individual"
+    assert body["seller_display_name"] == "Sensor hobbyist"
+    assert "seller_id" not in body
+    assert body["denied_recipients"] is None and body["allowed_recipients"] is None
+    assert participant_id(http, person) not in seen.text and "山田" not in seen.text
+    assert body["columns"] == ["sensor", "count"] and body["row_count"] == 2
+    assert body["title"] and body["data_class"] == "non_personal"
+    listed = http.get("/listings", headers=auth(other)).json()
+    assert [item["id"] for item in listed] == [listing["id"]]
+    assert "山田" not in http.get("/listings", headers=auth(other)).text
+    own = http.get(f"/listings/{listing['id']}", headers=auth(person)).json()
+    assert own["denied_recipients"] == ["category:insurance"]
+
+
+def test_a_listing_id_sent_to_delete_bids_cancels_nothing(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    listing = _listing(http, seller)
+    response = http.delete(f"/bids/{listing['id']}", headers=auth(seller))
+    assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+    assert http.get(f"/listings/{listing['id']}", headers=auth(seller)).json()["status"] == "open"
+
+
+def test_an_overflowing_term_is_a_422_and_stores_nothing(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    dataset_id = upload(http, seller, b"a,b\n1,2\n").json()["id"]
+    response = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={
+            "dataset_id": dataset_id,
+            "price_yen": 500,
+            "allowed_purposes": ["research"],
+            "term_days": 10**7,
+        },
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["body.term_days"]
+    assert http.get("/listings", headers=auth(seller), params={"mine": True}).json() == []
+
+
+def test_a_self_registered_buyer_has_no_credit_until_an_operator_grants_it(
+    http: httpx.Client, operator_key: str
+) -> None:
+    open_instrument(http, operator_key, "mobility.traffic/non_personal")
+    buyer = register(http, "New Buyer")
+    assert http.get("/me/credit", headers=auth(buyer)).json()["available_yen"] == 0
+    body = {
+        "instrument": "mobility.traffic/non_personal",
+        "max_price_yen": 100,
+        "purpose": "research.academic",
+    }
+    refused = http.post("/bids", headers=auth(buyer), json=body)
+    assert refused.status_code == 402 and refused.headers["content-type"] == PROBLEM
+    assert http.get("/bids", headers=auth(buyer)).json() == []
+    granted = http.put(
+        f"/operator/participants/{participant_id(http, buyer)}/credit",
+        headers=auth(operator_key),
+        json={"credit_limit_yen": 1_000, "reason": "trade reference checked"},
+    )
+    assert granted.status_code == 200
+    assert http.post("/bids", headers=auth(buyer), json=body).status_code == 201
+    audit = http.get("/operator/audit", headers=auth(operator_key)).json()
+    assert audit[0]["action"] == "credit.granted" and audit[0]["reason"]
+
+
+def test_a_mistyped_instrument_is_a_422_naming_the_near_match(
+    http: httpx.Client, operator_key: str
+) -> None:
+    seller = register(http, "Seller")
+    _listing(http, seller)
+    buyer = register_buyer(http, operator_key, "Buyer")
+    response = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={
+            "instrument": "mobility.trafic/non_personal",
+            "max_price_yen": 100,
+            "purpose": "research.academic",
+        },
+    )
+    assert response.status_code == 422
+    assert "mobility.traffic/non_personal" in response.json()["detail"]
+    assert http.get("/bids", headers=auth(buyer)).json() == []
+    assert [i["name"] for i in http.get("/instruments").json()] == ["mobility.traffic/non_personal"]
+
+
+def test_strict_bodies_refuse_booleans_unknown_fields_and_huge_numbers(
+    http: httpx.Client, operator_key: str
+) -> None:
+    seller = register(http, "Seller")
+    _listing(http, seller)
+    buyer = register_buyer(http, operator_key, "Buyer")
+    base = {
+        "instrument": "mobility.traffic/non_personal",
+        "max_price_yen": 100,
+        "purpose": "research.academic",
+    }
+    for field, value in (
+        ("max_price_yen", True),
+        ("max_price_yen", 2**63),
+        ("max_price_yen", 2**50),
+        ("quantity", "3"),
+        ("surprise", 1),
+    ):
+        response = http.post("/bids", headers=auth(buyer), json={**base, field: value})
+        assert response.status_code == 422, (field, value, response.text)
+        assert response.json()["errors"][0]["field"] == f"body.{field}"
+    named = http.post("/participants", json={"name": "Evil\x00Corp", "kind": "business"})
+    assert named.status_code == 422
+    assert http.get("/bids", headers=auth(buyer)).json() == []
