@@ -5,8 +5,9 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.paging import reject_unknown_query_parameters
 from api.problems import install_problem_handlers
 from api.protections import install_protections
 from api.routers import (
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     install_problem_handlers(app)
     install_protections(app, settings or (market.settings if market else get_settings()))

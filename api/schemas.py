@@ -80,6 +80,20 @@ class ParticipantPublic(Public):
     created_at: datetime
 
 
+class ApiKeyPublic(Public):
+    id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(BaseModel):
+    api_key: str = Field(description="Shown once; the market stores only its hash.")
+
+
+class Revocation(Request):
+    reason: Reason
+
+
 class CreditGrant(Request):
     credit_limit_yen: int = Field(strict=True, ge=0, le=MAX_YEN)
     reason: Reason
@@ -103,6 +117,32 @@ class InvoicePayment(Request):
         min_length=1, max_length=100, pattern=_NO_CONTROL, description="Bank transfer reference"
     )
     reason: Reason = "bank transfer received"
+
+
+class SellerBalance(BaseModel):
+    gross_sales_yen: int = Field(description="What buyers paid or owe for your licences")
+    fees_yen: int = Field(description="The market's fees on those sales")
+    earned_yen: int = Field(description="Gross sales less fees")
+    paid_out_yen: int = Field(description="Paid to you so far")
+    balance_yen: int = Field(description="Earned and not yet paid out")
+
+
+class BidAmend(Request):
+    max_price_yen: Yen | None = None
+    quantity: int | None = Field(
+        default=None,
+        strict=True,
+        ge=1,
+        le=MAX_QUANTITY,
+        description="New total licences wanted (more than already bought)",
+    )
+
+
+class ListingAmend(Request):
+    price_yen: Yen | None = None
+    licence_count: Count | None = Field(
+        default=None, description="New total licence count (more than already sold)"
+    )
 
 
 class CreditStanding(BaseModel):

@@ -6,7 +6,7 @@ Credit grants, deposits, verifications, key revocations and invoices marked paid
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from market.errors import InvalidRequest
 from market.models import OperatorAction, Participant
@@ -38,13 +38,3 @@ def record_operator_action(
     )
     session.add(entry)
     return entry
-
-
-def list_operator_actions(
-    *, session: Session, target_id: str | None = None, limit: int = 100
-) -> list[OperatorAction]:
-    """The newest audit rows, optionally about one target."""
-    query = select(OperatorAction).order_by(col(OperatorAction.id).desc()).limit(limit)
-    if target_id is not None:
-        query = query.where(OperatorAction.target_id == target_id)
-    return list(session.exec(query))

@@ -6,12 +6,14 @@ the seller who set them.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from market.errors import NotFound
 from market.models import Dataset, Listing, Participant
+from market.paging import Page, fetch_page
 from market.participants import public_name
 
 
@@ -63,15 +65,18 @@ def listing_view(
 
 
 def find_listings(
-    *, session: Session, viewer: Participant, where: ListingFilter, limit: int = 100
-) -> list[dict[str, Any]]:
+    *,
+    session: Session,
+    viewer: Participant,
+    where: ListingFilter,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page[dict[str, Any]]:
     """Listings matching the filter, newest first, as the viewer may see them."""
-    query = (
+    query: Any = (
         select(Listing, Dataset, Participant)
         .join(Dataset, col(Dataset.id) == col(Listing.dataset_id))
         .join(Participant, col(Participant.id) == col(Listing.seller_id))
-        .order_by(col(Listing.created_at).desc(), col(Listing.id).desc())
-        .limit(limit)
     )
     if where.status is not None:
         query = query.where(Listing.status == where.status)
@@ -83,10 +88,19 @@ def find_listings(
         query = query.where(col(Dataset.quality_score) >= where.min_quality)
     if where.mine:
         query = query.where(Listing.seller_id == viewer.id)
-    return [
+    page = fetch_page(
+        session=session,
+        query=query,
+        keys=(Listing.created_at, Listing.id),
+        kinds=(datetime, str),
+        cursor=cursor,
+        limit=limit,
+    )
+    views = [
         listing_view(listing=listing, dataset=dataset, seller=seller, viewer=viewer)
-        for listing, dataset, seller in session.exec(query)
+        for listing, dataset, seller in page.items
     ]
+    return Page(views, page.next_cursor)
 
 
 def get_listing(*, session: Session, viewer: Participant, listing_id: str) -> dict[str, Any]:

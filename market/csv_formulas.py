@@ -11,7 +11,7 @@ import csv
 import io
 import re
 
-from market.csv_ingest import write_csv
+from market.csv_ingest import CsvWriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A cheap first look at the raw bytes: a field starting (possibly after a quote) with a trigger.
@@ -35,5 +35,7 @@ def excel_safe(data: bytes) -> bytes:
     """The CSV with `'` before every formula-like cell; every other byte of every cell unchanged."""
     if not _MAYBE.search(data):
         return data
-    rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
-    return write_csv(["'" + cell if is_formula_like(cell) else cell for cell in row] for row in rows)
+    out = CsvWriter()
+    for row in csv.reader(io.StringIO(data.decode("utf-8"), newline="")):
+        out.write(["'" + cell if is_formula_like(cell) else cell for cell in row])
+    return out.getvalue()

@@ -11,7 +11,7 @@ Caps on columns, header size and cell size bound the work one upload can cause: 
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from market.errors import UploadRejected
@@ -22,6 +22,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DEFAULT_MAX_COLUMNS = 1_000
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_MAX_CELL_CHARS = 32 * 1024
+SCAN_SLICE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,20 @@ def decode_csv_bytes(raw: bytes) -> tuple[str, str]:
             text = payload.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if _CONTROL.search(text):
+        if _has_control_characters(text):
             break
         return text, encoding
     raise UploadRejected(
         "the file is neither UTF-8 nor CP932 (Shift_JIS) text; "
         "save it as CSV UTF-8 or as Excel's CSV and upload again"
+    )
+
+
+def _has_control_characters(text: str) -> bool:
+    # In slices, so that one regular-expression call never holds the interpreter for long.
+    return any(
+        _CONTROL.search(text, start, start + SCAN_SLICE)
+        for start in range(0, len(text), SCAN_SLICE)
     )
 
 
@@ -62,47 +71,60 @@ def parse_csv_upload(
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS,
 ) -> ParsedCsv:
-    """Validate an uploaded CSV and normalize it to UTF-8; raise UploadRejected with the reason."""
+    """Validate an uploaded CSV and normalize it to UTF-8; raise UploadRejected with the reason.
+
+    Rows stream from the reader to the writer one at a time: holding millions of row lists at
+    once made the garbage collector stop the whole process for seconds on a 50 MB file.
+    """
     if len(raw) > max_bytes:
         raise UploadRejected(
             f"the file is {len(raw):,} bytes, over the {max_bytes:,}-byte limit; split it and upload the parts"
         )
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise UploadRejected("the file is empty; upload a CSV with a header row and data rows")
     _check_header_size(raw, max_header_bytes)
     text, encoding = decode_csv_bytes(raw)
     rows = _read_rows(text, max_columns=max_columns, max_cell_chars=max_cell_chars)
-    header = [cell.strip() for cell in rows[0]]
+    header = [cell.strip() for cell in next(rows)]
     _check_header(header)
-    data_rows = rows[1:]
-    if not data_rows:
-        raise UploadRejected("the file has a header but no data rows")
-    for number, row in enumerate(data_rows, start=2):
+    out = CsvWriter(carriage_returns="\r" in text)
+    out.write(header)
+    row_count = 0
+    for number, row in enumerate(rows, start=2):
         if len(row) != len(header):
             raise UploadRejected(
                 f"row {number} has {len(row)} fields but the header has {len(header)}; "
                 "every row must have one field per column"
             )
-    data = write_csv([header, *data_rows], carriage_returns="\r" in text)
-    return ParsedCsv(data, header, len(data_rows), encoding)
+        out.write(row)
+        row_count += 1
+    if not row_count:
+        raise UploadRejected("the file has a header but no data rows")
+    return ParsedCsv(out.getvalue(), header, row_count, encoding)
 
 
-def write_csv(rows: Iterable[list[str]], *, carriage_returns: bool = True) -> bytes:
-    """Rows as UTF-8 CSV with `\\n` line ends.
+class CsvWriter:
+    """Rows to UTF-8 CSV with `\\n` line ends, one row at a time.
 
     Python's writer quotes a cell holding `\\n` but not one holding a lone `\\r`, which a reader
-    then takes for a line end: rows with such a cell are written fully quoted. Pass
-    `carriage_returns=False` when no cell can hold one, to skip the check.
+    then takes for a line end: rows with such a cell are written fully quoted. With
+    `carriage_returns=False` (no cell can hold one) the check is skipped.
     """
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    if not carriage_returns:
-        writer.writerows(rows)
-        return out.getvalue().encode("utf-8")
-    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    for row in rows:
-        (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
-    return out.getvalue().encode("utf-8")
+
+    def __init__(self, *, carriage_returns: bool = True) -> None:
+        self._out = io.StringIO(newline="")
+        self._plain = csv.writer(self._out, lineterminator="\n")
+        self._quoted = csv.writer(self._out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        self._carriage_returns = carriage_returns
+
+    def write(self, row: list[str]) -> None:
+        if self._carriage_returns and "\r" in "".join(row):
+            self._quoted.writerow(row)
+        else:
+            self._plain.writerow(row)
+
+    def getvalue(self) -> bytes:
+        return self._out.getvalue().encode("utf-8")
 
 
 def _check_header_size(raw: bytes, max_header_bytes: int) -> None:
@@ -115,27 +137,27 @@ def _check_header_size(raw: bytes, max_header_bytes: int) -> None:
         )
 
 
-def _read_rows(text: str, *, max_columns: int, max_cell_chars: int) -> list[list[str]]:
+def _read_rows(text: str, *, max_columns: int, max_cell_chars: int) -> Iterator[list[str]]:
     """Non-empty rows of the CSV text; the column cap is checked on the header before the rest."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[list[str]] = []
+    first = True
     try:
         for row in reader:
             if not row:
                 continue
-            if not rows and len(row) > max_columns:
+            if first and len(row) > max_columns:
                 raise UploadRejected(
                     f"the header has {len(row):,} columns, over the {max_columns:,}-column limit; "
                     "split the table into several files that share a key column"
                 )
+            first = False
             if max(map(len, row)) > max_cell_chars:
                 raise UploadRejected(_cell_too_large(reader.line_num, max_cell_chars))
-            rows.append(row)
+            yield row
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise UploadRejected(_cell_too_large(reader.line_num, max_cell_chars)) from None
         raise UploadRejected(f"the file is not valid CSV ({exc}); check quoting") from None
-    return rows
 
 
 def _cell_too_large(line: int, max_cell_chars: int) -> str:

@@ -214,7 +214,7 @@ class _Seeder:
 
     def participant(self, role: str, name: str, kind: str, **fields: Any) -> Participant:
         """The demo participant of this name and kind, registered if missing, with a working key."""
-        found = self.market.find(Participant, limit=1000, name=name, kind=kind)
+        found = self.market.find(Participant, limit=500, name=name, kind=kind)
         if found:
             participant = found[-1]  # the oldest, should an earlier version have duplicated it
             key = self._working_key(participant, self.known_keys.get(name))

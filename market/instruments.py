@@ -8,7 +8,7 @@ opening a book nobody sells in.
 import difflib
 import re
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from market.errors import Conflict, InvalidRequest
 from market.models import Instrument, Participant
@@ -57,7 +57,3 @@ def require_instrument(*, session: Session, name: str) -> Instrument:
     near = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(near)}?" if near else "; GET /instruments lists them"
     raise UnknownInstrument(f"there is no instrument {name!r}{hint}")
-
-
-def list_instruments(*, session: Session, limit: int = 1000) -> list[Instrument]:
-    return list(session.exec(select(Instrument).order_by(col(Instrument.name)).limit(limit)))

@@ -219,6 +219,56 @@ def make_cancel(
     return matching.Cancel(id=order.id, instrument=order.instrument)
 
 
+def make_amend(
+    *,
+    session: Session,
+    participant: Participant,
+    order_id: str,
+    kind: type[Bid] | type[Listing],
+    price_yen: int | None,
+    total: int | None,
+) -> tuple[Bid | Listing, Any]:
+    """The engine command that changes an open order's price and/or total size.
+
+    `total` is the whole quantity (a bid's licences wanted, a listing's licence count), so the
+    new remaining size is `total` less what already traded. The engine keeps the order's time
+    priority only when the price is unchanged and the size does not grow.
+    """
+    order: Bid | Listing | None = session.get(kind, order_id)  # type: ignore[assignment]
+    if order is None:
+        raise OrderKindMismatch(f"you have no {_noun(kind)} {order_id}")
+    owner = order.buyer_id if isinstance(order, Bid) else order.seller_id
+    if owner != participant.id:
+        raise NotFound(f"you have no {_noun(kind)} {order_id}")
+    if order.status != "open":
+        raise Conflict(f"order {order_id} is {order.status} and can no longer be changed")
+    if price_yen is None and total is None:
+        raise InvalidRequest("send a new price, a new quantity, or both")
+    if price_yen is not None and not 0 < price_yen <= MAX_YEN:
+        raise InvalidRequest(f"the price must be a whole number of yen from 1 to {MAX_YEN:,}")
+    remaining = None
+    if total is not None:
+        done = order.filled if isinstance(order, Bid) else order.licences_sold
+        if isinstance(order, Listing) and order.licence_count is None:
+            raise InvalidRequest("an unlimited listing has no licence count to change")
+        if isinstance(order, Listing) and order.exclusive and total != 1:
+            raise InvalidRequest("an exclusive licence is sold once: its licence_count stays 1")
+        ceiling = MAX_QUANTITY if isinstance(order, Bid) else MAX_YEN
+        if not done < total <= ceiling:
+            raise InvalidRequest(
+                f"the new quantity must exceed the {done} already traded (at most {ceiling:,})"
+            )
+        remaining = total - done
+    command = matching.Amend(
+        id=order.id,
+        instrument=order.instrument,
+        price=price_yen,
+        qty=remaining,
+        participant=participant.id,
+    )
+    return order, command
+
+
 def _noun(kind: type[Bid] | type[Listing]) -> str:
     return "bid" if kind is Bid else "listing"
 
@@ -244,7 +294,26 @@ def book_engine_events(
             _set_status(session, event.id, "cancelled", _cancel_reason(event.reason))
         elif isinstance(event, matching.Expired):
             _set_status(session, event.id, "expired", "its time in force ended")
+        elif isinstance(event, matching.Amended):
+            _apply_amend(session, event)
     return trades, rejection
+
+
+def _apply_amend(session: Session, event: Any) -> None:
+    """Record an order's new price and size (its remaining size plus what already traded)."""
+    bid = session.get(Bid, event.id)
+    if bid is not None:
+        bid.max_price_yen = event.price
+        bid.quantity = bid.filled + event.qty
+        session.add(bid)
+        return
+    listing = session.get(Listing, event.id)
+    if listing is not None:
+        listing.price_yen = event.price
+        if event.qty is not None:
+            listing.licence_count = listing.licences_sold + event.qty
+        session.add(listing)
+    session.flush()
 
 
 def _cancel_reason(engine_reason: str) -> str:

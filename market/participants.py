@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from market.audit import record_operator_action
-from market.errors import Forbidden, InvalidRequest, NotFound
+from market.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import ApiKey, Participant, utcnow
 from market.money import MAX_YEN
@@ -89,12 +89,69 @@ def authenticate(*, session: Session, presented: str) -> Participant:
     return participant
 
 
-def revoke_api_key(*, session: Session, key_id: str) -> None:
-    """Revoke a key so it no longer authenticates."""
+MAX_LIVE_KEYS = 10
+
+
+def issue_additional_key(*, session: Session, participant: Participant) -> str:
+    """A further key for rotation; at most MAX_LIVE_KEYS live at once."""
+    if len(live_keys(session=session, participant_id=participant.id)) >= MAX_LIVE_KEYS:
+        raise Conflict(
+            f"you have {MAX_LIVE_KEYS} live API keys; revoke one (DELETE /me/keys/{{id}}) first"
+        )
+    key = issue_api_key(session=session, participant=participant)
+    record_event(session, "ApiKeyIssued", {"participant_id": participant.id})
+    return key
+
+
+def live_keys(*, session: Session, participant_id: str) -> list[ApiKey]:
+    return list(
+        session.exec(
+            select(ApiKey)
+            .where(ApiKey.participant_id == participant_id, col(ApiKey.revoked_at).is_(None))
+            .order_by(col(ApiKey.created_at))
+        )
+    )
+
+
+def revoke_own_api_key(*, session: Session, participant: Participant, key_id: str) -> ApiKey:
+    """Revoke one of the participant's keys; its last live key cannot go (it would lock them out)."""
     record = session.get(ApiKey, key_id)
-    if record is not None and record.revoked_at is None:
-        record.revoked_at = utcnow()
-        session.add(record)
+    if record is None or record.participant_id != participant.id:
+        raise NotFound(f"you have no API key {key_id}")
+    if record.revoked_at is not None:
+        raise Conflict(f"API key {key_id} is already revoked")
+    if len(live_keys(session=session, participant_id=participant.id)) <= 1:
+        raise Conflict(
+            "this is your last API key: issue a new one (POST /me/keys) before revoking it"
+        )
+    return _revoke(session, record)
+
+
+def revoke_api_key(*, session: Session, operator: Participant, key_id: str, reason: str) -> ApiKey:
+    """An operator revokes any key (a leaked or abused one); audited."""
+    record = session.get(ApiKey, key_id)
+    if record is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    if record.revoked_at is not None:
+        raise Conflict(f"API key {key_id} is already revoked")
+    record_operator_action(
+        session=session,
+        operator=operator,
+        action="api_key.revoked",
+        target_id=record.participant_id,
+        reason=reason,
+        details={"key_id": key_id},
+    )
+    return _revoke(session, record)
+
+
+def _revoke(session: Session, record: ApiKey) -> ApiKey:
+    record.revoked_at = utcnow()
+    session.add(record)
+    record_event(
+        session, "ApiKeyRevoked", {"participant_id": record.participant_id, "key_id": record.id}
+    )
+    return record
 
 
 UNVERIFIED_PREFIX = "unverified:"
@@ -161,19 +218,3 @@ def set_verification(
         {"participant_id": participant.id, "verification": participant.verification},
     )
     return participant
-
-
-def list_participants(
-    *,
-    session: Session,
-    kind: str | None = None,
-    verification: str | None = None,
-    limit: int = 100,
-) -> list[Participant]:
-    """Participants, newest first, filtered by kind and verification."""
-    query = select(Participant).order_by(col(Participant.created_at).desc()).limit(limit)
-    if kind is not None:
-        query = query.where(Participant.kind == kind)
-    if verification is not None:
-        query = query.where(Participant.verification == verification)
-    return list(session.exec(query))

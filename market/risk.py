@@ -41,13 +41,20 @@ class RiskStage:
         self._orders[order_id] = Reservation(buyer_id, price_yen, quantity)
         self._add(buyer_id, price_yen * quantity)
 
-    def observe(self, events: Iterable[Any]) -> None:
-        """Shrink or release reservations as the engine fills, cancels or changes bids."""
+    def observe(self, events: Iterable[Any], placed_id: str | None = None) -> None:
+        """Shrink or release reservations as the engine fills, cancels or changes bids.
+
+        `placed_id` is the order the command placed: only its rejection releases a reservation
+        (a refused cancel or amend leaves the order, and what it reserves, as it was).
+        """
         for event in events:
             if isinstance(event, matching.TradeExecuted):
                 self._release(event.buy_id, event.qty)
-            elif isinstance(event, matching.Cancelled | matching.Expired | matching.Rejected):
+            elif isinstance(event, matching.Cancelled | matching.Expired):
                 self._release_all(event.id)
+            elif isinstance(event, matching.Rejected):
+                if event.id and event.id == placed_id:
+                    self._release_all(event.id)
             elif isinstance(event, matching.Reduced):
                 self._release(event.id, event.qty)
             elif isinstance(event, matching.Amended):

@@ -9,7 +9,8 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine as DbEngine
 from sqlmodel import Session, select
@@ -17,7 +18,6 @@ from sqlmodel import Session, select
 import matching
 from market import (
     anonymization,
-    audit,
     catalog,
     credit,
     db,
@@ -36,9 +36,10 @@ from market.datasets import (
 from market.errors import Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
 from market.jobs import AnonymizationRunner
-from market.listings import book_engine_events, make_ask, make_bid, make_cancel
+from market.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
 from market.models import (
     AnonymizationJob,
+    ApiKey,
     Bid,
     Dataset,
     Instrument,
@@ -49,11 +50,12 @@ from market.models import (
     Trade,
     new_id,
 )
+from market.paging import Page, fetch_page
 from market.participants import authenticate, register_participant
 from market.personal.desk import PdsDesk
 from market.risk import RiskStage
 from market.settings import Settings
-from market.settlement import mark_invoice_paid, outstanding_yen, trial_balance
+from market.settlement import mark_invoice_paid, outstanding_yen, seller_balance, trial_balance
 from market.storage import open_store
 from market.trading import Clock, TradingService, epoch_ms
 from market.trading.ownership import EngineOwnership
@@ -178,7 +180,8 @@ class Market:
     def _submit(self, session: Session, command: Any | None) -> list[Any]:
         """Apply a command to the engine (journaled) and let the risk stage see its events."""
         events = self.trading.submit(session, command)
-        self.risk.observe(events)
+        placed = command.id if isinstance(command, matching.Limit | matching.Market) else None
+        self.risk.observe(events, placed_id=placed)
         return events
 
     def _publish_after_commit(self) -> None:
@@ -231,6 +234,31 @@ class Market:
     def register(self, *, name: str, kind: str, **fields: Any) -> tuple[Participant, str]:
         return self._transaction(
             lambda s: register_participant(session=s, name=name, kind=kind, **fields)
+        )
+
+    def issue_key(self, participant: Participant) -> str:
+        """A new API key for the participant (shown once), for rotating keys without downtime."""
+        return self._transaction(
+            lambda s: participants.issue_additional_key(session=s, participant=participant)
+        )
+
+    def api_keys(self, participant: Participant) -> list[ApiKey]:
+        with Session(self.db) as session:
+            return participants.live_keys(session=session, participant_id=participant.id)
+
+    def revoke_own_key(self, *, participant: Participant, key_id: str) -> ApiKey:
+        return self._transaction(
+            lambda s: participants.revoke_own_api_key(
+                session=s, participant=participant, key_id=key_id
+            )
+        )
+
+    def revoke_key(self, *, operator: Participant, key_id: str, reason: str) -> ApiKey:
+        """An operator revokes a key (audited)."""
+        return self._transaction(
+            lambda s: participants.revoke_api_key(
+                session=s, operator=operator, key_id=key_id, reason=reason
+            )
         )
 
     def authenticate(self, api_key: str) -> Participant:
@@ -332,6 +360,80 @@ class Market:
     def cancel_listing(self, *, seller: Participant, listing_id: str) -> Listing:
         """Withdraw one of the seller's open listings from the book."""
         return self._cancel(participant=seller, order_id=listing_id, kind=Listing)
+
+    def amend_bid(
+        self,
+        *,
+        buyer: Participant,
+        bid_id: str,
+        max_price_yen: int | None = None,
+        quantity: int | None = None,
+    ) -> BidOutcome:
+        """Change an open bid's price or size; raising it reserves the difference first."""
+
+        def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
+            bid, command = make_amend(
+                session=session,
+                participant=buyer,
+                order_id=bid_id,
+                kind=Bid,
+                price_yen=max_price_yen,
+                total=quantity,
+            )
+            bid = cast(Bid, bid)
+            remaining = bid.quantity - bid.filled
+            before = bid.max_price_yen * remaining
+            after = (max_price_yen or bid.max_price_yen) * (command.qty or remaining)
+            if after > before:
+                credit.require_credit(
+                    session=session,
+                    buyer=buyer,
+                    exposure_yen=after - before,
+                    reserved_yen=self.risk.reserved_yen(buyer.id),
+                )
+            events = self._submit(session, command)
+            trades, rejection = book_engine_events(
+                session=session, events=events, fee_bps=self.settings.market_fee_bps
+            )
+            session.refresh(bid)
+            return BidOutcome(bid, trades), rejection
+
+        outcome, rejection = self._trading_transaction(work)
+        if rejection is not None:
+            raise rejection
+        return outcome
+
+    def amend_listing(
+        self,
+        *,
+        seller: Participant,
+        listing_id: str,
+        price_yen: int | None = None,
+        licence_count: int | None = None,
+    ) -> Listing:
+        """Change an open listing's price or licence count (it may trade at once)."""
+
+        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
+            listing, command = make_amend(
+                session=session,
+                participant=seller,
+                order_id=listing_id,
+                kind=Listing,
+                price_yen=price_yen,
+                total=licence_count,
+            )
+            listing = cast(Listing, listing)
+            events = self._submit(session, command)
+            _, rejection = book_engine_events(
+                session=session, events=events, fee_bps=self.settings.market_fee_bps
+            )
+            session.refresh(listing)
+            return listing, rejection
+
+        listing, rejection = self._trading_transaction(work)
+        if rejection is not None:
+            raise rejection
+        return listing
 
     def _cancel(self, *, participant: Participant, order_id: str, kind: type[T]) -> T:
         def work(session: Session) -> T:
@@ -526,60 +628,126 @@ class Market:
             }
 
     def operator_actions(
-        self, *, target_id: str | None = None, limit: int = 100
-    ) -> list[OperatorAction]:
+        self, *, target_id: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[OperatorAction]:
         with Session(self.db) as session:
-            return audit.list_operator_actions(session=session, target_id=target_id, limit=limit)
+            query: Any = select(OperatorAction)
+            if target_id is not None:
+                query = query.where(OperatorAction.target_id == target_id)
+            return fetch_page(
+                session=session,
+                query=query,
+                keys=(OperatorAction.id,),
+                kinds=(int,),
+                cursor=cursor,
+                limit=limit,
+            )
 
     def create_instrument(self, *, operator: Participant, name: str) -> Instrument:
         return self._transaction(
             lambda s: instruments.create_instrument(session=s, name=name, operator=operator)
         )
 
-    def instruments(self) -> list[Instrument]:
+    def instruments(self, *, cursor: str | None = None, limit: int = 100) -> Page[Instrument]:
         with Session(self.db) as session:
-            return instruments.list_instruments(session=session)
+            return fetch_page(
+                session=session,
+                query=select(Instrument),
+                keys=(Instrument.created_at, Instrument.name),
+                kinds=(datetime, str),
+                cursor=cursor,
+                limit=limit,
+            )
 
     def listings(
-        self, *, viewer: Participant, where: catalog.ListingFilter, limit: int = 100
-    ) -> list[dict[str, Any]]:
+        self,
+        *,
+        viewer: Participant,
+        where: catalog.ListingFilter,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[dict[str, Any]]:
         """Listings as the viewer may see them (see market/catalog.py)."""
         with Session(self.db) as session:
-            return catalog.find_listings(session=session, viewer=viewer, where=where, limit=limit)
+            return catalog.find_listings(
+                session=session, viewer=viewer, where=where, cursor=cursor, limit=limit
+            )
 
     def listing(self, *, viewer: Participant, listing_id: str) -> dict[str, Any]:
         with Session(self.db) as session:
             return catalog.get_listing(session=session, viewer=viewer, listing_id=listing_id)
 
     def participants(
-        self, *, kind: str | None = None, verification: str | None = None, limit: int = 100
-    ) -> list[Participant]:
-        with Session(self.db) as session:
-            return participants.list_participants(
-                session=session, kind=kind, verification=verification, limit=limit
-            )
+        self,
+        *,
+        kind: str | None = None,
+        verification: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[Participant]:
+        """Participants, newest first, filtered by kind and verification."""
+        equals = {"kind": kind, "verification": verification}
+        return self.find_page(
+            Participant,
+            cursor=cursor,
+            limit=limit,
+            **{column: value for column, value in equals.items() if value is not None},
+        )
 
     def find(self, model: type[T], *, limit: int = 100, **equals: Any) -> list[T]:
         """Rows of one table whose columns equal the given values, newest first."""
+        return self.find_page(model, limit=limit, **equals).items
+
+    def find_page(
+        self, model: type[T], *, cursor: str | None = None, limit: int = 100, **equals: Any
+    ) -> Page[T]:
+        """One page of rows whose columns equal the given values, newest first (keyset paging)."""
         with Session(self.db) as session:
-            query = select(model)
+            query: Any = select(model)
             for column, value in equals.items():
                 query = query.where(getattr(model, column) == value)
-            order: Any = getattr(model, "created_at", None) or getattr(model, "issued_at", None)
-            return list(session.exec(query.order_by(order.desc()).limit(limit)))
+            stamp: Any = getattr(model, "created_at", None) or getattr(model, "issued_at", None)
+            key: Any = getattr(model, "id")  # noqa: B009  (every paged table has an id)
+            return fetch_page(
+                session=session,
+                query=query,
+                keys=(stamp, key),
+                kinds=(datetime, str),
+                cursor=cursor,
+                limit=limit,
+            )
+
+    def seller_balance(self, seller: Participant) -> dict[str, int]:
+        with Session(self.db) as session:
+            return seller_balance(session=session, seller_id=seller.id)
 
     def trial_balance(self) -> dict[str, int]:
         with Session(self.db) as session:
             return trial_balance(session=session)
 
-    def trades(self, *, participant_id: str | None = None, limit: int = 100) -> list[Trade]:
+    def trades(
+        self,
+        *,
+        buyer_id: str | None = None,
+        seller_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[Trade]:
+        """Trades, newest first; of one buyer or one seller when given."""
         with Session(self.db) as session:
-            query = select(Trade).order_by(Trade.seq.desc()).limit(limit)  # type: ignore[attr-defined]
-            if participant_id is not None:
-                query = query.where(
-                    (Trade.buyer_id == participant_id) | (Trade.seller_id == participant_id)
-                )
-            return list(session.exec(query))
+            query: Any = select(Trade)
+            if buyer_id is not None:
+                query = query.where(Trade.buyer_id == buyer_id)
+            if seller_id is not None:
+                query = query.where(Trade.seller_id == seller_id)
+            return fetch_page(
+                session=session,
+                query=query,
+                keys=(Trade.seq,),
+                kinds=(int,),
+                cursor=cursor,
+                limit=limit,
+            )
 
 
 def _make_bus(settings: Settings) -> EventBus:

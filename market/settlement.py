@@ -138,6 +138,28 @@ def outstanding_yen(*, session: Session, buyer_id: str) -> int:
     return int(total)
 
 
+def seller_balance(*, session: Session, seller_id: str) -> dict[str, int]:
+    """A seller's business: gross sales, market fees, what it earned, was paid out and is owed."""
+    gross = session.exec(
+        select(func.coalesce(func.sum(Trade.price_yen * Trade.quantity), 0)).where(
+            Trade.seller_id == seller_id
+        )
+    ).one()
+    credited, debited = session.exec(
+        select(
+            func.coalesce(func.sum(LedgerEntry.credit_yen), 0),
+            func.coalesce(func.sum(LedgerEntry.debit_yen), 0),
+        ).where(LedgerEntry.account == f"payable:seller:{seller_id}")
+    ).one()
+    return {
+        "gross_sales_yen": int(gross),
+        "fees_yen": int(gross) - int(credited),
+        "earned_yen": int(credited),
+        "paid_out_yen": int(debited),
+        "balance_yen": int(credited) - int(debited),
+    }
+
+
 def trial_balance(*, session: Session) -> dict[str, int]:
     """Balance (debits minus credits) of every account."""
     rows = session.exec(

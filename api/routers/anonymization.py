@@ -1,13 +1,14 @@
 """Anonymization jobs, their overrides for operators, and the public announcements of 匿名加工情報."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.announcement import render_announcement
 from api.deps import CurrentParticipant, MarketDep, OperatorUser
+from api.paging import Cursor, Limit, paginated
 from api.schemas import AnonymizationJobCreate, AnonymizationJobPublic, ColumnProposal
 from market.models import AnonymizationJob
 
@@ -74,11 +75,16 @@ def job_status(job_id: str, market: MarketDep, participant: CurrentParticipant) 
 def operator_jobs(
     market: MarketDep,
     _: OperatorUser,
-    status: Annotated[Literal["queued", "running", "succeeded", "failed"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    request: Request,
+    response: Response,
+    status: Literal["queued", "running", "succeeded", "failed"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> list[AnonymizationJob]:
     """Anonymization jobs of every seller, newest first, with the overrides of their labels."""
-    return market.find(AnonymizationJob, limit=limit, **({"status": status} if status else {}))
+    equals = {"status": status} if status else {}
+    page = market.find_page(AnonymizationJob, cursor=cursor, limit=limit, **equals)
+    return paginated(request, response, page)
 
 
 @router.get("/announcements/{dataset_id}", response_class=HTMLResponse)

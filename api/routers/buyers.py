@@ -1,6 +1,6 @@
 """Buyer endpoints: bid, see licences and invoices, download licensed data."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -8,11 +8,20 @@ from sqlmodel import Session
 
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
+from api.paging import Cursor, Limit, paginated
 from api.ratelimit import ORDER_ENTRY_LIMIT
-from api.schemas import BidCreate, BidPublic, BidResult, InvoicePublic, LicencePublic, TradePublic
+from api.schemas import (
+    BidAmend,
+    BidCreate,
+    BidPublic,
+    BidResult,
+    InvoicePublic,
+    LicencePublic,
+    TradePublic,
+)
 from market.csv_formulas import count_formula_cells
 from market.csv_formulas import excel_safe as make_excel_safe
-from market.models import Bid, Invoice, Licence
+from market.models import Bid, Invoice, Licence, Trade
 from market.service import BidOutcome
 
 router = APIRouter(tags=["buyers"])
@@ -64,19 +73,82 @@ def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid
     return market.cancel_bid(buyer=buyer, bid_id=bid_id)
 
 
+@router.patch("/bids/{bid_id}", response_model=BidResult, dependencies=[ORDER_ENTRY_LIMIT])
+def amend_bid(
+    bid_id: str, body: BidAmend, market: MarketDep, buyer: CurrentParticipant
+) -> BidResult:
+    """Change an open bid's price or total quantity; it may trade at once.
+
+    The bid keeps its place in the queue only when its price is unchanged and its size does not
+    grow. Raising it first reserves the extra worst-case cost against your credit.
+    """
+    outcome = market.amend_bid(
+        buyer=buyer, bid_id=bid_id, max_price_yen=body.max_price_yen, quantity=body.quantity
+    )
+    return BidResult(
+        bid=BidPublic.model_validate(outcome.bid),
+        trades=[TradePublic.model_validate(t) for t in outcome.trades],
+    )
+
+
 @router.get("/bids", response_model=list[BidPublic])
-def my_bids(market: MarketDep, buyer: CurrentParticipant) -> list[Bid]:
-    return market.find(Bid, buyer_id=buyer.id)
+def my_bids(
+    market: MarketDep,
+    buyer: CurrentParticipant,
+    request: Request,
+    response: Response,
+    status: Literal["open", "filled", "cancelled", "rejected", "expired"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Bid]:
+    """Your bids, newest first; filter by `status`."""
+    equals = {"status": status} if status else {}
+    page = market.find_page(Bid, buyer_id=buyer.id, cursor=cursor, limit=limit, **equals)
+    return paginated(request, response, page)
 
 
 @router.get("/licences", response_model=list[LicencePublic])
-def my_licences(market: MarketDep, buyer: CurrentParticipant) -> list[Licence]:
-    return market.find(Licence, buyer_id=buyer.id)
+def my_licences(
+    market: MarketDep,
+    buyer: CurrentParticipant,
+    request: Request,
+    response: Response,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Licence]:
+    """Your licences, newest first."""
+    page = market.find_page(Licence, buyer_id=buyer.id, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])
-def my_invoices(market: MarketDep, buyer: CurrentParticipant) -> list[Invoice]:
-    return market.find(Invoice, buyer_id=buyer.id)
+def my_invoices(
+    market: MarketDep,
+    buyer: CurrentParticipant,
+    request: Request,
+    response: Response,
+    status: Literal["issued", "paid"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Invoice]:
+    """Your invoices, newest first; filter by `status`."""
+    equals = {"status": status} if status else {}
+    page = market.find_page(Invoice, buyer_id=buyer.id, cursor=cursor, limit=limit, **equals)
+    return paginated(request, response, page)
+
+
+@router.get("/purchases", response_model=list[TradePublic])
+def my_purchases(
+    market: MarketDep,
+    buyer: CurrentParticipant,
+    request: Request,
+    response: Response,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Trade]:
+    """Your trades as a buyer, newest first."""
+    page = market.trades(buyer_id=buyer.id, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.get(

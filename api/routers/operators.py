@@ -6,10 +6,12 @@ operator audit log (`GET /operator/audit`).
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import MarketDep, OperatorUser
+from api.paging import Cursor, Limit, paginated
 from api.schemas import (
+    ApiKeyPublic,
     CreditGrant,
     DepositCreate,
     InstrumentCreate,
@@ -20,11 +22,12 @@ from api.schemas import (
     OperatorParticipantCreate,
     ParticipantPublic,
     Registration,
+    Revocation,
     TradePublic,
     TradingModeSet,
     VerificationSet,
 )
-from market.models import Instrument, Invoice, OperatorAction, Participant, Trade
+from market.models import ApiKey, Instrument, Invoice, OperatorAction, Participant, Trade
 
 router = APIRouter(prefix="/operator", tags=["operators"])
 
@@ -42,12 +45,16 @@ def create_participant(
 def participants(
     market: MarketDep,
     _: OperatorUser,
+    request: Request,
+    response: Response,
     kind: Literal["business", "individual", "info_bank", "operator"] | None = None,
     verification: Literal["unverified", "verified"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> list[Participant]:
     """Participants, newest first; filter by `kind` and `verification`."""
-    return market.participants(kind=kind, verification=verification, limit=limit)
+    page = market.participants(kind=kind, verification=verification, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.put("/participants/{participant_id}/credit", response_model=ParticipantPublic)
@@ -89,23 +96,41 @@ def set_verification(
     )
 
 
+@router.delete("/keys/{key_id}", response_model=ApiKeyPublic)
+def revoke_key(key_id: str, body: Revocation, market: MarketDep, operator: OperatorUser) -> ApiKey:
+    """Revoke any participant's API key (leaked or abused); audited with the reason."""
+    return market.revoke_key(operator=operator, key_id=key_id, reason=body.reason)
+
+
 @router.get("/audit", response_model=list[OperatorActionPublic])
 def audit_log(
     market: MarketDep,
     _: OperatorUser,
+    request: Request,
+    response: Response,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> list[OperatorAction]:
     """The operator audit log, newest first: who did what to whom, when and why."""
-    return market.operator_actions(target_id=target_id, limit=limit)
+    page = market.operator_actions(target_id=target_id, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.get("/trades", response_model=list[TradePublic])
 def trades(
-    market: MarketDep, _: OperatorUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    market: MarketDep,
+    _: OperatorUser,
+    request: Request,
+    response: Response,
+    buyer_id: Annotated[str | None, Query(max_length=64)] = None,
+    seller_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> list[Trade]:
-    """The most recent trades, newest first."""
-    return market.trades(limit=limit)
+    """Trades, newest first; filter by `buyer_id` or `seller_id`."""
+    page = market.trades(buyer_id=buyer_id, seller_id=seller_id, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.post("/instruments", response_model=InstrumentPublic, status_code=201)
@@ -144,10 +169,15 @@ def run_auction(
 def invoices(
     market: MarketDep,
     _: OperatorUser,
+    request: Request,
+    response: Response,
     status: Literal["issued", "paid"] = "issued",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> list[Invoice]:
-    return market.find(Invoice, status=status, limit=limit)
+    """Invoices of every buyer, newest first; filter by `status` (default issued)."""
+    page = market.find_page(Invoice, status=status, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.post("/invoices/{invoice_id}/paid", response_model=InvoicePublic)

@@ -1,17 +1,20 @@
 """Registration and identity."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentParticipant, MarketDep
+from api.paging import Cursor, Limit, paginated
 from api.ratelimit import REGISTRATION_LIMIT
 from api.schemas import (
+    ApiKeyIssued,
+    ApiKeyPublic,
     CreditStanding,
     InstrumentPublic,
     ParticipantCreate,
     ParticipantPublic,
     Registration,
 )
-from market.models import Instrument
+from market.models import ApiKey, Instrument
 from market.purposes import PURPOSES
 
 router = APIRouter(tags=["participants"])
@@ -39,6 +42,24 @@ def me(participant: CurrentParticipant) -> ParticipantPublic:
     return ParticipantPublic.model_validate(participant)
 
 
+@router.post("/me/keys", response_model=ApiKeyIssued, status_code=201)
+def issue_key(market: MarketDep, participant: CurrentParticipant) -> ApiKeyIssued:
+    """Issue another API key (shown only here), so you can rotate keys without downtime."""
+    return ApiKeyIssued(api_key=market.issue_key(participant))
+
+
+@router.get("/me/keys", response_model=list[ApiKeyPublic])
+def my_keys(market: MarketDep, participant: CurrentParticipant) -> list[ApiKey]:
+    """Your live API keys (ids only; the secrets are never stored)."""
+    return market.api_keys(participant)
+
+
+@router.delete("/me/keys/{key_id}", response_model=ApiKeyPublic)
+def revoke_key(key_id: str, market: MarketDep, participant: CurrentParticipant) -> ApiKey:
+    """Revoke one of your keys; your last live key cannot be revoked."""
+    return market.revoke_own_key(participant=participant, key_id=key_id)
+
+
 @router.get("/me/credit", response_model=CreditStanding)
 def my_credit(market: MarketDep, participant: CurrentParticipant) -> dict[str, int]:
     """What you may still commit to bids: credit limit plus deposits, less unpaid invoices and
@@ -47,9 +68,15 @@ def my_credit(market: MarketDep, participant: CurrentParticipant) -> dict[str, i
 
 
 @router.get("/instruments", response_model=list[InstrumentPublic], tags=["buyers"])
-def instruments(market: MarketDep) -> list[Instrument]:
-    """The registered order books (`<category>/<data class>`); bids name one of them."""
-    return market.instruments()
+def instruments(
+    market: MarketDep,
+    request: Request,
+    response: Response,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Instrument]:
+    """The registered order books (`<category>/<data class>`), newest first; bids name one."""
+    return paginated(request, response, market.instruments(cursor=cursor, limit=limit))
 
 
 @router.get("/purposes", response_model=dict[str, str])

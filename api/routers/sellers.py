@@ -7,11 +7,19 @@ from sqlmodel import Session
 
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
+from api.paging import Cursor, Limit, paginated
 from api.ratelimit import ORDER_ENTRY_LIMIT, UPLOAD_LIMIT
-from api.schemas import DatasetPublic, ListingCreate, ListingPublic
+from api.schemas import (
+    DatasetPublic,
+    ListingAmend,
+    ListingCreate,
+    ListingPublic,
+    SellerBalance,
+    TradePublic,
+)
 from market.catalog import ListingFilter, get_listing
 from market.errors import UploadRejected
-from market.models import Dataset, Listing
+from market.models import Dataset, Listing, Trade
 
 router = APIRouter(tags=["sellers"])
 
@@ -50,8 +58,19 @@ def upload_dataset(
 
 
 @router.get("/datasets", response_model=list[DatasetPublic])
-def my_datasets(market: MarketDep, seller: CurrentParticipant) -> list[Dataset]:
-    return market.find(Dataset, seller_id=seller.id)
+def my_datasets(
+    market: MarketDep,
+    seller: CurrentParticipant,
+    request: Request,
+    response: Response,
+    data_class: Literal["personal", "anonymized", "non_personal"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Dataset]:
+    """Your datasets, newest first; filter by `data_class`."""
+    equals = {"data_class": data_class} if data_class else {}
+    page = market.find_page(Dataset, seller_id=seller.id, cursor=cursor, limit=limit, **equals)
+    return paginated(request, response, page)
 
 
 @router.post(
@@ -95,6 +114,47 @@ def cancel_listing(
     return market.listing(viewer=seller, listing_id=listing.id)
 
 
+@router.patch(
+    "/listings/{listing_id}", response_model=ListingPublic, dependencies=[ORDER_ENTRY_LIMIT]
+)
+def amend_listing(
+    listing_id: str, body: ListingAmend, market: MarketDep, seller: CurrentParticipant
+) -> dict[str, Any]:
+    """Change an open listing's price or licence count; it may trade at once.
+
+    The listing keeps its place in the queue only when its price is unchanged and its count
+    does not grow.
+    """
+    listing = market.amend_listing(
+        seller=seller,
+        listing_id=listing_id,
+        price_yen=body.price_yen,
+        licence_count=body.licence_count,
+    )
+    return market.listing(viewer=seller, listing_id=listing.id)
+
+
+@router.get("/sales", response_model=list[TradePublic])
+def my_sales(
+    market: MarketDep,
+    seller: CurrentParticipant,
+    request: Request,
+    response: Response,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> list[Trade]:
+    """Your trades as a seller, newest first."""
+    return paginated(
+        request, response, market.trades(seller_id=seller.id, cursor=cursor, limit=limit)
+    )
+
+
+@router.get("/sales/balance", response_model=SellerBalance)
+def my_balance(market: MarketDep, seller: CurrentParticipant) -> dict[str, int]:
+    """Your gross sales, the market's fees, what you earned, were paid out and are owed."""
+    return market.seller_balance(seller)
+
+
 @router.get("/listings", response_model=list[ListingPublic])
 def listings(
     market: MarketDep,
@@ -104,7 +164,11 @@ def listings(
     data_class: Literal["personal", "anonymized", "non_personal"] | None = None,
     min_quality: Annotated[int | None, Query(ge=0, le=100)] = None,
     mine: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    *,
+    request: Request,
+    response: Response,
 ) -> list[dict[str, Any]]:
     """Listings across the market, newest first, with each dataset's public description.
 
@@ -117,7 +181,8 @@ def listings(
         min_quality=min_quality,
         mine=mine,
     )
-    return market.listings(viewer=viewer, where=where, limit=limit)
+    page = market.listings(viewer=viewer, where=where, cursor=cursor, limit=limit)
+    return paginated(request, response, page)
 
 
 @router.get("/listings/{listing_id}", response_model=ListingPublic)

@@ -2,6 +2,7 @@
 
 import gc
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -39,10 +40,13 @@ def _database_only() -> "Market":
 
 
 def _print_demo(market: "Market", result: "DemoResult") -> None:
-    from market.models import Dataset, Participant
+    from market.models import Dataset
 
-    names = {p.id: p.name for p in market.find(Participant, limit=1000)}
-    titles = {d.id: d.title for d in market.find(Dataset, limit=1000)}
+    names = {p.id: p.name for p in result.participants}
+    titles = {
+        i: market.find(Dataset, limit=1, id=i)[0].title
+        for i in {t.dataset_id for t in result.trades}
+    }
     table = Table(title="Demo trades (invoice settlement)")
     for column in ("seq", "dataset", "seller", "buyer", "price (yen)"):
         table.add_column(column, justify="right" if column in ("seq", "price (yen)") else "left")
@@ -96,22 +100,46 @@ def serve(
     demo_data: bool = typer.Option(
         False, "--demo", help="Seed the demo data (once: later runs find it and change nothing)."
     ),
+    ssl_certfile: Path | None = typer.Option(
+        None, "--ssl-certfile", help="Serve HTTPS with this PEM certificate (chain)."
+    ),
+    ssl_keyfile: Path | None = typer.Option(
+        None, "--ssl-keyfile", help="The PEM private key of --ssl-certfile."
+    ),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are "
+        "trusted ('*' for any); default DATAMARKET_FORWARDED_ALLOW_IPS, else none.",
+    ),
 ) -> None:
     """Serve the API (OpenAPI docs at /docs); migrations are applied on start."""
     import uvicorn
 
     from api.app import create_app
+    from api.serving import uvicorn_options
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
     market = _market()
     if demo_data:
-        _seed_demo(market, f"http://{host}:{port}")
+        _seed_demo(market, f"{'https' if ssl_certfile else 'http'}://{host}:{port}")
     # Long-lived start-up objects (the rebuilt order books) never become garbage: keep the
     # collector from rescanning them on every cycle.
     gc.collect()
     gc.freeze()
-    console.print(f"Market on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    scheme = "https" if ssl_certfile else "http"
+    console.print(f"Market on {scheme}://{host}:{port}  (API docs: {scheme}://{host}:{port}/docs)")
+    options = uvicorn_options(
+        market.settings,
+        host=host,
+        port=port,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     try:
-        uvicorn.run(create_app(market.settings, market), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(market.settings, market), **options)
     finally:
         market.close()
 

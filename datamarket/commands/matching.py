@@ -58,3 +58,21 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
         if not main(messages, seed, reference, as_json):
             raise typer.Exit(1)
+
+    @bench_app.command("startup")
+    def bench_startup(
+        commands: int = typer.Option(1_000_000, help="journaled commands"),
+        resting: int = typer.Option(100_000, help="about this many resting orders at the end"),
+        tail: int | None = typer.Option(
+            None, help="journal rows after the snapshot (default: twice the snapshot interval)"
+        ),
+        database_url: str | None = typer.Option(
+            None, help="database to build it in (default: SQLite in a temporary folder)"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+    ) -> None:
+        """Time engine start-up (snapshot + journal tail) beside full replay; exit 1 unless they agree."""
+        from bench.startup.run import main
+
+        if not main(commands, resting, tail, database_url, as_json):
+            raise typer.Exit(1)

@@ -84,14 +84,15 @@ class TradingService:
             engine, snapshot_seq = matching.Engine(), 0
             self.modes = {}
         applied, count = snapshot_seq, 0
+        journal = JournalCommand.__table__.c  # type: ignore[attr-defined]
         query = (
-            select(JournalCommand.seq, JournalCommand.format, JournalCommand.payload)  # type: ignore[call-overload]
-            .where(col(JournalCommand.seq) > snapshot_seq)
-            .order_by(col(JournalCommand.seq))
+            select(journal.seq, journal.format, journal.payload)
+            .where(journal.seq > snapshot_seq)
+            .order_by(journal.seq)
             .execution_options(yield_per=REPLAY_BATCH)
         )
-        with Session(db) as session:
-            for seq, version, payload in session.execute(query):
+        with db.connect() as connection:
+            for seq, version, payload in connection.execute(query):
                 self._observe(engine.apply(matching.command_from_dict(payload, version)))
                 applied, count = seq, count + 1
         self.engine = engine

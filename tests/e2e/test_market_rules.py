@@ -149,3 +149,81 @@ def test_strict_bodies_refuse_booleans_unknown_fields_and_huge_numbers(
     named = http.post("/participants", json={"name": "Evil\x00Corp", "kind": "business"})
     assert named.status_code == 422
     assert http.get("/bids", headers=auth(buyer)).json() == []
+
+
+def test_lists_page_with_a_stable_cursor_and_refuse_unknown_filters(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    ids = [_listing(http, seller)["id"] for _ in range(5)]
+    first = http.get("/listings", headers=auth(seller), params={"limit": 2})
+    assert [item["id"] for item in first.json()] == ids[::-1][:2]
+    assert 'rel="next"' in first.headers["link"]
+    _listing(http, seller)  # a newer listing must not shift the pages that follow
+    seen = [item["id"] for item in first.json()]
+    cursor = first.headers["x-next-cursor"]
+    while cursor:
+        page = http.get("/listings", headers=auth(seller), params={"limit": 2, "cursor": cursor})
+        assert page.status_code == 200
+        seen += [item["id"] for item in page.json()]
+        cursor = page.headers.get("x-next-cursor")
+    assert seen == ids[::-1]
+    mistyped = http.get("/listings", headers=auth(seller), params={"instrumnet": "x"})
+    assert mistyped.status_code == 422 and "instrumnet" in mistyped.json()["detail"]
+    forged = http.get("/listings", headers=auth(seller), params={"cursor": "bm90LWEtY3Vyc29y"})
+    assert forged.status_code == 422 and forged.headers["content-type"] == PROBLEM
+
+
+def test_keys_rotate_and_the_last_one_cannot_be_revoked(
+    http: httpx.Client, operator_key: str
+) -> None:
+    first = register(http, "Rotating KK")
+    [only] = http.get("/me/keys", headers=auth(first)).json()
+    last = http.delete(f"/me/keys/{only['id']}", headers=auth(first))
+    assert last.status_code == 409 and "last API key" in last.json()["detail"]
+    second = http.post("/me/keys", headers=auth(first)).json()["api_key"]
+    assert http.delete(f"/me/keys/{only['id']}", headers=auth(second)).status_code == 200
+    assert http.get("/me", headers=auth(first)).status_code == 401
+    [remaining] = http.get("/me/keys", headers=auth(second)).json()
+    revoked = http.request(
+        "DELETE",
+        f"/operator/keys/{remaining['id']}",
+        headers=auth(operator_key),
+        json={"reason": "key published in a public repository"},
+    )
+    assert revoked.status_code == 200
+    assert http.get("/me", headers=auth(second)).status_code == 401
+    audit = http.get("/operator/audit", headers=auth(operator_key)).json()
+    assert audit[0]["action"] == "api_key.revoked"
+
+
+def test_sellers_see_their_sales_and_balance_and_can_change_a_price(
+    http: httpx.Client, operator_key: str
+) -> None:
+    seller = register(http, "Seller")
+    listing = _listing(http, seller, licence_count=3)
+    buyer = register_buyer(http, operator_key, "Buyer")
+    bid = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={
+            "instrument": listing["instrument"],
+            "max_price_yen": 400,
+            "purpose": "research.academic",
+        },
+    ).json()
+    assert bid["trades"] == []
+    cut = http.patch(f"/listings/{listing['id']}", headers=auth(seller), json={"price_yen": 350})
+    assert cut.status_code == 200 and cut.json()["price_yen"] == 350
+    assert cut.json()["licences_sold"] == 1
+    [sale] = http.get("/sales", headers=auth(seller)).json()
+    assert sale["price_yen"] == 400
+    balance = http.get("/sales/balance", headers=auth(seller)).json()
+    assert balance == {
+        "gross_sales_yen": 400,
+        "fees_yen": 40,
+        "earned_yen": 360,
+        "paid_out_yen": 0,
+        "balance_yen": 360,
+    }
+    other = register(http, "Other")
+    refused = http.patch(f"/listings/{listing['id']}", headers=auth(other), json={"price_yen": 1})
+    assert refused.status_code == 404

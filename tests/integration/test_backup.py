@@ -52,12 +52,12 @@ def _restored_settings(settings: Settings, url: str, tmp_path: Path, **changes: 
 
 
 def _state(market: Market) -> dict[str, Any]:
-    datasets = market.find(Dataset, limit=1000)
+    datasets = market.find(Dataset, limit=500)
     return {
         "engine": market.trading.state_hash(),
         "ledger": market.trial_balance(),
-        "participants": sorted(p.id for p in market.find(Participant, limit=1000)),
-        "trades": sorted(t.id for t in market.trades(limit=1000)),
+        "participants": sorted(p.id for p in market.find(Participant, limit=500)),
+        "trades": sorted(t.id for t in market.trades(limit=500).items),
         "datasets": {d.id: market.store.get(d.id) for d in datasets},
         "methods": {
             d.id: market.store.get(f"method-{d.id}")

@@ -372,3 +372,32 @@ def test_an_unfilled_immediate_bid_says_why(market: Market) -> None:
     outcome = _bid(market, buyer, listing.instrument, 10, time_in_force="IOC")
     assert outcome.bid.status == "cancelled"
     assert outcome.bid.status_reason and "no eligible ask" in outcome.bid.status_reason
+
+
+# Issue 10 item 5: prices change through the engine's amend; raising a bid reserves the difference.
+def test_raising_a_bid_reserves_the_difference_and_may_trade(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=5_000)
+    buyer = register_buyer(market, credit_limit_yen=6_000)
+    resting = _bid(market, buyer, listing.instrument, 4_000)
+    assert resting.trades == []
+    with pytest.raises(CreditLimitExceeded):
+        market.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=7_000)
+    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 4_000
+    raised = market.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=5_500)
+    assert [t.price_yen for t in raised.trades] == [5_000]
+    assert raised.bid.max_price_yen == 5_500 and raised.bid.status == "filled"
+    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 0
+
+
+def test_a_listing_price_cut_trades_with_a_resting_bid(market: Market) -> None:
+    seller, _, listing = list_sensor_dataset(market, price_yen=5_000, licence_count=2)
+    buyer = register_buyer(market)
+    assert _bid(market, buyer, listing.instrument, 3_000).trades == []
+    amended = market.amend_listing(seller=seller, listing_id=listing.id, price_yen=2_500)
+    assert amended.price_yen == 2_500 and amended.licences_sold == 1
+    # The amended ask is the aggressor: it trades at the resting bid's price.
+    balance = market.seller_balance(seller)
+    assert balance["gross_sales_yen"] == 3_000 and balance["fees_yen"] == 300
+    assert balance["balance_yen"] == 2_700
+    with pytest.raises(InvalidRequest):
+        market.amend_listing(seller=seller, listing_id=listing.id, licence_count=1)

@@ -1,0 +1,42 @@
+"""How uvicorn serves the app: TLS and which reverse proxies' forwarded headers are believed.
+
+`datamarket serve` and the tests build the server from the same options. Forwarded headers
+(`X-Forwarded-For`, `X-Forwarded-Proto`) are trusted only from the configured proxy addresses:
+trusted from anyone, they would let a client choose the address its rate limits count against.
+uvicorn's own default trusts 127.0.0.1; here the default trusts no one.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from market.settings import Settings
+
+
+def uvicorn_options(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+    forwarded_allow_ips: str | None = None,
+    log_level: str = "info",
+) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.run` / `uvicorn.Config` (command-line values win over settings)."""
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise ValueError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    proxies = settings.forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips
+    proxies = proxies.strip()
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or "",
+        # Server banner off: the version of the server software is nobody's business.
+        "server_header": False,
+    }
+    if ssl_certfile is not None:
+        options["ssl_certfile"] = str(ssl_certfile)
+        options["ssl_keyfile"] = str(ssl_keyfile)
+    return options
