@@ -184,7 +184,7 @@ class Registration(BaseModel):
 
 class DatasetPublic(Public):
     id: str
-    seller_id: str
+    seller_id: str | None = Field(description="Shown to the dataset's seller and operators only")
     title: str
     description: str
     category: str

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from market.errors import NotFound
-from market.models import Dataset, Listing, Participant
+from market.models import Dataset, Licence, Listing, Participant
 from market.paging import Page, fetch_page
 from market.participants import public_name
 
@@ -101,6 +101,29 @@ def find_listings(
         for listing, dataset, seller in page.items
     ]
     return Page(views, page.next_cursor)
+
+
+def visible_dataset(*, session: Session, viewer: Participant, dataset_id: str) -> dict[str, Any]:
+    """A dataset's public description for its seller, operators, licence holders, and anyone
+    while it is listed; the seller's id only for the seller and operators."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} does not exist")
+    privileged = viewer.id == dataset.seller_id or viewer.kind == "operator"
+    listed = session.exec(
+        select(Listing.id).where(Listing.dataset_id == dataset.id, Listing.status == "open")
+    ).first()
+    licensed = session.exec(
+        select(Licence.id).where(Licence.dataset_id == dataset.id, Licence.buyer_id == viewer.id)
+    ).first()
+    if not (privileged or listed or licensed) or (
+        dataset.data_class == "personal" and not privileged
+    ):
+        raise NotFound(f"dataset {dataset_id} does not exist or is not listed")
+    view = dataset.model_dump()
+    if not privileged:
+        view["seller_id"] = None
+    return view
 
 
 def get_listing(*, session: Session, viewer: Participant, listing_id: str) -> dict[str, Any]:

@@ -673,6 +673,10 @@ class Market:
                 session=session, viewer=viewer, where=where, cursor=cursor, limit=limit
             )
 
+    def dataset(self, *, viewer: Participant, dataset_id: str) -> dict[str, Any]:
+        with Session(self.db) as session:
+            return catalog.visible_dataset(session=session, viewer=viewer, dataset_id=dataset_id)
+
     def listing(self, *, viewer: Participant, listing_id: str) -> dict[str, Any]:
         with Session(self.db) as session:
             return catalog.get_listing(session=session, viewer=viewer, listing_id=listing_id)

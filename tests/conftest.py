@@ -45,9 +45,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_from_the_developer_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see none of the developer's DATAMARKET_* settings (only the test service URLs)."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DATAMARKET_") and not name.startswith("DATAMARKET_TEST_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def settings(tmp_path, database_url: str) -> Settings:  # type: ignore[no-untyped-def]
     return Settings(
+        _env_file=None,  # type: ignore[call-arg]
         environment="test",
         data_dir=tmp_path / "var",
         database_url=database_url,

@@ -73,6 +73,12 @@ def my_datasets(
     return paginated(request, response, page)
 
 
+@router.get("/datasets/{dataset_id}", response_model=DatasetPublic)
+def dataset(dataset_id: str, market: MarketDep, viewer: CurrentParticipant) -> dict[str, Any]:
+    """A dataset's description: yours, one you hold a licence of, or one that is listed."""
+    return market.dataset(viewer=viewer, dataset_id=dataset_id)
+
+
 @router.post(
     "/listings", response_model=ListingPublic, status_code=201, dependencies=[ORDER_ENTRY_LIMIT]
 )

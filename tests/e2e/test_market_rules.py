@@ -227,3 +227,17 @@ def test_sellers_see_their_sales_and_balance_and_can_change_a_price(
     other = register(http, "Other")
     refused = http.patch(f"/listings/{listing['id']}", headers=auth(other), json={"price_yen": 1})
     assert refused.status_code == 404
+
+
+def test_a_listed_dataset_is_described_to_buyers_without_its_seller_id(http: httpx.Client) -> None:
+    seller = register(http, "Seller")
+    listing = _listing(http, seller)
+    buyer = register(http, "Buyer")
+    seen = http.get(f"/datasets/{listing['dataset_id']}", headers=auth(buyer))
+    assert seen.status_code == 200
+    assert seen.json()["seller_id"] is None and seen.json()["row_count"] == 2
+    own = http.get(f"/datasets/{listing['dataset_id']}", headers=auth(seller)).json()
+    assert own["seller_id"] == participant_id(http, seller)
+    personal = upload(http, seller, "氏名,年齢\n山田太郎,34\n".encode(), data_class="personal")
+    hidden = http.get(f"/datasets/{personal.json()['id']}", headers=auth(buyer))
+    assert hidden.status_code == 404 and "山田" not in hidden.text

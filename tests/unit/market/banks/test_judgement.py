@@ -99,7 +99,9 @@ people_strategy = st.lists(
     st.builds(
         Standing,
         person_id=st.uuids().map(str),
-        conditions=st.one_of(conditions_strategy, conditions_strategy, conditions_strategy, st.none()),
+        conditions=st.one_of(
+            conditions_strategy, conditions_strategy, conditions_strategy, st.none()
+        ),
         held=subsets(CODES),
     ),
     max_size=25,
