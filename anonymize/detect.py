@@ -46,11 +46,6 @@ _NAME_RULES: tuple[tuple[InfoCategory, ColumnKind, tuple[str, ...]], ...] = (
     (InfoCategory.PHONE, ID, ("電話", "携帯", "phone", "tel", "mobile", "denwa", "fax")),
     (InfoCategory.BIRTH_DATE, QI, ("生年月日", "誕生日", "birth", "dob", "seinengappi")),
     (InfoCategory.DATE, QI, ("年月日", "日付", "date", "hiduke")),
-    (
-        InfoCategory.FREE_TEXT,
-        ID,
-        ("備考", "メモ", "コメント", "自由記述", "memo", "note", "notes", "comment", "remarks"),
-    ),
     (InfoCategory.ADDRESS, QI, ("住所", "所在地", "address", "addr", "jusho", "juusho")),
     (InfoCategory.ADDRESS, QI, ("都道府県", "prefecture", "todofuken")),
     (

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from market.anonymization import JobSpec
 from market.listings import MAX_TERM_DAYS
 from market.money import MAX_QUANTITY, MAX_YEN
+from market.vocabulary import ParticipantKind, SelfServiceKind
 
 # Request bodies are strict: an unknown field, a boolean where a number belongs, a number out of
 # the range the market and its 64-bit money columns hold, or a control character in text is a 422
@@ -43,7 +44,7 @@ class SecurityProfile(Request):
 
 class ParticipantCreate(Request):
     name: str = Field(min_length=1, max_length=200, pattern=_NO_CONTROL)
-    kind: Literal["business", "individual", "info_bank"]
+    kind: SelfServiceKind
     display_name: str | None = Field(
         default=None,
         min_length=1,
@@ -62,7 +63,7 @@ class ParticipantCreate(Request):
 
 
 class OperatorParticipantCreate(ParticipantCreate):
-    kind: Literal["business", "individual", "info_bank", "operator"]  # type: ignore[assignment]
+    kind: ParticipantKind  # type: ignore[assignment]
     credit_limit_yen: int = Field(default=0, strict=True, ge=0, le=MAX_YEN)
 
 

@@ -12,10 +12,9 @@ from market.csv_ingest import ParsedCsv
 from market.errors import Forbidden, InvalidRequest, NotFound, UploadRejected
 from market.events import record_event
 from market.models import Dataset, Licence, Participant, utcnow
+from market.vocabulary import SELLER_KINDS, DataClass
 
-DATA_CLASSES = ("personal", "anonymized", "non_personal")
-UPLOADABLE_CLASSES = ("personal", "non_personal")
-SELLER_KINDS = ("business", "individual", "info_bank")
+UPLOADABLE_CLASSES = (DataClass.PERSONAL, DataClass.NON_PERSONAL)
 
 
 def measure_quality(data: bytes) -> int:

@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 from market.errors import Conflict, InvalidRequest
 from market.models import Instrument, Participant
 
-DATA_CLASSES = ("personal", "anonymized", "non_personal")
 NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*/(personal|anonymized|non_personal)$")
 
 

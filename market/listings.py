@@ -17,12 +17,12 @@ from market.money import MAX_QUANTITY, MAX_YEN
 from market.participants import denied_for_engine, recipient_claims
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
 from market.settlement import settle_trade_by_invoice
+from market.vocabulary import SELLER_KINDS
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 # A licence term longer than a century is refused: it would overflow date arithmetic long before
 # it meant anything different from a perpetual licence (term_days null).
 MAX_TERM_DAYS = 36_500
-SELLER_KINDS = ("business", "individual", "info_bank")
 
 
 class OrderKindMismatch(NotFound):

@@ -12,9 +12,8 @@ from market.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import ApiKey, Participant, utcnow
 from market.money import MAX_YEN
+from market.vocabulary import ParticipantKind
 
-KINDS = ("business", "individual", "info_bank", "operator")
-SELF_SERVICE_KINDS = ("business", "individual", "info_bank")
 KEY_PREFIX = "dm"
 
 
@@ -43,8 +42,8 @@ def register_participant(
     Everything a participant declares about itself (category, country, security profile) stays
     unverified until an operator verifies it; credit is granted by operators only.
     """
-    if kind not in KINDS:
-        raise InvalidRequest(f"kind must be one of {', '.join(KINDS)}")
+    if kind not in ParticipantKind.__members__.values():
+        raise InvalidRequest(f"kind must be one of {', '.join(ParticipantKind)}")
     if not 0 <= credit_limit_yen <= MAX_YEN:
         raise InvalidRequest(f"credit_limit_yen must be between 0 and {MAX_YEN:,}")
     participant = Participant(

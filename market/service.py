@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine as DbEngine
@@ -50,6 +50,7 @@ from market.models import (
     Trade,
     new_id,
 )
+from market.orphans import sweep_orphans
 from market.paging import Page, fetch_page
 from market.participants import authenticate, register_participant
 from market.personal.desk import PdsDesk
@@ -82,8 +83,9 @@ class Market:
         self, settings: Settings, bus: EventBus | None = None, clock: Clock = epoch_ms
     ) -> None:
         self.settings = settings
-        self.db: DbEngine = db.make_engine(settings.resolved_database_url)
+        # The store first: it refuses a missing master key before any database file is created.
         self.store = open_store(settings)
+        self.db: DbEngine = db.make_engine(settings.resolved_database_url)
         self.bus: EventBus = bus or _make_bus(settings)
         self.trading = TradingService(clock, settings.engine_snapshot_interval)
         self.owner = EngineOwnership(self.db)
@@ -119,7 +121,22 @@ class Market:
             self.owner.release()
             raise
         self.running = True
+        self._sweep_orphans()
         return self
+
+    def _sweep_orphans(self) -> None:
+        """Remove stored blobs no row points to (an upload killed mid-request); never fatal."""
+        try:
+            sweep = sweep_orphans(
+                db=self.db,
+                store=self.store,
+                grace=timedelta(seconds=self.settings.orphan_grace_seconds),
+            )
+        except Exception as exc:
+            log.warning("orphan sweep skipped: %s", type(exc).__name__)
+            return
+        if sweep.removed:
+            log.info("orphan sweep removed %d stored objects no row names", len(sweep.removed))
 
     def _restore_engine(self) -> None:
         """Every restore path: the engine from its newest snapshot and journal, then the state

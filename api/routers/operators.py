@@ -28,6 +28,7 @@ from api.schemas import (
     VerificationSet,
 )
 from market.models import ApiKey, Instrument, Invoice, OperatorAction, Participant, Trade
+from market.vocabulary import ParticipantKind, Verification
 
 router = APIRouter(prefix="/operator", tags=["operators"])
 
@@ -47,8 +48,8 @@ def participants(
     _: OperatorUser,
     request: Request,
     response: Response,
-    kind: Literal["business", "individual", "info_bank", "operator"] | None = None,
-    verification: Literal["unverified", "verified"] | None = None,
+    kind: ParticipantKind | None = None,
+    verification: Verification | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> list[Participant]:

@@ -91,3 +91,13 @@ def test_storage_gc_command_sweeps_with_the_configured_grace(settings: Settings)
     assert "removed 1 orphaned objects" in done.stdout and killed in done.stdout
     assert not (settings.data_dir / "objects" / f"{killed}.bin").exists()
     assert (settings.data_dir / "objects" / f"{dataset.id}.bin").exists()
+
+
+def test_starting_the_market_sweeps_old_orphans(settings: Settings) -> None:
+    with Market(settings) as market:
+        killed = new_id()
+        market.store.put(killed, b"sensor_id,reading\nS001,1\n")
+        past = time.time() - settings.orphan_grace_seconds - 60
+        os.utime(market.store.path_of(killed), (past, past))
+    with Market(settings) as restarted:
+        assert not restarted.store.path_of(killed).exists()

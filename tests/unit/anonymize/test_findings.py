@@ -145,3 +145,25 @@ def test_a_release_holding_identifiers_is_blocked_with_column_and_finding():
         scan_release(leaking)
     assert blocked.value.findings == [("memo", "100% of sampled values are e-mail addresses")]
     assert "memo" in str(blocked.value) and "example.jp" not in str(blocked.value)
+
+
+def test_free_text_and_dates_are_found_by_their_values_and_never_listed():
+    rows = 120
+    data = pd.DataFrame(
+        {
+            "col_a": [
+                f"受診時に体調不良を訴え、経過観察とした。記録番号 {i:04d} 番" for i in range(rows)
+            ],
+            "col_b": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(rows)],
+            "性別": ["男", "女"] * (rows // 2),
+        }
+    )
+    reasons = {"col_a": "kept as a column for the schema"}
+    resolution = resolve_definition(data, labels(col_a=QI, col_b=QI, 性別=QI), reasons)
+    columns = resolution.definition.columns
+    assert columns["col_a"].category == InfoCategory.FREE_TEXT
+    assert columns["col_b"].category == InfoCategory.DATE
+    config = Config((KAnonymity(5),), algorithm=Algorithm.MONDRIAN)
+    released = anonymize(data, resolution.definition, None, config).output
+    assert set(released["col_a"]) == {"*"}
+    assert set(released["col_b"]) <= {"2024", "2020-2029", "*"}

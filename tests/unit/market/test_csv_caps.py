@@ -63,7 +63,7 @@ def test_formula_like_cells(cell: str, formula: bool) -> None:
 
 
 def test_excel_safe_prefixes_only_formula_cells_and_keeps_the_rest() -> None:
-    data = 'a,b,c\n=1+2,-5,"x,y"\n@x,"\r=",ok\n'.encode()
+    data = b'a,b,c\n=1+2,-5,"x,y"\n@x,"\r=",ok\n'
     assert count_formula_cells(data) == 3
     rows = list(csv.reader(io.StringIO(excel_safe(data).decode(), newline="")))
     assert rows == [["a", "b", "c"], ["'=1+2", "-5", "x,y"], ["'@x", "'\r=", "ok"]]
