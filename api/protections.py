@@ -14,8 +14,14 @@ from api.security_headers import SecurityHeadersMiddleware
 from api.swagger import install_docs
 from market.settings import Settings
 
-# Routes that take a file upload, with room for the multipart envelope above the file cap.
-UPLOAD_ROUTES = (("POST", "/datasets"),)
+# Routes that take a file or a bulk import, with room for the form envelope above the file cap.
+UPLOAD_ROUTES = (
+    ("POST", "/datasets"),
+    ("POST", "/me/records/import"),
+    ("POST", "/me/records/import-csv"),
+)
+# Routes that check a password sent in the body: their failures count like wrong API keys.
+SIGN_IN_ROUTES = frozenset({("POST", "/sessions")})
 
 
 def install_protections(app: FastAPI, settings: Settings) -> None:
@@ -30,7 +36,9 @@ def install_protections(app: FastAPI, settings: Settings) -> None:
     )
     # Starlette wraps each added middleware around the previous ones: add innermost first.
     app.add_middleware(BodyLimitMiddleware, limits=limits)
-    app.add_middleware(AuthFailureGuard, limiter=app.state.rate_limiter)
+    app.add_middleware(
+        AuthFailureGuard, limiter=app.state.rate_limiter, sign_in_routes=SIGN_IN_ROUTES
+    )
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -76,19 +76,28 @@ UPLOAD_LIMIT: Any = Depends(_limit_uploads)
 
 
 class AuthFailureGuard:
-    """Count 401 answers per client address; refuse every credentialed request once over the limit.
+    """Count 401 answers per client address; refuse every credentialed request (one with an
+    Authorization header, or to a password sign-in route) from it once over the limit.
 
     The refusal comes before the key is checked, so a guesser learns nothing more, even with a
     right guess, until the bucket refills; the cost is that other callers at the same address
     wait too, which docs/security.md accepts.
     """
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        sign_in_routes: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.sign_in_routes = sign_in_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _has_credentials(scope):
+        if scope["type"] != "http" or not (
+            _has_credentials(scope) or (scope["method"], scope["path"]) in self.sign_in_routes
+        ):
             await self.app(scope, receive, send)
             return
         address = f"address:{client_address(scope)}"
@@ -97,8 +106,8 @@ class AuthFailureGuard:
             response = problem(
                 429,
                 "Too many requests",
-                "too many requests with a wrong or unknown API key came from your address; "
-                f"retry in {decision.retry_after_seconds} s with a valid key",
+                "too many requests with a wrong API key or password came from your address; "
+                f"retry in {decision.retry_after_seconds} s",
                 instance=scope["path"],
             )
             response.headers["Retry-After"] = str(decision.retry_after_seconds)

@@ -114,13 +114,6 @@ def get_dataset(*, session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
-def list_datasets(*, session: Session, seller_id: str | None = None) -> list[Dataset]:
-    query = select(Dataset).order_by(Dataset.created_at)  # type: ignore[arg-type]
-    if seller_id is not None:
-        query = query.where(Dataset.seller_id == seller_id)
-    return list(session.exec(query))
-
-
 def require_download_right(*, session: Session, participant: Participant, dataset: Dataset) -> None:
     """Allow the dataset's seller and holders of a live licence; refuse everyone else."""
     if participant.id == dataset.seller_id:

@@ -6,15 +6,12 @@ implement `EventBus`, and the same contract tests run against both.
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from market.models import OutboxEvent, utcnow
-
-Handler = Callable[[str, dict[str, Any]], None]
 
 
 def record_event(session: Session, event_type: str, payload: dict[str, Any]) -> None:
@@ -31,23 +28,17 @@ class EventBus(Protocol):
 
 
 class InProcessBus:
-    """Events kept in memory and handed to subscribers synchronously."""
+    """The most recent events, kept in memory (the embedded default's feed)."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._events: list[tuple[str, dict[str, Any]]] = []
-        self._handlers: list[Handler] = []
         self._capacity = capacity
         self._lock = threading.Lock()
-
-    def subscribe(self, handler: Handler) -> None:
-        self._handlers.append(handler)
 
     def publish(self, event_id: int, event_type: str, payload: dict[str, Any]) -> None:
         with self._lock:
             self._events.append((event_type, payload))
             del self._events[: -self._capacity]
-        for handler in self._handlers:
-            handler(event_type, payload)
 
     def read_recent(self, count: int) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:
@@ -93,8 +84,7 @@ def publish_pending(engine: Engine, bus: EventBus, batch: int = 500) -> int:
             .limit(batch)
         ).all()
         for event in pending:
-            assert event.id is not None
-            bus.publish(event.id, event.type, event.payload)
+            bus.publish(event.id or 0, event.type, event.payload)
             event.published_at = utcnow()
             session.add(event)
             published += 1

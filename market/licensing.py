@@ -122,6 +122,26 @@ def _require_not_bought(*, session: Session, seller: Participant, dataset: Datas
         )
 
 
+def held_datasets(
+    *, session: Session, buyer: Participant, instrument: str, purpose: str
+) -> frozenset[str]:
+    """Datasets of an instrument the buyer already licenses for a purpose (live, perpetual or
+    not): a bid for any datasets of the instrument skips them instead of paying twice."""
+    category, _, data_class = instrument.rpartition("/")
+    held = session.exec(
+        select(Licence.dataset_id)
+        .join(Dataset, col(Dataset.id) == col(Licence.dataset_id))
+        .where(
+            Licence.buyer_id == buyer.id,
+            Licence.purpose == purpose,
+            Dataset.category == category,
+            Dataset.data_class == data_class,
+            _live(utcnow()),
+        )
+    ).all()
+    return frozenset(held)
+
+
 def require_no_duplicate_licence(
     *,
     session: Session,

@@ -11,7 +11,7 @@ from market.datasets import get_dataset
 from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
 from market.instruments import ensure_instrument, instrument_of, require_instrument
-from market.licensing import require_listable, require_no_duplicate_licence
+from market.licensing import held_datasets, require_listable, require_no_duplicate_licence
 from market.models import Bid, Licence, Listing, Participant, Trade
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.participants import denied_for_engine, recipient_claims
@@ -195,6 +195,11 @@ def make_bid(
             min_term_days=min_term_days,
             exclusive=exclusive,
             recipient_categories=recipient_claims(buyer),
+            held_datasets=(
+                held_datasets(session=session, buyer=buyer, instrument=instrument, purpose=purpose)
+                if dataset_id is None
+                else frozenset()
+            ),
         ),
     )
     return bid, command

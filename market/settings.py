@@ -27,8 +27,6 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str | None = None
     redis_prefix: str = "datamarket"
-    stripe_api_key: str | None = None
-    stripe_api_base: str | None = None
     master_key: str | None = None
     # Storage (docs/operations.md): a key file outside the data folder (a mounted secret), keys
     # still read during a rotation (comma-separated hex), and how old an unreferenced blob must
@@ -75,7 +73,7 @@ class Settings(BaseSettings):
     def _refuse_placeholders(self) -> "Settings":
         if self.environment == "development":
             return self
-        for name in ("master_key", "stripe_api_key"):
+        for name in ("master_key",):
             value = getattr(self, name)
             if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
                 raise InsecureSettings(

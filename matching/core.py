@@ -80,6 +80,7 @@ class MatchingCore(BookBase):
                 and not constraints.required_columns
                 and constraints.min_term_days is None
                 and constraints.exclusive is None
+                and not constraints.held_datasets
             )
             purpose = self.purpose_bits_of(constraints.purpose)
             return classes, purpose, constraints.min_quality, simple

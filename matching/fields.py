@@ -19,6 +19,7 @@ BID_FIELDS = (
     "dataset_id",
     "min_term_days",
     "exclusive",
+    "held_datasets",
 )
 ASK_FIELDS = (
     "dataset_id",
@@ -139,6 +140,7 @@ class FieldReader:
             dataset_id=self.optional_text("dataset_id"),
             min_term_days=self.optional_integer("min_term_days"),
             exclusive=self.optional_flag("exclusive"),
+            held_datasets=self.names("held_datasets"),
         )
 
     def terms(self) -> AskTerms:
@@ -171,6 +173,12 @@ def constraints_to_dict(constraints: BidConstraints) -> dict[str, Any]:
         "dataset_id": constraints.dataset_id,
         "min_term_days": constraints.min_term_days,
         "exclusive": constraints.exclusive,
+        # Written only when set, so journals and hashes of bids without it are unchanged.
+        **(
+            {"held_datasets": sorted(constraints.held_datasets)}
+            if constraints.held_datasets
+            else {}
+        ),
     }
 
 

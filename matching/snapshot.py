@@ -63,4 +63,4 @@ def constraints_state(constraints: BidConstraints | None) -> tuple[object, ...] 
         constraints.dataset_id,
         constraints.min_term_days,
         constraints.exclusive,
-    )
+    ) + ((sorted(constraints.held_datasets),) if constraints.held_datasets else ())

@@ -67,6 +67,8 @@ class BidConstraints:
     dataset_id: Final[str | None]
     min_term_days: Final[int | None]
     exclusive: Final[bool | None]
+    # Datasets the buyer already licenses for this purpose: never bought again.
+    held_datasets: Final[frozenset[str]]
 
     def __init__(
         self,
@@ -80,6 +82,7 @@ class BidConstraints:
         dataset_id: str | None = None,
         min_term_days: int | None = None,
         exclusive: bool | None = None,
+        held_datasets: frozenset[str] = EMPTY,
     ) -> None:
         self.purpose = purpose
         self.data_classes = data_classes
@@ -91,6 +94,7 @@ class BidConstraints:
         self.dataset_id = dataset_id
         self.min_term_days = min_term_days
         self.exclusive = exclusive
+        self.held_datasets = held_datasets
 
 
 def terms_problem(terms: AskTerms, qty: int | None) -> str | None:
@@ -157,6 +161,8 @@ def eligible(
     if constraints.purpose not in terms.allowed_purposes:
         return False
     if constraints.dataset_id is not None and constraints.dataset_id != terms.dataset_id:
+        return False
+    if terms.dataset_id in constraints.held_datasets:
         return False
     if not constraints.required_tags <= terms.tags:
         return False

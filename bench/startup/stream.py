@@ -19,31 +19,32 @@ def resting_stream(seed: int, commands: int, resting: int) -> list[Any]:
     out: list[Any] = [matching.SetMode(THIN, matching.Mode.PERIODIC, 60_000)]
     live: list[str] = []
     now = 1_795_000_000_000
-    # Orders rest unless cancelled: place enough more than are cancelled to end near `resting`.
-    place_share = min(0.9, 0.45 + resting / max(commands, 1) * 0.5)
+    # A quarter of the commands cancel a live order; placing that many plus the target share
+    # (and a little for fills and expiries) ends near `resting`.
+    place_share = min(0.6, 0.27 + resting / max(commands, 1))
     number = 0
     while len(out) < commands:
         number += 1
-        roll = rng.random()
-        if roll < place_share:
+        roll = rng.random() - place_share
+        if roll < 0:
             out.append(_resting_order(rng, number, now))
             live.append(f"o{number}")
-        elif roll < place_share + 0.25 and live:
+        elif roll < 0.25 and live:
             index = rng.randrange(len(live))
             live[index], live[-1] = live[-1], live[index]
             out.append(matching.Cancel(live.pop(), MAIN))
-        elif roll < place_share + 0.30 and live:
+        elif roll < 0.30 and live:
             out.append(matching.Reduce(rng.choice(live[-500:]), MAIN, 1))
-        elif roll < place_share + 0.33 and live:
+        elif roll < 0.33 and live:
             out.append(matching.Amend(rng.choice(live[-500:]), MAIN, None, rng.randrange(1, 20)))
-        elif roll < place_share + 0.40:
-            now += rng.randrange(1, 2_000)
-            out.append(matching.Clock(now))
-        elif roll < place_share + 0.43:
+        elif roll < 0.36:
             out.append(_thin_order(rng, number, now))
-        else:
+        elif roll < 0.39:
             side = rng.choice([matching.Side.BUY, matching.Side.SELL])
             out.append(matching.Market(f"m{number}", MAIN, f"p{rng.randrange(500)}", side, 3))
+        else:
+            now += rng.randrange(1, 2_000)
+            out.append(matching.Clock(now))
     return out[:commands]
 
 

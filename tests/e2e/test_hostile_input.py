@@ -115,7 +115,8 @@ def test_health_answers_while_an_upload_is_being_processed(
                 answered_meanwhile += 1
         status, _, _ = _read_response(sock)
     assert status == 201
-    assert answered_meanwhile >= 3
+    # Before the fix 2 probes slipped in while the body was still being read; after, over 100.
+    assert answered_meanwhile >= 20
 
 
 def test_wide_upload_is_refused_by_the_column_cap(http: httpx.Client, settings: Settings) -> None:

@@ -49,8 +49,10 @@ def test_wrong_key_guesses_are_throttled_even_for_the_right_key(http: httpx.Clie
         http.get("/me", headers=auth(f"dm_{key_id}_guess{n}")).status_code for n in range(5)
     ]
     assert statuses == [401] * 5
-    assert_limited(http.get("/me", headers=auth(f"dm_{key_id}_guess6")), "wrong or unknown API key")
-    assert_limited(http.get("/me", headers=auth(key)), "wrong or unknown API key")
+    assert_limited(
+        http.get("/me", headers=auth(f"dm_{key_id}_guess6")), "wrong API key or password"
+    )
+    assert_limited(http.get("/me", headers=auth(key)), "wrong API key or password")
     # Requests without credentials are not what is throttled.
     assert http.get("/health").status_code == 200
 
@@ -74,3 +76,10 @@ def test_uploads_are_limited_per_participant(http: httpx.Client) -> None:
     assert [upload(http, seller, raw).status_code for _ in range(2)] == [201, 201]
     assert_limited(upload(http, seller, raw), "uploads")
     assert len(http.get("/datasets", headers=auth(seller)).json()) == 2
+
+
+def test_wrong_password_sign_ins_are_throttled(http: httpx.Client) -> None:
+    attempt = {"participant_id": "p-unknown", "password": "not-the-password-1"}
+    statuses = [http.post("/sessions", json=attempt).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    assert_limited(http.post("/sessions", json=attempt), "wrong API key or password")

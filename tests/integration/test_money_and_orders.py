@@ -401,3 +401,30 @@ def test_a_listing_price_cut_trades_with_a_resting_bid(market: Market) -> None:
     assert balance["balance_yen"] == 2_700
     with pytest.raises(InvalidRequest):
         market.amend_listing(seller=seller, listing_id=listing.id, licence_count=1)
+
+
+def test_a_bid_for_any_dataset_skips_one_the_buyer_already_licenses(market: Market) -> None:
+    seller, dataset, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    assert [t.dataset_id for t in _bid(market, buyer, listing.instrument, 1_000).trades] == [
+        dataset.id
+    ]
+    again = _bid(market, buyer, listing.instrument, 1_000, time_in_force="IOC")
+    assert again.trades == []  # the only dataset on offer is one it holds for this purpose
+    other = market.upload_dataset(
+        seller=seller,
+        raw=sensor_csv(rows=9),
+        title="t2",
+        category="mobility.traffic",
+        data_class="non_personal",
+    )
+    market.list_dataset(
+        seller=seller,
+        dataset_id=other.id,
+        price_yen=1_000,
+        licence_count=None,
+        allowed_purposes=["research"],
+    )
+    assert [t.dataset_id for t in _bid(market, buyer, listing.instrument, 1_000).trades] == [
+        other.id
+    ]
