@@ -7,6 +7,7 @@ front stays a list of registrations.
 import typer
 
 from datamarket.commands import anonymize as anonymize_commands
+from datamarket.commands import api_docs as api_docs_commands
 from datamarket.commands import market as market_commands
 from datamarket.commands import matching as matching_commands
 from datamarket.commands import storage as storage_commands
@@ -23,3 +24,4 @@ market_commands.register(app, bench_app)
 matching_commands.register(app, bench_app)
 anonymize_commands.register(app, bench_app)
 storage_commands.register(app, bench_app)
+api_docs_commands.register(app, bench_app)

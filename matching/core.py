@@ -89,7 +89,11 @@ class MatchingCore(BookBase):
             purposes = 0
             for purpose_code in terms.allowed_purposes:
                 purposes |= self.purpose_bits_of(purpose_code)
-            simple = not terms.allowed_recipients and not terms.denied_recipients
+            simple = (
+                not terms.allowed_recipients
+                and not terms.denied_recipients
+                and terms.purpose_recipients is None
+            )
             return CLASS_BITS.get(terms.data_class, 0), purposes, 0, simple
         return 0, 0, 0, True
 

@@ -33,6 +33,7 @@ ASK_FIELDS = (
     "denied_recipients",
     "term_days",
     "exclusive",
+    "purpose_recipients",
 )
 
 
@@ -107,6 +108,20 @@ class FieldReader:
             raise ValueError(f"{key!r} must be a list of strings")
         return frozenset(value)
 
+    def recipients_by_purpose(self, key: str) -> frozenset[tuple[str, str]] | None:
+        """An object mapping each purpose to a list of recipients, as (purpose, recipient) pairs."""
+        value = self.take(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError(f"{key!r} must map purposes to lists of recipients")
+        pairs: set[tuple[str, str]] = set()
+        for purpose, recipients in value.items():
+            if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+                raise ValueError(f"{key!r} must map purposes to lists of recipients")
+            pairs.update((purpose, r) for r in recipients)
+        return frozenset(pairs)
+
     def choice(self, key: str, kind: type[E]) -> E:
         """An enumeration value given by its string."""
         value = self.take(key)
@@ -157,6 +172,7 @@ class FieldReader:
             denied_recipients=self.names("denied_recipients"),
             term_days=self.optional_integer("term_days"),
             exclusive=self.flag("exclusive", False),
+            purpose_recipients=self.recipients_by_purpose("purpose_recipients"),
         )
 
 
@@ -196,4 +212,18 @@ def terms_to_dict(terms: AskTerms) -> dict[str, Any]:
         "denied_recipients": sorted(terms.denied_recipients),
         "term_days": terms.term_days,
         "exclusive": terms.exclusive,
+        # Written only when set, so journals and hashes of asks without it are unchanged.
+        **(
+            {"purpose_recipients": recipients_to_dict(terms.purpose_recipients)}
+            if terms.purpose_recipients is not None
+            else {}
+        ),
     }
+
+
+def recipients_to_dict(pairs: frozenset[tuple[str, str]]) -> dict[str, list[str]]:
+    """(purpose, recipient) pairs as an object of sorted lists, purposes in order."""
+    grouped: dict[str, list[str]] = {}
+    for purpose, recipient in sorted(pairs):
+        grouped.setdefault(purpose, []).append(recipient)
+    return grouped

@@ -45,7 +45,7 @@ def terms_state(terms: AskTerms | None) -> tuple[object, ...] | None:
         sorted(terms.denied_recipients),
         terms.term_days,
         terms.exclusive,
-    )
+    ) + (() if terms.purpose_recipients is None else (sorted(terms.purpose_recipients),))
 
 
 def constraints_state(constraints: BidConstraints | None) -> tuple[object, ...] | None:

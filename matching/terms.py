@@ -24,6 +24,10 @@ class AskTerms:
     denied_recipients: Final[frozenset[str]]
     term_days: Final[int | None]
     exclusive: Final[bool]
+    # Per purpose, the only recipients (ids or category claims) the ask may serve, as
+    # (purpose, recipient) pairs; None: no such rule. An information bank's pool carries, for
+    # each purpose, the recipients whose cohort of consenting people reaches its minimum.
+    purpose_recipients: Final[frozenset[tuple[str, str]] | None]
 
     def __init__(
         self,
@@ -38,6 +42,7 @@ class AskTerms:
         denied_recipients: frozenset[str] = EMPTY,
         term_days: int | None = None,
         exclusive: bool = False,
+        purpose_recipients: frozenset[tuple[str, str]] | None = None,
     ) -> None:
         self.dataset_id = dataset_id
         self.data_class = data_class
@@ -50,6 +55,7 @@ class AskTerms:
         self.denied_recipients = denied_recipients
         self.term_days = term_days
         self.exclusive = exclusive
+        self.purpose_recipients = purpose_recipients
 
 
 @final
@@ -170,6 +176,9 @@ def eligible(
         return False
     if not recipient_allowed(buyer, constraints.recipient_categories, terms):
         return False
+    pairs = terms.purpose_recipients
+    if pairs is not None and not serves_for_purpose(pairs, constraints, buyer):
+        return False
     return licence_fits(constraints, terms)
 
 
@@ -180,6 +189,16 @@ def recipient_allowed(buyer: str, categories: frozenset[str], terms: AskTerms) -
     if not terms.allowed_recipients:
         return True
     return buyer in terms.allowed_recipients or not categories.isdisjoint(terms.allowed_recipients)
+
+
+def serves_for_purpose(
+    pairs: frozenset[tuple[str, str]], constraints: BidConstraints, buyer: str
+) -> bool:
+    """Whether the ask's per-purpose recipients name this buyer (or a category it holds)."""
+    purpose = constraints.purpose
+    if (purpose, buyer) in pairs:
+        return True
+    return any((purpose, category) in pairs for category in constraints.recipient_categories)
 
 
 def licence_fits(constraints: BidConstraints, terms: AskTerms) -> bool:
