@@ -11,7 +11,9 @@ from market.paging import MAX_LIMIT, Page
 Cursor = Annotated[
     str | None,
     Query(
+        min_length=1,
         max_length=500,
+        pattern=r"^[A-Za-z0-9_-]+$",
         description='Opaque cursor from the previous page\'s `Link: rel="next"` header',
     ),
 ]

@@ -115,7 +115,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is no resource at {request.url.path}; see /docs for the API"
-        return problem(exc.status_code, _title(exc.status_code), detail, instance=request.url.path)
+        response = problem(
+            exc.status_code, _title(exc.status_code), detail, instance=request.url.path
+        )
+        # Starlette's 405 carries `Allow` (RFC 9110 requires it); keep any header the error set.
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

@@ -3,21 +3,52 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
 from market.anonymization import JobSpec
 from market.listings import MAX_TERM_DAYS
+from market.models import utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
+from market.personal.categories import CATEGORIES
+from market.purposes import PURPOSE_GROUPS, PURPOSES
 from market.vocabulary import ParticipantKind, SelfServiceKind
 
 # Request bodies are strict: an unknown field, a boolean where a number belongs, a number out of
 # the range the market and its 64-bit money columns hold, or a control character in text is a 422
 # naming the field, never a 500 or a silently different order.
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-Yen = Annotated[int, Field(strict=True, ge=1, le=MAX_YEN)]
-Count = Annotated[int, Field(strict=True, ge=1, le=MAX_YEN)]
+
+
+def _no_bool_or_text(value: Any) -> Any:
+    # JSON has one number type, so 5.0 is the whole number 5 (as the published schema's
+    # "integer" says); true and "5" are not numbers at all.
+    if isinstance(value, bool | str):
+        raise ValueError("send a whole number, not true/false or text")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_no_bool_or_text)]
+Yen = Annotated[WholeNumber, Field(ge=1, le=MAX_YEN)]
+Count = Annotated[WholeNumber, Field(ge=1, le=MAX_YEN)]
 Text = Annotated[str, Field(pattern=_NO_CONTROL)]
 Code = Annotated[str, Field(min_length=1, max_length=140, pattern=r"^[A-Za-z0-9_.:/-]+$")]
+# Closed vocabularies are published as enums, so a client (or a fuzzer) knows every accepted
+# code from the schema; the domain still checks them and names the code it refused.
+LeafPurpose = Annotated[
+    str, Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES)})
+]
+PurposeCode = Annotated[
+    str,
+    Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES) + sorted(PURPOSE_GROUPS)}),
+]
+RecordCategory = Annotated[str, Field(max_length=60, json_schema_extra={"enum": list(CATEGORIES)})]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=_NO_CONTROL)]
@@ -38,7 +69,7 @@ class SecurityProfile(Request):
         default_factory=list, max_length=20, examples=[["ISMS (ISO/IEC 27001)", "Privacy Mark"]]
     )
     encryption_at_rest: bool = False
-    retention_days: int | None = Field(default=None, strict=True, ge=0, le=36_500)
+    retention_days: WholeNumber | None = Field(default=None, ge=0, le=36_500)
     contact: str | None = Field(default=None, max_length=200, pattern=_NO_CONTROL)
 
 
@@ -64,7 +95,7 @@ class ParticipantCreate(Request):
 
 class OperatorParticipantCreate(ParticipantCreate):
     kind: ParticipantKind  # type: ignore[assignment]
-    credit_limit_yen: int = Field(default=0, strict=True, ge=0, le=MAX_YEN)
+    credit_limit_yen: WholeNumber = Field(default=0, ge=0, le=MAX_YEN)
 
 
 class ParticipantPublic(Public):
@@ -78,6 +109,10 @@ class ParticipantPublic(Public):
     verification: str
     verified_at: datetime | None
     credit_limit_yen: int
+    taxable_business: bool | None = Field(
+        default=None, description="null: not declared (businesses taxable, individuals not)"
+    )
+    invoice_registration_number: str | None = None
     created_at: datetime
 
 
@@ -96,7 +131,7 @@ class Revocation(Request):
 
 
 class CreditGrant(Request):
-    credit_limit_yen: int = Field(strict=True, ge=0, le=MAX_YEN)
+    credit_limit_yen: WholeNumber = Field(ge=0, le=MAX_YEN)
     reason: Reason
 
 
@@ -121,18 +156,33 @@ class InvoicePayment(Request):
 
 
 class SellerBalance(BaseModel):
-    gross_sales_yen: int = Field(description="What buyers paid or owe for your licences")
-    fees_yen: int = Field(description="The market's fees on those sales")
+    gross_sales_yen: int = Field(description="Your sales before consumption tax")
+    consumption_tax_yen: int = Field(description="Consumption tax on those sales")
+    fees_yen: int = Field(description="The market's fees on those sales, before their tax")
+    fee_tax_yen: int = Field(description="Consumption tax on the market's fees")
+    refunded_yen: int = Field(description="Your share of refunds to buyers")
     earned_yen: int = Field(description="Gross sales less fees")
     paid_out_yen: int = Field(description="Paid to you so far")
     balance_yen: int = Field(description="Earned and not yet paid out")
 
 
+def _one_of_required(*names: str) -> dict[str, Any]:
+    """Schema: at least one of `names` present and not null (an amendment must change something)."""
+    return {
+        "anyOf": [
+            {"required": [name], "properties": {name: {"type": "integer"}}} for name in names
+        ]
+    }
+
+
 class BidAmend(Request):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_one_of_required("max_price_yen", "quantity")
+    )
+
     max_price_yen: Yen | None = None
-    quantity: int | None = Field(
+    quantity: WholeNumber | None = Field(
         default=None,
-        strict=True,
         ge=1,
         le=MAX_QUANTITY,
         description="New total licences wanted (more than already bought)",
@@ -140,6 +190,10 @@ class BidAmend(Request):
 
 
 class ListingAmend(Request):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_one_of_required("price_yen", "licence_count")
+    )
+
     price_yen: Yen | None = None
     licence_count: Count | None = Field(
         default=None, description="New total licence count (more than already sold)"
@@ -176,6 +230,87 @@ class InstrumentCreate(Request):
 class InstrumentPublic(Public):
     name: str
     created_at: datetime
+    fee_bps: int | None = Field(default=None, description="null: the market's default fee")
+    fee_minimum_yen: int = 0
+
+
+class InstrumentFeesSet(Request):
+    fee_bps: int = Field(strict=True, ge=0, le=10_000, description="Market fee in basis points")
+    fee_minimum_yen: int = Field(default=0, strict=True, ge=0, le=MAX_YEN)
+    reason: Reason
+
+
+class TaxProfileSet(Request):
+    taxable_business: bool = Field(
+        description="Whether you charge consumption tax (an individual not trading as a "
+        "business does not)"
+    )
+    invoice_registration_number: str | None = Field(
+        default=None,
+        pattern=r"^T[0-9]{13}$",
+        description="Qualified-invoice registration number, T + 13 digits (a corporation's "
+        "13 digits are its corporate number, check digit verified)",
+    )
+
+
+class InvoiceRefundCreate(Request):
+    amount_yen: Yen = Field(description="Refunded to the buyer, tax included")
+    reason: Reason
+
+
+class InvoiceRefundPublic(Public):
+    id: str
+    invoice_id: str
+    amount_yen: int
+    net_yen: int
+    tax_yen: int
+    reason: str
+    created_at: datetime
+
+
+class PayoutCreate(Request):
+    amount_yen: Yen
+    reference: str = Field(
+        min_length=1, max_length=100, pattern=_NO_CONTROL, description="Bank transfer reference"
+    )
+    reason: Reason
+
+
+class StatementInvoice(BaseModel):
+    invoice_id: str
+    issued_on: str = Field(description="Date in JST")
+    item: str
+    net_yen: int
+    tax_rate_percent: int
+    tax_yen: int
+    amount_yen: int
+    fee_yen: int
+    fee_tax_yen: int
+    status: str
+    qualified: bool
+
+
+class StatementRefund(BaseModel):
+    refund_id: str
+    invoice_id: str
+    refunded_on: str = Field(description="Date in JST")
+    amount_yen: int
+    tax_yen: int
+    fee_yen: int
+    fee_tax_yen: int
+
+
+class SellerStatement(BaseModel):
+    month: str = Field(description="YYYY-MM, a calendar month in JST")
+    sales_yen: int = Field(description="Sales before consumption tax")
+    consumption_tax_yen: int
+    fees_yen: int = Field(description="The market's fees, before their tax")
+    fee_tax_yen: int
+    refunded_yen: int = Field(description="Your share of refunds made this month")
+    earned_yen: int
+    payouts_yen: int
+    invoices: list[StatementInvoice]
+    refunds: list[StatementRefund]
 
 
 class Registration(BaseModel):
@@ -208,14 +343,34 @@ Recipient = Annotated[
     str, Field(min_length=1, max_length=80, pattern=r"^(category:[a-z0-9_]+|[A-Za-z0-9_-]+)$")
 ]
 Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=_NO_CONTROL)]
-TermDays = Annotated[int, Field(strict=True, ge=1, le=MAX_TERM_DAYS)]
+TermDays = Annotated[WholeNumber, Field(ge=1, le=MAX_TERM_DAYS)]
+
+
+class PoolCreate(Request):
+    """Records kept in PDSs offered per record: a bank's delegators' or an individual's own."""
+
+    categories: list[Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=60)]] = Field(
+        min_length=1, max_length=20, description="Record categories (GET /categories)"
+    )
+    min_cohort: int = Field(
+        default=1,
+        strict=True,
+        ge=1,
+        le=1_000_000,
+        description="No trade delivers the records of fewer people (1 for an individual)",
+    )
 
 
 class ListingCreate(Request):
-    dataset_id: Id
-    price_yen: Yen = Field(description="Price per licence, whole yen.")
+    dataset_id: Id | None = Field(default=None, description="The dataset offered (or `pool`)")
+    pool: PoolCreate | None = Field(
+        default=None,
+        description="Instead of a dataset: records kept in PDSs, priced per record "
+        "(docs/personal-data.md)",
+    )
+    price_yen: Yen = Field(description="Price per licence (per record for a pool), whole yen.")
     licence_count: Count | None = Field(default=None, description="null: unlimited licences")
-    allowed_purposes: list[Code] = Field(
+    allowed_purposes: list[PurposeCode] = Field(
         min_length=1, max_length=MAX_LIST, description="Codes from GET /purposes"
     )
     allowed_recipients: list[Recipient] = Field(
@@ -230,6 +385,26 @@ class ListingCreate(Request):
     )
     term_days: TermDays | None = Field(default=None, description="Licence term; null: perpetual")
     exclusive: bool = Field(default=False, description="Exclusive licence (licence_count 1)")
+    price_includes_tax: bool = Field(
+        default=False,
+        description="Whether price_yen includes 10% consumption tax (docs/settlement.md)",
+    )
+
+    @model_validator(mode="after")
+    def _one_offer(self) -> "ListingCreate":
+        if (self.dataset_id is None) == (self.pool is None):
+            raise ValueError("send either dataset_id or pool, not both and not neither")
+        return self
+
+
+class CohortPublic(BaseModel):
+    """How many people's records a purchase would deliver for the caller's purpose."""
+
+    listing_id: str
+    purpose: str
+    min_cohort: int
+    below_minimum: bool = Field(description="True: no trade for this purpose and recipient now")
+    people: int | None = Field(description="Null whenever below the minimum (never a small count)")
 
 
 class ListingPublic(BaseModel):
@@ -241,6 +416,7 @@ class ListingPublic(BaseModel):
     seller_kind: str
     seller_display_name: str
     price_yen: int
+    price_includes_tax: bool = False
     licence_count: int | None
     licences_sold: int
     allowed_purposes: list[str]
@@ -276,13 +452,13 @@ class BidCreate(Request):
         examples=["mobility.traffic/non_personal"],
     )
     max_price_yen: Yen
-    purpose: Code = Field(description="One leaf purpose code from GET /purposes")
-    quantity: int = Field(
-        default=1, strict=True, ge=1, le=MAX_QUANTITY, description="Distinct datasets wanted"
+    purpose: LeafPurpose = Field(description="One leaf purpose code from GET /purposes")
+    quantity: WholeNumber = Field(
+        default=1, ge=1, le=MAX_QUANTITY, description="Distinct datasets wanted"
     )
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
-    min_quality: int = Field(default=0, strict=True, ge=0, le=100)
-    min_k: int | None = Field(default=None, strict=True, ge=2, le=1_000_000)
+    min_quality: WholeNumber = Field(default=0, ge=0, le=100)
+    min_k: WholeNumber | None = Field(default=None, ge=2, le=1_000_000)
     required_tags: list[Tag] = Field(default_factory=list, max_length=MAX_LIST)
     required_columns: list[Tag] = Field(default_factory=list, max_length=MAX_LIST)
     dataset_id: Id | None = Field(default=None, description="Only this dataset (N licences of it)")
@@ -334,14 +510,34 @@ class LicencePublic(Public):
     revoked_at: datetime | None
 
 
+class DownloadUrl(BaseModel):
+    """A short-lived link to one licence's copy; only the buyer's own API key can use it."""
+
+    url: str = Field(description="GET it with your API key before `expires_at`")
+    expires_at: datetime
+
+
 class InvoicePublic(Public):
     id: str
     buyer_id: str
     trade_id: str
-    amount_yen: int
+    amount_yen: int = Field(description="What the buyer pays, consumption tax included")
+    net_yen: int = Field(description="Before consumption tax")
+    tax_rate_percent: int
+    tax_yen: int
+    refunded_yen: int
+    price_includes_tax: bool
+    qualified: bool = Field(description="A qualified invoice (適格請求書)")
     status: str
     issued_at: datetime
     paid_at: datetime | None
+    due_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overdue(self) -> bool:
+        """Issued and past its due date."""
+        return self.status == "issued" and self.due_at is not None and utcnow() > self.due_at
 
 
 class TradingModeSet(Request):

@@ -8,8 +8,10 @@ import typer
 
 from datamarket.commands import anonymize as anonymize_commands
 from datamarket.commands import api_docs as api_docs_commands
+from datamarket.commands import delivery as delivery_commands
 from datamarket.commands import market as market_commands
 from datamarket.commands import matching as matching_commands
+from datamarket.commands import settlement as settlement_commands
 from datamarket.commands import storage as storage_commands
 
 app = typer.Typer(
@@ -24,4 +26,6 @@ market_commands.register(app, bench_app)
 matching_commands.register(app, bench_app)
 anonymize_commands.register(app, bench_app)
 storage_commands.register(app, bench_app)
+settlement_commands.register(app, bench_app)
 api_docs_commands.register(app, bench_app)
+delivery_commands.register(app, bench_app)

@@ -40,6 +40,7 @@ def listing_view(
         "seller_kind": seller.kind,
         "seller_display_name": public_name(seller),
         "price_yen": listing.price_yen,
+        "price_includes_tax": listing.price_includes_tax,
         "licence_count": listing.licence_count,
         "licences_sold": listing.licences_sold,
         "allowed_purposes": listing.allowed_purposes,

@@ -6,17 +6,20 @@ from typing import Any
 from sqlmodel import Session
 
 import matching
-from market.credit import settle_invoices_from_deposit
+from market.banks.orders import require_bid_allowed
+from market.banks.tables import PersonalListing
+from market.banks.trades import book_personal_trade
 from market.datasets import get_dataset
 from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
 from market.instruments import ensure_instrument, instrument_of, require_instrument
 from market.licensing import held_datasets, require_listable, require_no_duplicate_licence
-from market.models import Bid, Licence, Listing, Participant, Trade
+from market.models import Bid, Licence, Listing, Participant, Trade, utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.participants import denied_for_engine, recipient_claims
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
-from market.settlement import settle_trade_by_invoice
+from market.settlement.credit import settle_invoices_from_deposit
+from market.settlement.invoices import settle_trade_by_invoice
 from market.vocabulary import SELLER_KINDS
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
@@ -157,6 +160,10 @@ def make_bid(
             purpose=purpose,
             min_term_days=min_term_days,
         )
+        # A bid naming a PDS listing hears now, by name, why the people's conditions refuse it.
+        require_bid_allowed(
+            session=session, buyer=buyer, dataset_id=dataset_id, purpose=purpose, now=utcnow()
+        )
     constraints = {
         "min_quality": min_quality,
         "min_k": min_k,
@@ -251,6 +258,16 @@ def make_amend(
         raise InvalidRequest("send a new price, a new quantity, or both")
     if price_yen is not None and not 0 < price_yen <= MAX_YEN:
         raise InvalidRequest(f"the price must be a whole number of yen from 1 to {MAX_YEN:,}")
+    # Whom people allow depends on the price per record (their minimum), so the terms in the
+    # engine hold for this price only.
+    if (
+        price_yen is not None
+        and isinstance(order, Listing)
+        and session.get(PersonalListing, order.id) is not None
+    ):
+        raise InvalidRequest(
+            "a listing of PDS records keeps its price per record: cancel it and list again"
+        )
     remaining = None
     if total is not None:
         done = order.filled if isinstance(order, Bid) else order.licences_sold
@@ -279,18 +296,24 @@ def _noun(kind: type[Bid] | type[Listing]) -> str:
 
 
 def book_engine_events(
-    *, session: Session, events: list[Any], fee_bps: int, placed_id: str | None = None
+    *,
+    session: Session,
+    events: list[Any],
+    fee_bps: int,
+    placed_id: str | None = None,
+    ref_key: bytes = b"",
 ) -> tuple[list[Trade], OrderRejected | None]:
     """Turn engine events into trades, licences, invoices and order status changes.
 
     `placed_id` is the order the command placed, if any: only its rejection rejects an order (a
-    refused cancel leaves the order as it was).
+    refused cancel leaves the order as it was). `ref_key` keys the pseudonymous person
+    references of personal records a trade provides (market/personal/provision.py).
     """
     trades: list[Trade] = []
     rejection: OrderRejected | None = None
     for event in events:
         if isinstance(event, matching.TradeExecuted):
-            trades.append(_book_trade(session, event, fee_bps))
+            trades.append(_book_trade(session, event, fee_bps, ref_key))
         elif isinstance(event, matching.Rejected):
             if event.id and event.id == placed_id:
                 _set_status(session, event.id, "rejected", event.reason)
@@ -338,7 +361,7 @@ def _set_status(session: Session, order_id: str, status: str, reason: str) -> No
         session.add(order)
 
 
-def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
+def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> Trade:
     bid = session.get(Bid, event.buy_id)
     listing = session.get(Listing, event.sell_id)
     if bid is None or listing is None:
@@ -376,8 +399,25 @@ def _book_trade(session: Session, event: Any, fee_bps: int) -> Trade:
         listing.status = "sold_out"
     session.add_all([bid, listing])
     session.flush()
-    settle_trade_by_invoice(session=session, trade=trade, fee_bps=fee_bps)
-    settle_invoices_from_deposit(session=session, buyer_id=trade.buyer_id)
+    personal = session.get(PersonalListing, listing.id)
+    if personal is None:
+        settle_trade_by_invoice(session=session, trade=trade, fee_bps=fee_bps)
+        settle_invoices_from_deposit(session=session, buyer_id=trade.buyer_id)
+    else:
+        if not ref_key:
+            raise RuntimeError("a trade of personal records needs the person-reference key")
+        # In this transaction: provided (and invoiced per record) now, or provisional until the
+        # board or the person decides; a refusal here refuses the whole order (nothing stored).
+        book_personal_trade(
+            session=session,
+            trade=trade,
+            listing=listing,
+            personal=personal,
+            purpose=bid.purpose,
+            now=trade.created_at,
+            ref_key=ref_key,
+            fee_bps=fee_bps,
+        )
     record_event(
         session,
         "TradeExecuted",

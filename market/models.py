@@ -68,6 +68,10 @@ class Participant(SQLModel, table=True):
     verification: str = Field(default="unverified", max_length=20)
     verified_at: datetime | None = _optional_ts()
     credit_limit_yen: int = _yen(0)
+    # Consumption tax (docs/settlement.md): null means not declared, which is taxable for
+    # businesses and information banks and not for individuals.
+    taxable_business: bool | None = None
+    invoice_registration_number: str | None = Field(default=None, max_length=14)
     created_at: datetime = _created()
 
 
@@ -118,6 +122,8 @@ class Listing(SQLModel, table=True):
     )
     term_days: int | None = None
     exclusive: bool = False
+    # Whether price_yen includes consumption tax (docs/settlement.md).
+    price_includes_tax: bool = False
     status: str = Field(default="open", max_length=20)
     status_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = _created()
@@ -174,6 +180,21 @@ class Invoice(SQLModel, table=True):
     status: str = Field(default="issued", max_length=20)
     issued_at: datetime = _created()
     paid_at: datetime | None = _optional_ts()
+    # Settlement (market/settlement, docs/settlement.md): amount_yen = net_yen + tax_yen.
+    seller_id: str | None = Field(default=None, foreign_key="participant.id", index=True)
+    net_yen: int = _yen(0)
+    tax_yen: int = _yen(0)
+    tax_rate_percent: int = 0
+    fee_yen: int = _yen(0)
+    fee_tax_yen: int = _yen(0)
+    refunded_yen: int = _yen(0)
+    price_includes_tax: bool = False
+    qualified: bool = False
+    due_at: datetime | None = _optional_ts()
+    # The invoice's wording as issued (names, registration numbers, item): never recomputed.
+    particulars: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -192,6 +213,9 @@ class Instrument(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=140)
     created_by: str = Field(foreign_key="participant.id")
     created_at: datetime = _created()
+    # The market fee on its trades: null takes the settings' market_fee_bps.
+    fee_bps: int | None = None
+    fee_minimum_yen: int = _yen(0)
 
 
 class OperatorAction(SQLModel, table=True):
@@ -263,4 +287,5 @@ class AnonymizationJob(SQLModel, table=True):
 
 import market.banks.tables  # noqa: E402
 import market.personal.tables  # noqa: E402
+import market.settlement.tables  # noqa: E402
 import market.trading.tables  # noqa: E402,F401

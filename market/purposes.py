@@ -17,6 +17,7 @@ PURPOSES: dict[str, str] = {
     "finance.credit": "与信・保険 / credit and insurance",
     "health.care": "ヘルスケアサービス / health care services",
     "ai.training": "AI学習 / machine-learning training",
+    "tourism.promotion": "観光振興 / tourism promotion",
 }
 PURPOSE_GROUPS: frozenset[str] = frozenset(code.split(".")[0] for code in PURPOSES)
 

@@ -19,12 +19,12 @@ import matching
 from market import (
     anonymization,
     catalog,
-    credit,
     db,
     idempotency,
     instruments,
     participants,
 )
+from market.banks import orders as personal_orders
 from market.banks.desk import BankDesk
 from market.csv_ingest import parse_csv_upload
 from market.datasets import (
@@ -33,7 +33,8 @@ from market.datasets import (
     propose_columns,
     require_download_right,
 )
-from market.errors import Forbidden, InvalidRequest, NotFound, OrderRejected
+from market.delivery.desk import Delivery, DeliveryDesk
+from market.errors import Forbidden, InvalidRequest, MarketError, NotFound, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
 from market.jobs import AnonymizationRunner
 from market.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
@@ -49,6 +50,7 @@ from market.models import (
     Participant,
     Trade,
     new_id,
+    utcnow,
 )
 from market.orphans import sweep_orphans
 from market.paging import Page, fetch_page
@@ -56,7 +58,11 @@ from market.participants import authenticate, register_participant
 from market.personal.desk import PdsDesk
 from market.risk import RiskStage
 from market.settings import Settings
-from market.settlement import mark_invoice_paid, outstanding_yen, seller_balance, trial_balance
+from market.settlement import credit
+from market.settlement.desk import SettlementDesk
+from market.settlement.invoices import mark_invoice_paid, outstanding_yen
+from market.settlement.ledger import trial_balance
+from market.settlement.statements import seller_balance
 from market.storage import open_store
 from market.trading import Clock, TradingService, epoch_ms
 from market.trading.ownership import EngineOwnership
@@ -100,6 +106,12 @@ class Market:
         self.banks = BankDesk(
             self.db, self.store, settings, after_commit=self._publish_after_commit
         )
+        self.settlement = SettlementDesk(
+            self.db, settings, after_commit=self._publish_after_commit
+        )
+        self.pds.on_people_changed = self.refresh_personal_listings
+        # Delivery: fingerprinted copies, signed download URLs, tracing (market/delivery).
+        self.delivery = DeliveryDesk(self.db, self.store, settings)
 
     def migrate(self) -> None:
         """Bring the database schema to the newest migration (needs no engine ownership)."""
@@ -122,6 +134,8 @@ class Market:
             raise
         self.running = True
         self._sweep_orphans()
+        # People may have changed while no engine ran (commands beside a stopped market).
+        self.refresh_personal_listings()
         return self
 
     def _sweep_orphans(self) -> None:
@@ -178,7 +192,7 @@ class Market:
                 with db.unit_of_work(self.db) as session:
                     # The fencing check locks the owner row until commit (market/trading/ownership.py).
                     self.owner.fence(session)
-                    result = work(session)
+                    result = work(self.settlement.bind(session))
             except BaseException:
                 self.trading.discarded()
                 if self.trading.touched:
@@ -249,9 +263,13 @@ class Market:
         return claim.response, False
 
     def register(self, *, name: str, kind: str, **fields: Any) -> tuple[Participant, str]:
-        return self._transaction(
+        registered = self._transaction(
             lambda s: register_participant(session=s, name=name, kind=kind, **fields)
         )
+        if registered[0].kind == "business":
+            # A new recipient may be one that people's conditions allow (by id or unrestricted).
+            self.refresh_personal_listings()
+        return registered
 
     def issue_key(self, participant: Participant) -> str:
         """A new API key for the participant (shown once), for rotating keys without downtime."""
@@ -303,12 +321,79 @@ class Market:
             self.store.delete(dataset_id)
             raise
 
+    def list_personal_records(
+        self,
+        *,
+        seller: Participant,
+        pool: dict[str, Any],
+        claim: idempotency.Claim | None = None,
+        price_includes_tax: bool = False,
+        **terms: Any,
+    ) -> Listing:
+        """List records kept in PDSs: a bank's pool or a person's own (market/banks/orders.py)."""
+
+        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
+            listing, command = personal_orders.make_personal_ask(
+                session=session, seller=seller, now=utcnow(), **pool, **terms
+            )
+            listing.price_includes_tax = price_includes_tax
+            events = self._submit(session, command)
+            _, rejection = book_engine_events(
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                placed_id=listing.id,
+                ref_key=self.pds.ref_key,
+            )
+            if claim is not None and rejection is None:
+                claim.complete(session, listing)
+            return listing, rejection
+
+        listing, rejection = self._trading_transaction(work)
+        if rejection is not None:
+            raise rejection
+        return listing
+
+    def refresh_personal_listings(self) -> list[Trade]:
+        """Push changed per-purpose recipients of open PDS listings to the engine (journaled).
+
+        Runs right after a change of conditions, delegations, records or recipients commits,
+        so a bid placed afterwards matches under the new terms; an update may trade at once.
+        """
+        if not self.running:
+            return []
+        with Session(self.db) as session:
+            if not personal_orders.open_personal_listings(session=session):
+                return []
+
+        def work(session: Session) -> list[Trade]:
+            booked: list[Trade] = []
+            for command in personal_orders.refresh_commands(session=session, now=utcnow()):
+                events = self._submit(session, command)
+                trades, _ = book_engine_events(
+                    session=session,
+                    events=events,
+                    fee_bps=self.settings.market_fee_bps,
+                    ref_key=self.pds.ref_key,
+                )
+                booked.extend(trades)
+            return booked
+
+        try:
+            return self._trading_transaction(work)
+        except MarketError as exc:
+            # The change itself committed; a trade the new terms allowed but booking refused
+            # (e.g. conditions expiring meanwhile) leaves the old terms until the next change.
+            log.warning("personal listings not refreshed: %s", type(exc).__name__)
+            return []
+
     def list_dataset(
         self,
         *,
         seller: Participant,
         dataset_id: str,
         claim: idempotency.Claim | None = None,
+        price_includes_tax: bool = False,
         **terms: Any,
     ) -> Listing:
         """Offer licences of a dataset (an ask) and match it against resting bids."""
@@ -317,11 +402,13 @@ class Market:
             listing, command = make_ask(
                 session=session, seller=seller, dataset_id=dataset_id, **terms
             )
+            listing.price_includes_tax = price_includes_tax
             events = self._submit(session, command)
             _, rejection = book_engine_events(
                 session=session,
                 events=events,
                 fee_bps=self.settings.market_fee_bps,
+                ref_key=self.pds.ref_key,
                 placed_id=listing.id,
             )
             if claim is not None and rejection is None:
@@ -358,6 +445,7 @@ class Market:
                 session=session,
                 events=events,
                 fee_bps=self.settings.market_fee_bps,
+                ref_key=self.pds.ref_key,
                 placed_id=bid.id,
             )
             outcome = BidOutcome(bid, trades)
@@ -410,7 +498,10 @@ class Market:
                 )
             events = self._submit(session, command)
             trades, rejection = book_engine_events(
-                session=session, events=events, fee_bps=self.settings.market_fee_bps
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                ref_key=self.pds.ref_key,
             )
             session.refresh(bid)
             return BidOutcome(bid, trades), rejection
@@ -442,7 +533,10 @@ class Market:
             listing = cast(Listing, listing)
             events = self._submit(session, command)
             _, rejection = book_engine_events(
-                session=session, events=events, fee_bps=self.settings.market_fee_bps
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                ref_key=self.pds.ref_key,
             )
             session.refresh(listing)
             return listing, rejection
@@ -462,7 +556,10 @@ class Market:
             )
             events = self._submit(session, command)
             _, rejection = book_engine_events(
-                session=session, events=events, fee_bps=self.settings.market_fee_bps
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                ref_key=self.pds.ref_key,
             )
             if rejection is not None:
                 raise rejection
@@ -516,7 +613,10 @@ class Market:
         def work(session: Session) -> list[Trade]:
             events = self._submit(session, command)
             trades, rejection = book_engine_events(
-                session=session, events=events, fee_bps=self.settings.market_fee_bps
+                session=session,
+                events=events,
+                fee_bps=self.settings.market_fee_bps,
+                ref_key=self.pds.ref_key,
             )
             if rejection is not None:
                 raise rejection
@@ -566,6 +666,14 @@ class Market:
             dataset = get_dataset(session=session, dataset_id=dataset_id)
             require_download_right(session=session, participant=participant, dataset=dataset)
         return dataset, self.store.get(dataset_id)
+
+    def deliver(
+        self, *, participant: Participant, dataset_id: str, excel_safe: bool = False
+    ) -> Delivery:
+        """A streamed copy: as stored for the seller, fingerprinted for a licence holder."""
+        return self.delivery.deliver(
+            participant=participant, dataset_id=dataset_id, excel_safe=excel_safe
+        )
 
     def mark_invoice_paid(
         self, *, operator: Participant, invoice_id: str, reference: str, reason: str
@@ -620,7 +728,7 @@ class Market:
         self, *, operator: Participant, participant_id: str, verified: bool, reason: str
     ) -> Participant:
         """Verify a participant's declared category, country and security profile (audited)."""
-        return self._transaction(
+        verified_row = self._transaction(
             lambda s: participants.set_verification(
                 session=s,
                 operator=operator,
@@ -629,6 +737,9 @@ class Market:
                 reason=reason,
             )
         )
+        # A verified category or country changes whom people's conditions allow.
+        self.refresh_personal_listings()
+        return verified_row
 
     def credit_standing(self, participant: Participant) -> dict[str, int]:
         """What a buyer may still commit, and why: limit, deposits, unpaid invoices, reservations."""

@@ -9,6 +9,7 @@ from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from market.ratelimit import RateLimit
+from market.settlement.registration import registration_number_problem
 
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "placeholder", "xxx", "test"})
 
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     previous_master_keys: str = ""
     orphan_grace_seconds: int = 3600
     market_fee_bps: int = 1000
+    # Invoices (docs/settlement.md): the market's legal name and qualified-invoice registration
+    # number (T + its 13-digit corporate number; unset: no invoice is a qualified invoice), and
+    # the days a buyer has to pay an invoice.
+    market_legal_name: str = "データ取引市場 Datamarket"
+    market_invoice_registration_number: str | None = None
+    payment_terms_days: int = 30
     # Journaled engine commands between snapshots: a restart replays at most about this many.
     engine_snapshot_interval: int = 10_000
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -67,6 +74,23 @@ class Settings(BaseSettings):
     def _fee_in_range(cls, value: int) -> int:
         if not 0 <= value <= 10_000:
             raise ValueError("market_fee_bps must be between 0 and 10000 (basis points)")
+        return value
+
+    @field_validator("market_invoice_registration_number")
+    @classmethod
+    def _registration_number(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        problem = registration_number_problem(value.strip(), corporation=True)
+        if problem is not None:
+            raise ValueError(f"market_invoice_registration_number: {problem}")
+        return value.strip()
+
+    @field_validator("payment_terms_days")
+    @classmethod
+    def _terms_in_range(cls, value: int) -> int:
+        if not 0 <= value <= 365:
+            raise ValueError("payment_terms_days must be between 0 and 365")
         return value
 
     @model_validator(mode="after")

@@ -176,6 +176,10 @@ def size_problem(cmd: Command) -> str | None:
             ("allowed_recipients", terms.allowed_recipients),
             ("denied_recipients", terms.denied_recipients),
         ]
+        # The market builds the per-purpose recipients from its registry (one entry per
+        # recipient and purpose), so they have no count limit, only the length of each name.
+        for pair in terms.purpose_recipients or ():
+            texts += [("purpose_recipients", pair[0]), ("purpose_recipients", pair[1])]
     for name, text in texts:
         if text is not None and len(text) > MAX_TEXT_LENGTH:
             return f"{name} is longer than {MAX_TEXT_LENGTH} characters"

@@ -1,28 +1,31 @@
 """Buyer endpoints: bid, see licences and invoices, download licensed data."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.paging import Cursor, Limit, paginated
 from api.ratelimit import ORDER_ENTRY_LIMIT
+from api.routers.banks import DeliveredRecord
 from api.schemas import (
     BidAmend,
     BidCreate,
     BidPublic,
     BidResult,
+    DownloadUrl,
     InvoicePublic,
+    InvoiceRefundPublic,
     LicencePublic,
     TradePublic,
 )
-from market.csv_formulas import count_formula_cells
-from market.csv_formulas import excel_safe as make_excel_safe
+from market.delivery.desk import Delivery
 from market.models import Bid, Invoice, Licence, Trade
-from market.service import BidOutcome
+from market.service import BidOutcome, Market
+from market.settlement.tables import InvoiceRefund
 
 router = APIRouter(tags=["buyers"])
 
@@ -50,8 +53,7 @@ def place_bid(
 
     def render(_: Session, outcome: BidOutcome) -> BidResult:
         return BidResult(
-            bid=BidPublic.model_validate(outcome.bid),
-            trades=[TradePublic.model_validate(t) for t in outcome.trades],
+            bid=BidPublic.model_validate(outcome.bid), trades=_for_buyer(market, outcome.trades)
         )
 
     return run_idempotent(
@@ -86,8 +88,7 @@ def amend_bid(
         buyer=buyer, bid_id=bid_id, max_price_yen=body.max_price_yen, quantity=body.quantity
     )
     return BidResult(
-        bid=BidPublic.model_validate(outcome.bid),
-        trades=[TradePublic.model_validate(t) for t in outcome.trades],
+        bid=BidPublic.model_validate(outcome.bid), trades=_for_buyer(market, outcome.trades)
     )
 
 
@@ -127,7 +128,7 @@ def my_invoices(
     buyer: CurrentParticipant,
     request: Request,
     response: Response,
-    status: Literal["issued", "paid"] | None = None,
+    status: Literal["issued", "paid", "refunded"] | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> list[Invoice]:
@@ -145,38 +146,115 @@ def my_purchases(
     response: Response,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> list[Trade]:
-    """Your trades as a buyer, newest first."""
+) -> list[TradePublic]:
+    """Your trades as a buyer, newest first (a person selling their own records is shown only by
+    a pseudonymous reference)."""
     page = market.trades(buyer_id=buyer.id, cursor=cursor, limit=limit)
-    return paginated(request, response, page)
+    return _for_buyer(market, paginated(request, response, page))
 
 
-@router.get(
-    "/datasets/{dataset_id}/download",
-    responses={200: {"content": {"text/csv": {}}, "description": "The dataset as UTF-8 CSV"}},
-)
+def _for_buyer(market: Market, trades: list[Trade]) -> list[TradePublic]:
+    """Trades as their buyer sees them: an individual seller only as its `person_ref`."""
+    shown = market.banks.shown_seller_ids(trades)
+    return [
+        TradePublic.model_validate(t).model_copy(update={"seller_id": shown[t.id]}) for t in trades
+    ]
+
+
+@router.get("/licences/{licence_id}/records", response_model=list[DeliveredRecord])
+def licence_records(
+    licence_id: str, market: MarketDep, buyer: CurrentParticipant
+) -> list[dict[str, Any]]:
+    """The personal records a licence of PDS records delivers: one row per record, each person
+    named by a reference stable for you and different for every other recipient.
+
+    Read at delivery from what the consenting people provided; nothing before the data-ethics
+    board or the person decided (409), nothing after a rejection (403, with its reason).
+    """
+    request_id = market.banks.licence_request(buyer=buyer, licence_id=licence_id)
+    return market.pds.delivered_rows(recipient=buyer, request_id=request_id)
+
+
+ExcelSafe = Annotated[
+    bool, Query(description="Prefix cells a spreadsheet would run as formulas with '")
+]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The dataset as UTF-8 CSV"}
+}
+
+
+@router.get("/datasets/{dataset_id}/download", responses=CSV_RESPONSE)
 def download(
     dataset_id: str,
     market: MarketDep,
     participant: CurrentParticipant,
-    excel_safe: Annotated[
-        bool, Query(description="Prefix cells a spreadsheet would run as formulas with '")
-    ] = False,
-) -> Response:
-    """The licensed dataset as UTF-8 CSV, for licence holders and its seller only."""
-    dataset, data = market.download(participant=participant, dataset_id=dataset_id)
+    excel_safe: ExcelSafe = False,
+) -> StreamingResponse:
+    """The dataset as UTF-8 CSV: as stored for its seller, for a licence holder the licence's own
+    copy (same rows and values; the row order and quoting carry a fingerprint, docs/delivery.md)."""
+    delivery = market.deliver(participant=participant, dataset_id=dataset_id, excel_safe=excel_safe)
+    return _csv_response(delivery)
+
+
+@router.post("/licences/{licence_id}/download-url", response_model=DownloadUrl)
+def download_url(
+    licence_id: str, market: MarketDep, buyer: CurrentParticipant, request: Request
+) -> DownloadUrl:
+    """A signed link to your copy of a licensed dataset, valid a few minutes, for your key only."""
+    signed = market.delivery.download_url(buyer=buyer, licence_id=licence_id)
+    url = str(request.url_for("download_by_token", token=signed.token))
+    return DownloadUrl(url=url, expires_at=signed.expires_at)
+
+
+@router.get("/downloads/{token}", responses=CSV_RESPONSE)
+def download_by_token(
+    token: str, market: MarketDep, buyer: CurrentParticipant, excel_safe: ExcelSafe = False
+) -> StreamingResponse:
+    """The copy a signed link grants; refused for another buyer, an altered or expired link."""
+    delivery = market.delivery.redeem(participant=buyer, token=token, excel_safe=excel_safe)
+    return _csv_response(delivery)
+
+
+def _csv_response(delivery: Delivery) -> StreamingResponse:
+    dataset = delivery.dataset
     headers = {
         "Content-Disposition": f'attachment; filename="{dataset.id}.csv"',
         "X-Data-Class": dataset.data_class,
     }
     # Values are delivered as stored unless asked otherwise (docs/security.md, CSV injection).
-    formula_cells = count_formula_cells(data)
-    if excel_safe:
-        data = make_excel_safe(data)
-    elif formula_cells:
-        headers["X-Formula-Cells"] = FORMULA_NOTE.format(count=formula_cells)
+    if delivery.formula_cells:
+        headers["X-Formula-Cells"] = FORMULA_NOTE.format(count=delivery.formula_cells)
     if dataset.data_class == "anonymized":
         # APPI art. 44: the provider states explicitly that the data is 匿名加工情報.
         headers["Link"] = f'</announcements/{dataset.id}>; rel="describedby"'
         headers["X-Anonymized-Notice"] = ANONYMIZED_NOTICE
-    return Response(data, media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(delivery.chunks, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get(
+    "/invoices/{invoice_id}/document",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "The invoice as HTML"}},
+)
+def invoice_document(invoice_id: str, market: MarketDep, viewer: CurrentParticipant) -> str:
+    """The invoice as a page to keep (Japanese and English): the original for its buyer, a
+    copy for its seller."""
+    return market.settlement.invoice_document(viewer=viewer, invoice_id=invoice_id)
+
+
+@router.get("/invoices/{invoice_id}/refunds", response_model=list[InvoiceRefundPublic])
+def invoice_refunds(
+    invoice_id: str, market: MarketDep, viewer: CurrentParticipant
+) -> list[InvoiceRefund]:
+    """Refunds of one of your invoices, newest first."""
+    return market.settlement.refunds_of(viewer=viewer, invoice_id=invoice_id)
+
+
+@router.get(
+    "/refunds/{refund_id}/document",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "The return invoice as HTML"}},
+)
+def return_invoice_document(refund_id: str, market: MarketDep, viewer: CurrentParticipant) -> str:
+    """The return invoice (適格返還請求書) of a refund, as a page to keep."""
+    return market.settlement.return_invoice_document(viewer=viewer, refund_id=refund_id)

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import MarketDep
+from api.schemas import PurposeCode, RecordCategory, WholeNumber
 from market.models import Participant
 from market.participants import InvalidApiKey
 from market.personal import records as record_files
@@ -147,7 +148,7 @@ def set_account(body: AccountUpdate, market: MarketDep, caller: CurrentCaller) -
 
 # records
 class RecordCreate(Body):
-    category: Code = Field(description="A code from GET /categories")
+    category: RecordCategory = Field(description="A code from GET /categories")
     data: dict[str, Any] = Field(description="Fields of the category's schema")
 
 
@@ -230,7 +231,9 @@ def import_portable(body: PortableImport, market: MarketDep, caller: CurrentCall
 def import_csv(
     market: MarketDep,
     caller: CurrentCaller,
-    category: Annotated[str, Form(max_length=60)],
+    category: Annotated[
+        str, Form(min_length=1, max_length=60, json_schema_extra={"enum": list(CATEGORIES)})
+    ],
     file: Annotated[UploadFile, File(description="CSV whose header names the category's fields")],
 ) -> ImportResult:
     """Import a CSV of one category (UTF-8 or Shift_JIS); one invalid row rejects all."""
@@ -253,17 +256,19 @@ def my_records(
 
 # conditions
 class ConditionsBody(Body):
-    purposes: list[Code] = Field(
+    purposes: list[PurposeCode] = Field(
         min_length=1, description="Purpose codes or groups (GET /purposes)"
     )
-    categories: list[Code] = Field(min_length=1, description="Record categories covered")
+    categories: list[RecordCategory] = Field(
+        min_length=1, description="Record categories covered"
+    )
     allowed_recipient_categories: list[Code] = Field(default_factory=list)
     denied_recipient_categories: list[Code] = Field(default_factory=list)
     allowed_recipients: list[Id] = Field(default_factory=list, description="Participant ids")
     denied_recipients: list[Id] = Field(default_factory=list, description="Participant ids")
     abroad_allowed: bool = False
     anonymized_only: bool = False
-    min_price_per_record_yen: int = Field(default=0, ge=0, strict=True)
+    min_price_per_record_yen: WholeNumber = Field(default=0, ge=0)
     expires_at: AwareDatetime | None = None
 
 
@@ -452,7 +457,10 @@ class ProvisionPublic(BaseModel):
     id: str
     side: Literal["provider", "recipient"]
     person_ref: str = Field(description="Pseudonymous reference, stable per recipient")
-    provider_id: str
+    provider_id: str = Field(
+        description="The bank, or for a person's own provision their `person_ref` on the "
+        "recipient's side"
+    )
     recipient_id: str
     request_id: str
     consent_receipt_id: str
@@ -463,11 +471,13 @@ class ProvisionPublic(BaseModel):
 
 
 def provision_public(row: ProvisionRecord) -> ProvisionPublic:
+    # A person who provided their own records is named to the recipient only pseudonymously.
+    own = row.side == "recipient" and row.provider_id == row.person_id
     return ProvisionPublic(
         id=row.id,
         side=row.side,
         person_ref=row.person_ref,
-        provider_id=row.provider_id,
+        provider_id=row.person_ref if own else row.provider_id,
         recipient_id=row.recipient_id,
         request_id=row.request_id,
         consent_receipt_id=row.consent_receipt_id,

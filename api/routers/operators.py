@@ -15,12 +15,16 @@ from api.schemas import (
     CreditGrant,
     DepositCreate,
     InstrumentCreate,
+    InstrumentFeesSet,
     InstrumentPublic,
     InvoicePayment,
     InvoicePublic,
+    InvoiceRefundCreate,
+    InvoiceRefundPublic,
     OperatorActionPublic,
     OperatorParticipantCreate,
     ParticipantPublic,
+    PayoutCreate,
     Registration,
     Revocation,
     TradePublic,
@@ -28,6 +32,7 @@ from api.schemas import (
     VerificationSet,
 )
 from market.models import ApiKey, Instrument, Invoice, OperatorAction, Participant, Trade
+from market.settlement.tables import InvoiceRefund
 from market.vocabulary import ParticipantKind, Verification
 
 router = APIRouter(prefix="/operator", tags=["operators"])
@@ -172,7 +177,7 @@ def invoices(
     _: OperatorUser,
     request: Request,
     response: Response,
-    status: Literal["issued", "paid"] = "issued",
+    status: Literal["issued", "paid", "refunded"] = "issued",
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> list[Invoice]:
@@ -195,3 +200,43 @@ def mark_paid(
 def balances(market: MarketDep, _: OperatorUser) -> dict[str, int]:
     """Every ledger account's balance (debits minus credits); they sum to zero."""
     return market.trial_balance()
+
+
+@router.put("/instruments/{instrument:path}/fees", response_model=InstrumentPublic)
+def set_fees(
+    instrument: str, body: InstrumentFeesSet, market: MarketDep, operator: OperatorUser
+) -> Instrument:
+    """Set the market fee of an instrument's trades (rate and minimum); audited with the reason."""
+    return market.settlement.set_instrument_fees(
+        operator=operator,
+        instrument=instrument,
+        fee_bps=body.fee_bps,
+        fee_minimum_yen=body.fee_minimum_yen,
+        reason=body.reason,
+    )
+
+
+@router.post("/invoices/{invoice_id}/refund", response_model=InvoiceRefundPublic, status_code=201)
+def refund(
+    invoice_id: str, body: InvoiceRefundCreate, market: MarketDep, operator: OperatorUser
+) -> InvoiceRefund:
+    """Refund (part of) a paid invoice: reversing entries and a return invoice
+    (`GET /refunds/{id}/document`); audited with the reason."""
+    return market.settlement.refund_invoice(
+        operator=operator, invoice_id=invoice_id, amount_yen=body.amount_yen, reason=body.reason
+    )
+
+
+@router.post("/participants/{participant_id}/payouts", response_model=dict[str, int])
+def record_payout(
+    participant_id: str, body: PayoutCreate, market: MarketDep, operator: OperatorUser
+) -> dict[str, int]:
+    """Record a bank transfer paid out to a seller; audited with the reason."""
+    owed = market.settlement.record_payout(
+        operator=operator,
+        seller_id=participant_id,
+        amount_yen=body.amount_yen,
+        reference=body.reference,
+        reason=body.reason,
+    )
+    return {"owed_yen": owed}

@@ -13,8 +13,9 @@ from api.schemas import (
     ParticipantCreate,
     ParticipantPublic,
     Registration,
+    TaxProfileSet,
 )
-from market.models import ApiKey, Instrument
+from market.models import ApiKey, Instrument, Participant
 from market.purposes import PURPOSES
 
 router = APIRouter(tags=["participants"])
@@ -83,3 +84,16 @@ def instruments(
 def purposes() -> dict[str, str]:
     """The fixed purpose taxonomy (docs/purposes.md)."""
     return PURPOSES
+
+
+@router.put("/me/tax-profile", response_model=ParticipantPublic)
+def set_tax_profile(
+    body: TaxProfileSet, market: MarketDep, participant: CurrentParticipant
+) -> Participant:
+    """Declare whether you charge consumption tax and your qualified-invoice registration
+    number; registered sellers' buyers receive qualified invoices (docs/settlement.md)."""
+    return market.settlement.set_tax_profile(
+        participant=participant,
+        taxable_business=body.taxable_business,
+        invoice_registration_number=body.invoice_registration_number,
+    )

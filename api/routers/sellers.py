@@ -10,13 +10,16 @@ from api.idempotency import IdempotencyKey, run_idempotent
 from api.paging import Cursor, Limit, paginated
 from api.ratelimit import ORDER_ENTRY_LIMIT, UPLOAD_LIMIT
 from api.schemas import (
+    CohortPublic,
     DatasetPublic,
     ListingAmend,
     ListingCreate,
     ListingPublic,
     SellerBalance,
+    SellerStatement,
     TradePublic,
 )
+from market.banks.orders import CohortView
 from market.catalog import ListingFilter, get_listing
 from market.errors import UploadRejected
 from market.models import Dataset, Listing, Trade
@@ -90,11 +93,24 @@ def create_listing(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ListingPublic:
-    """Offer licences of one of your datasets; it trades at once with any eligible resting bid."""
+    """Offer licences of one of your datasets; it trades at once with any eligible resting bid.
+
+    With `pool` instead of `dataset_id`, an information bank offers its delegators' records (an
+    individual, their own), priced per record; only recipients whose purpose the people's
+    conditions allow can match (docs/personal-data.md).
+    """
 
     def render(session: Session, listing: Listing) -> ListingPublic:
         view = get_listing(session=session, viewer=seller, listing_id=listing.id)
         return ListingPublic.model_validate(view)
+
+    def produce(claim: Any) -> Listing:
+        terms = body.model_dump(exclude={"dataset_id", "pool"})
+        if body.pool is not None:
+            return market.list_personal_records(
+                seller=seller, claim=claim, pool=body.pool.model_dump(), **terms
+            )
+        return market.list_dataset(seller=seller, claim=claim, dataset_id=body.dataset_id, **terms)
 
     return run_idempotent(
         market=market,
@@ -104,9 +120,24 @@ def create_listing(
         response=response,
         body=body,
         model=ListingPublic,
-        produce=lambda claim: market.list_dataset(seller=seller, claim=claim, **body.model_dump()),
+        produce=produce,
         render=render,
     )
+
+
+@router.get("/listings/{listing_id}/cohort", response_model=CohortPublic)
+def listing_cohort(
+    listing_id: str,
+    market: MarketDep,
+    viewer: CurrentParticipant,
+    purpose: Annotated[str, Query(min_length=1, max_length=60, pattern=r"^[a-z0-9_.]+$")],
+) -> CohortView:
+    """How many people's records buying this PDS listing would deliver to you for `purpose`.
+
+    Below the listing's minimum cohort the answer is `below_minimum` without a number: no trade
+    happens then, and a small count could single people out.
+    """
+    return market.banks.cohort(viewer=viewer, listing_id=listing_id, purpose=purpose)
 
 
 @router.delete(
@@ -195,3 +226,10 @@ def listings(
 def listing(listing_id: str, market: MarketDep, viewer: CurrentParticipant) -> dict[str, Any]:
     """One listing with its dataset's public description, columns, row count, quality and k."""
     return market.listing(viewer=viewer, listing_id=listing_id)
+
+
+@router.get("/sales/statements/{month}", response_model=SellerStatement)
+def my_statement(month: str, market: MarketDep, seller: CurrentParticipant) -> dict[str, Any]:
+    """Your monthly statement (YYYY-MM, in JST): sales, tax, fees, refunds and payouts, with
+    each invoice (`GET /invoices/{id}/document` shows your copy)."""
+    return market.settlement.statement(seller=seller, month=month)

@@ -29,6 +29,7 @@ from market.events import InProcessBus
 from market.models import JournalCommand
 from market.service import Market
 from market.settings import Settings
+from market.trading.service import collector_paused
 from market.trading.tables import EngineSnapshot
 
 BATCH = 20_000
@@ -69,6 +70,11 @@ def prepare(market: Market, commands: list[Any], tail: int) -> dict[str, Any]:
     market.trading.engine = engine
     market.trading.applied_seq = head
     market.trading.since_snapshot = head
+    with collector_paused():
+        started = time.perf_counter()
+        engine.snapshot()
+        # What `write_snapshot` does under the trading lock; the rest runs beside trading.
+        under_lock = time.perf_counter() - started
     started = time.perf_counter()
     covered = market.trading.write_snapshot(market.db)
     snapshot_seconds = time.perf_counter() - started
@@ -78,7 +84,8 @@ def prepare(market: Market, commands: list[Any], tail: int) -> dict[str, Any]:
     return {
         "snapshot_seq": covered,
         "snapshot_bytes": int(size),
-        "snapshot_write_seconds": round(snapshot_seconds, 3),
+        "snapshot_write_seconds": round(snapshot_seconds, 2),
+        "snapshot_under_lock_seconds": round(under_lock, 2),
         "resting_orders": sum(len(b.live_orders()) for b in engine.books.values()),
         "state_hash": engine.state_hash(),
     }

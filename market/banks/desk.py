@@ -2,9 +2,12 @@
 
 from typing import Any
 
-from market.banks import board, pool
+from sqlmodel import Session
+
+from market.banks import board, orders, pool, trades
+from market.banks.orders import CohortView
 from market.banks.tables import BoardCase
-from market.models import Participant
+from market.models import Participant, Trade
 from market.personal.desk import Desk
 from market.personal.tables import ProvisionRequest
 
@@ -50,8 +53,11 @@ class BankDesk(Desk):
         reason: str,
         member: str | None,
     ) -> tuple[BoardCase, ProvisionRequest]:
-        return self.transaction(
-            lambda s: board.decide_case(
+        """The board's decision; a trade waiting on it is settled or unwound in the same
+        transaction."""
+
+        def work(s: Session) -> tuple[BoardCase, ProvisionRequest]:
+            case, request = board.decide_case(
                 session=s,
                 bank=bank,
                 request_id=request_id,
@@ -61,4 +67,33 @@ class BankDesk(Desk):
                 now=self.now(),
                 ref_key=self.ref_key,
             )
+            trades.conclude(
+                session=s, request=request, now=self.now(), fee_bps=self.settings.market_fee_bps
+            )
+            return case, request
+
+        return self.transaction(work)
+
+    # the order book's questions
+    def cohort(self, *, viewer: Participant, listing_id: str, purpose: str) -> CohortView:
+        """How many people a purchase of a PDS listing would deliver for the viewer's purpose."""
+        return self.read(
+            lambda s: orders.cohort_for(
+                session=s, viewer=viewer, listing_id=listing_id, purpose=purpose, now=self.now()
+            )
+        )
+
+    def shown_seller_ids(self, trades_seen: list[Trade]) -> dict[str, str]:
+        """Per trade id, the seller as its buyer sees it (a person only pseudonymously)."""
+        return self.read(
+            lambda s: {
+                t.id: trades.shown_seller_id(session=s, trade=t, ref_key=self.ref_key)
+                for t in trades_seen
+            }
+        )
+
+    def licence_request(self, *, buyer: Participant, licence_id: str) -> str:
+        """The provision request a licence of personal records was delivered through."""
+        return self.read(
+            lambda s: orders.request_of_licence(session=s, buyer=buyer, licence_id=licence_id)
         )

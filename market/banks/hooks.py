@@ -10,11 +10,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
+from market.banks.delegation import current_delegation
 from market.banks.judgement import ProvisionAsk, Standing, cohort, judge
 from market.banks.pool import standings
 from market.models import Participant
 from market.personal.provision import provided_for_request
 from market.personal.recipients import recipient_view
+from market.personal.records import held_categories
 from market.personal.standing import effective_conditions
 from market.personal.tables import ProvisionRecord, ProvisionRequest
 from market.purposes import PURPOSES
@@ -64,15 +66,17 @@ def eligible_recipients(
     price_per_record_yen: int,
     min_cohort: int,
     at: datetime,
+    purposes: Iterable[str] = PURPOSES,
 ) -> dict[str, frozenset[str]]:
     """Pure: for each purpose, the candidate recipient ids whose cohort reaches the minimum.
 
     This is what a pooled ask's terms carry (pushed with the engine's `update` when conditions
     or delegations change), so the engine never matches a trade below the minimum cohort.
     """
-    eligible: dict[str, set[str]] = {purpose: set() for purpose in PURPOSES}
+    wanted = sorted(set(purposes))
+    eligible: dict[str, set[str]] = {purpose: set() for purpose in wanted}
     views = [recipient_view(c) for c in candidates]
-    for purpose in PURPOSES:
+    for purpose in wanted:
         for view in views:
             ask = ProvisionAsk(
                 recipient_id=view.id,
@@ -96,6 +100,7 @@ def pool_terms(
     price_per_record_yen: int,
     min_cohort: int,
     now: datetime,
+    purposes: Iterable[str] = PURPOSES,
 ) -> dict[str, frozenset[str]]:
     """`eligible_recipients` over every registered business as a candidate recipient."""
     candidates = session.exec(select(Participant).where(Participant.kind == "business")).all()
@@ -106,6 +111,7 @@ def pool_terms(
         price_per_record_yen=price_per_record_yen,
         min_cohort=min_cohort,
         at=now,
+        purposes=purposes,
     )
 
 
@@ -117,9 +123,16 @@ def direct_sale_terms(
     price_per_record_yen: int,
     now: datetime,
 ) -> dict[str, frozenset[str]]:
-    """For a person's own ask: per purpose, the recipient ids their conditions allow now."""
+    """For a person's own ask: per purpose, the recipient ids their conditions allow now.
+
+    Nobody while the person delegates to a bank (they sell through its pool) or holds no record
+    of the listed categories (there would be nothing to provide).
+    """
     conditions = effective_conditions(session=session, person_ids=[person_id]).get(person_id)
-    if conditions is None:
+    if conditions is None or current_delegation(session=session, person_id=person_id):
+        return {}
+    held = held_categories(session=session, person_ids=[person_id])[person_id]
+    if not held & set(categories):
         return {}
     candidates = session.exec(select(Participant).where(Participant.kind == "business")).all()
     allowed: dict[str, frozenset[str]] = {}

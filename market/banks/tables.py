@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from market.models import _created, _optional_ts, new_id
@@ -27,3 +28,22 @@ class BoardCase(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _created()
     decided_at: datetime | None = _optional_ts()
+
+
+class PersonalListing(SQLModel, table=True):
+    """A listing of records kept in PDSs: a bank's pool (its delegators') or one person's own.
+
+    `recipients` is the per-purpose recipient map last pushed to the engine with the ask's terms,
+    so a refresh pushes an `Update` only when it changed.
+    """
+
+    listing_id: str = Field(foreign_key="listing.id", primary_key=True)
+    holder_id: str = Field(foreign_key="participant.id", index=True)
+    channel: str = Field(max_length=10)
+    categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    min_cohort: int = 1
+    recipients: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _created()
+    refreshed_at: datetime = _created()

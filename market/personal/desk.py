@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from market import db
 from market.banks import delegation as delegations
+from market.banks import trades
 from market.banks.tables import Delegation
 from market.errors import NotFound
 from market.models import Participant, utcnow
@@ -57,6 +58,14 @@ class Desk:
         self.after_commit = after_commit
         self.now = now
         self.ref_key = reference_key(settings.resolved_master_key())
+        # Called after a change that can alter who may receive whose records (conditions,
+        # delegations, records): the market recomputes its PDS listings' engine terms then.
+        self.on_people_changed: Callable[[], None] = lambda: None
+
+    def changed(self, result: T) -> T:
+        """Pass `result` through after letting the order book see the change."""
+        self.on_people_changed()
+        return result
 
     def transaction(self, work: Callable[[Session], T]) -> T:
         with db.unit_of_work(self.db) as session:
@@ -80,7 +89,7 @@ class PdsDesk(Desk):
         standing.require_individual(person, "the record holder")
         prepared = records.prepare(items)
         try:
-            return self.transaction(
+            stored = self.transaction(
                 lambda s: records.store_records(
                     session=s,
                     store=self.store,
@@ -93,6 +102,7 @@ class PdsDesk(Desk):
             for item in prepared:
                 self.store.delete(item.id)
             raise
+        return self.changed(stored)
 
     def records(
         self, *, person: Participant, category: str | None = None
@@ -189,13 +199,15 @@ class PdsDesk(Desk):
     ) -> ConditionsVersion:
         self._require_fresh(signed_in)
         standing.require_individual(person, "the holder of conditions")
-        return self.transaction(
-            lambda s: standing.put_conditions(
-                session=s,
-                person=person,
-                body=body,
-                now=self.now(),
-                minor_age_below=self.settings.minor_age_below,
+        return self.changed(
+            self.transaction(
+                lambda s: standing.put_conditions(
+                    session=s,
+                    person=person,
+                    body=body,
+                    now=self.now(),
+                    minor_age_below=self.settings.minor_age_below,
+                )
             )
         )
 
@@ -205,13 +217,15 @@ class PdsDesk(Desk):
     def confirm_for_ward(
         self, *, guardian: Participant, person_id: str, version: int
     ) -> ConditionsVersion:
-        return self.transaction(
-            lambda s: standing.confirm_conditions(
-                session=s,
-                guardian=guardian,
-                person_id=person_id,
-                version=version,
-                now=self.now(),
+        return self.changed(
+            self.transaction(
+                lambda s: standing.confirm_conditions(
+                    session=s,
+                    guardian=guardian,
+                    person_id=person_id,
+                    version=version,
+                    now=self.now(),
+                )
             )
         )
 
@@ -236,14 +250,16 @@ class PdsDesk(Desk):
             )
             return delegations.delegate(session=s, person=person, bank_id=bank_id, now=self.now())
 
-        return self.transaction(work)
+        return self.changed(self.transaction(work))
 
     def end_delegation(
         self, *, person: Participant, signed_in: PersonSession | None
     ) -> Delegation | None:
         self._require_fresh(signed_in)
-        return self.transaction(
-            lambda s: delegations.end_delegation(session=s, person=person, now=self.now())
+        return self.changed(
+            self.transaction(
+                lambda s: delegations.end_delegation(session=s, person=person, now=self.now())
+            )
         )
 
     def delegation(self, *, person: Participant) -> Delegation | None:
@@ -261,8 +277,11 @@ class PdsDesk(Desk):
         return self.read(lambda s: requests.pending_for_person(session=s, person_id=person.id))
 
     def decide(self, *, person: Participant, request_id: str, approve: bool) -> ProvisionRequest:
-        return self.transaction(
-            lambda s: direct.decide_request(
+        """The person's decision; a trade waiting on it is settled or unwound in the same
+        transaction."""
+
+        def work(s: Session) -> ProvisionRequest:
+            request = direct.decide_request(
                 session=s,
                 person=person,
                 request_id=request_id,
@@ -270,7 +289,12 @@ class PdsDesk(Desk):
                 now=self.now(),
                 ref_key=self.ref_key,
             )
-        )
+            trades.conclude(
+                session=s, request=request, now=self.now(), fee_bps=self.settings.market_fee_bps
+            )
+            return request
+
+        return self.transaction(work)
 
     def consents(self, *, person: Participant) -> list[ConsentReceipt]:
         return self.read(lambda s: consent.receipts_of(session=s, person_id=person.id))

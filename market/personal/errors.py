@@ -94,6 +94,14 @@ class CohortBelowMinimum(Forbidden):
     title = "Cohort below minimum"
 
 
+class DeclinedByPerson(Forbidden):
+    title = "Declined by the person"
+
+
+class ProvisionCancelled(Forbidden):
+    title = "Provision cancelled"
+
+
 class SignInFailed(MarketError):
     status = 401
     title = "Sign-in failed"

@@ -13,7 +13,9 @@ from market.personal.errors import (
     AwaitingPersonDecision,
     BoardDecisionRequired,
     BoardRejected,
+    DeclinedByPerson,
     NotSelfControl,
+    ProvisionCancelled,
     RequestNotPending,
 )
 from market.personal.explanation import explain
@@ -147,8 +149,13 @@ def require_deliverable(request: ProvisionRequest, recipient_id: str) -> None:
         raise AwaitingPersonDecision(
             "the person has not decided yet; nothing is provided before their approval"
         )
+    if request.status == DECLINED:
+        raise DeclinedByPerson("the person declined this request; nothing was provided")
     if request.status != PROVIDED:
-        raise Forbidden(f"request {request.id} ended {request.status}: nothing was provided")
+        raise ProvisionCancelled(
+            f"request {request.id} ended {request.status}: nothing was provided"
+            + (f" ({request.reason})" if request.reason else "")
+        )
 
 
 def ensure_self_control(delegated_to: str | None) -> None:

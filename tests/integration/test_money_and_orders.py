@@ -71,7 +71,8 @@ def test_concurrent_payments_of_one_invoice_book_the_cash_once(market: Market, o
     for thread in threads:
         thread.join()
     assert sorted(results) == ["conflict"] * 6 + ["paid"] * 6
-    assert market.trial_balance()["cash:bank"] == 6_000
+    # Each invoice is 1,000 yen plus 10% consumption tax (the seller is a taxable business).
+    assert market.trial_balance()["cash:bank"] == 6_600
     with Session(market.db) as session:
         payments = session.exec(
             select(LedgerEntry).where(col(LedgerEntry.memo).startswith("payment of invoice"))
@@ -99,7 +100,8 @@ def test_resting_bids_reserve_credit_until_filled_or_cancelled(market: Market) -
     assert [t.price_yen for t in filled.trades] == [5_000]
     standing = market.credit_standing(buyer)
     assert standing["reserved_by_open_bids_yen"] == 0
-    assert standing["unpaid_invoices_yen"] == 5_000 and standing["available_yen"] == 5_000
+    # The invoice owes the trade price plus 10% consumption tax.
+    assert standing["unpaid_invoices_yen"] == 5_500 and standing["available_yen"] == 4_500
 
 
 def test_many_resting_bids_never_owe_more_than_the_limit(market: Market) -> None:
@@ -160,7 +162,7 @@ def test_a_deposit_lets_a_buyer_without_credit_bid_and_pays_its_invoice(
     assert len(outcome.trades) == 1
     [invoice] = market.find(Invoice, buyer_id=buyer.id)
     assert invoice.status == "paid"
-    assert market.credit_standing(buyer)["deposit_yen"] == 2_000
+    assert market.credit_standing(buyer)["deposit_yen"] == 1_700  # 3,000 + 300 tax paid
     assert sum(market.trial_balance().values()) == 0
 
 
@@ -398,7 +400,8 @@ def test_a_listing_price_cut_trades_with_a_resting_bid(market: Market) -> None:
     # The amended ask is the aggressor: it trades at the resting bid's price.
     balance = market.seller_balance(seller)
     assert balance["gross_sales_yen"] == 3_000 and balance["fees_yen"] == 300
-    assert balance["balance_yen"] == 2_700
+    # Sales 3,000 + 300 tax, less the fee 300 and the fee's own tax 30.
+    assert balance["balance_yen"] == 2_970
     with pytest.raises(InvalidRequest):
         market.amend_listing(seller=seller, listing_id=listing.id, licence_count=1)
 

@@ -71,11 +71,13 @@ def test_trade_books_a_balanced_ledger(market: Market) -> None:
     assert [t.price_yen for t in outcome.trades] == [7_000]
     balances = market.trial_balance()
     assert sum(balances.values()) == 0
-    assert balances[f"receivable:buyer:{buyer.id}"] == 7_000
-    assert balances[f"payable:seller:{seller.id}"] == -6_300
+    # 7,000 + 10% consumption tax; the fee (700) carries its own tax (70).
+    assert balances[f"receivable:buyer:{buyer.id}"] == 7_700
+    assert balances[f"payable:seller:{seller.id}"] == -6_930
     assert balances["revenue:market_fee"] == -700
+    assert balances["tax:consumption_payable"] == -70
     with Session(market.db) as session:
-        assert len(session.exec(select(LedgerEntry)).all()) == 3
+        assert len(session.exec(select(LedgerEntry)).all()) == 4
 
 
 def test_restart_rebuilds_the_same_books_from_the_journal(

@@ -7,36 +7,26 @@ new invoices as they are issued, oldest first. Each grant and deposit is an audi
 action.
 """
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from market.audit import record_operator_action
 from market.errors import CreditLimitExceeded, InvalidRequest, NotFound
 from market.events import record_event
-from market.models import Invoice, LedgerEntry, Participant
+from market.models import Invoice, Participant
 from market.money import MAX_YEN
-from market.settlement import (
+from market.settlement.invoices import claim_invoice_payment, outstanding_yen, payment_postings
+from market.settlement.ledger import (
     CASH_ACCOUNT,
     Posting,
-    claim_invoice_payment,
-    outstanding_yen,
+    credit_balance,
+    deposit_account,
     post,
 )
 
 
-def deposit_account(buyer_id: str) -> str:
-    return f"deposit:buyer:{buyer_id}"
-
-
 def deposit_balance_yen(*, session: Session, buyer_id: str) -> int:
     """What the buyer has prepaid and not yet spent (the deposit account's credit balance)."""
-    total = session.exec(
-        select(
-            func.coalesce(func.sum(LedgerEntry.credit_yen), 0)
-            - func.coalesce(func.sum(LedgerEntry.debit_yen), 0)
-        ).where(LedgerEntry.account == deposit_account(buyer_id))
-    ).one()
-    return int(total)
+    return credit_balance(session=session, account=deposit_account(buyer_id))
 
 
 def available_yen(*, session: Session, buyer: Participant, reserved_yen: int) -> int:
@@ -119,6 +109,8 @@ def record_deposit(
             Posting(deposit_account(participant.id), credit_yen=amount_yen),
         ],
         memo=f"deposit {reference}"[:200],
+        kind="deposit.recorded",
+        reference_id=participant.id,
     )
     record_operator_action(
         session=session,
@@ -152,11 +144,10 @@ def settle_invoices_from_deposit(*, session: Session, buyer_id: str) -> list[Inv
             continue
         post(
             session,
-            [
-                Posting(deposit_account(buyer_id), debit_yen=invoice.amount_yen),
-                Posting(f"receivable:buyer:{buyer_id}", credit_yen=invoice.amount_yen),
-            ],
+            payment_postings(invoice=invoice, source=deposit_account(buyer_id)),
             memo=f"invoice {invoice.id} paid from deposit",
+            kind="invoice.paid_from_deposit",
+            reference_id=invoice.id,
         )
         session.refresh(invoice)
         record_event(

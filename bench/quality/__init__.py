@@ -1,0 +1,1 @@
+"""Quality-scoring benchmark: `score_table` on a large text table beside a plain pandas profile."""

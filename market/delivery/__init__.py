@@ -1,0 +1,1 @@
+"""Delivery of licensed data: per-licence fingerprinted copies, signed download URLs, tracing."""

@@ -1,0 +1,195 @@
+"""Schemathesis over the whole OpenAPI of a seeded live market, with all of its checks.
+
+Every operation is fuzzed (examples, coverage, fuzzing and stateful phases) with the credentials
+of the role that uses it and with valid ids of seeded objects, and each must reach a 2xx. The run
+must report no failure: no server error, no undocumented status code, header or content type, no
+response off its schema, no valid request refused, no invalid one accepted, a 405 with `Allow`.
+docs/security.md ("Fuzzing") says how to run it by hand.
+"""
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis.engine import from_schema
+from schemathesis.engine import events as engine_events
+
+from market.service import Market
+from market.settings import Settings
+from tests.e2e.openapi_seed import (
+    INSTRUMENT,
+    PASSWORD,
+    PATH_IDS,
+    Seeded,
+    role_of,
+    seed_market,
+    seed_requests,
+)
+
+SEED = 20261201
+MAX_EXAMPLES = 20
+
+# Bodies whose content obeys rules a JSON Schema cannot carry (a CSV's rows, a record checked
+# against its category's schema, a job spec's cross-column rules, a birth date not in the
+# future): for these a schema-valid request may get a 422 naming the broken rule.
+CONTENT_RULES = {
+    "POST /datasets",
+    "POST /me/records",
+    "POST /me/records/import",
+    "POST /me/records/import-csv",
+    "POST /anonymization-jobs",
+    "PUT /me/account",
+}
+
+# Body fields that name a seeded object or a secret: positive cases use the real one.
+BODY_VALUES: dict[str, dict[str, str]] = {
+    "POST /sessions": {"participant_id": "person", "password": "=" + PASSWORD},
+    "POST /sessions/reauthenticate": {"password": "=" + PASSWORD},
+    "PUT /me/password": {"current_password": "=" + PASSWORD},
+    "PUT /me/delegation": {"bank_id": "bank"},
+    "PUT /me/account": {"guardian_id": "guardian"},
+    "POST /listings": {"dataset_id": "dataset"},
+    "POST /anonymization-jobs": {"dataset_id": "personal_dataset"},
+    "POST /bids": {"instrument": "=" + INSTRUMENT, "dataset_id": "dataset"},
+}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The fuzzer sends thousands of requests from one address: rate limits would answer 429."""
+    return settings.model_copy(update={"rate_limits_enabled": False})
+
+
+def _operations(document: dict[str, Any]) -> list[str]:
+    return [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method in operations
+    ]
+
+
+def _cursors(http: httpx.Client, document: dict[str, Any], seeded: Seeded) -> dict[str, str]:
+    """A real next-page cursor of every list that takes one (cursors are opaque to clients)."""
+    cursors = {}
+    for path, operations in document["paths"].items():
+        get = operations.get("get")
+        if not get or not any(p["name"] == "cursor" for p in get.get("parameters", [])):
+            continue
+        name = f"GET {path}"
+        headers = {"Authorization": f"Bearer {seeded.tokens[role_of(name)]}"}
+        response = http.get(path, params={"limit": 1}, headers=headers)
+        assert response.status_code == 200, f"{name}: {response.text}"
+        assert "X-Next-Cursor" in response.headers, f"{name}: seed a second item"
+        cursors[name] = response.headers["X-Next-Cursor"]
+    return cursors
+
+
+def _value(seeded: Seeded, ref: str) -> str:
+    return ref[1:] if ref.startswith("=") else seeded.ids[ref]
+
+
+def fuzz_config(
+    base_url: str, document: dict[str, Any], seeded: Seeded, cursors: dict[str, str]
+) -> dict[str, Any]:
+    """Schemathesis configuration: who calls each operation and with which real values."""
+    dictionaries: dict[str, Any] = {}
+    operations = []
+    for name in _operations(document):
+        entry: dict[str, Any] = {"include-name": name}
+        method, path = name.split(" ", 1)
+        if document["paths"][path][method.lower()].get("security"):
+            entry["headers"] = {"Authorization": f"Bearer {seeded.tokens[role_of(name)]}"}
+        parameters: dict[str, Any] = {
+            f"path.{param}": seeded.ids[ref] for param, ref in PATH_IDS.get(name, {}).items()
+        }
+        for field, ref in BODY_VALUES.get(name, {}).items():
+            key = f"{name} {field}"
+            dictionaries[key] = {"values": [_value(seeded, ref)]}
+            parameters[f"body.{field}"] = {"dictionary": key, "probability": 1.0}
+        if name in cursors:
+            dictionaries[name] = {"values": [cursors[name]]}
+            parameters["query.cursor"] = {"dictionary": name, "probability": 1.0}
+        if parameters:
+            entry["parameters"] = parameters
+        if name in CONTENT_RULES:
+            accepted = ["2xx", "401", "403", "404", "409", "422"]
+            entry["checks"] = {"positive_data_acceptance": {"expected-statuses": accepted}}
+        if len(entry) > 1:
+            operations.append(entry)
+    return {
+        "base-url": base_url,
+        "seed": SEED,
+        "workers": 1,
+        "generation": {"max-examples": MAX_EXAMPLES},
+        "checks": {"enabled": True},
+        "dictionaries": dictionaries,
+        "operations": operations,
+    }
+
+
+def _label(case: Any) -> str:
+    return str(case.operation.label)
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
+    live_url: str, settings: Settings
+) -> None:
+    with httpx.Client(base_url=live_url, timeout=60) as http:
+        seeded = seed_market(http, settings)
+        market = Market(settings)
+        try:
+            seed_requests(market, seeded)
+        finally:
+            market.close()
+        document = http.get("/openapi.json").json()
+        cursors = _cursors(http, document, seeded)
+    config = schemathesis.Config.from_dict(fuzz_config(live_url, document, seeded, cursors))
+    schema = schemathesis.openapi.from_dict(document, config=config)
+
+    failures: set[str] = set()
+    errors: list[str] = []
+    statuses: dict[str, Counter[int]] = defaultdict(Counter)
+    for event in from_schema(schema).execute():
+        if isinstance(event, engine_events.NonFatalError | engine_events.FatalError):
+            errors.append(str(getattr(event, "value", getattr(event, "exception", event))))
+        recorder = getattr(event, "recorder", None)
+        if recorder is None or not isinstance(
+            event, engine_events.ScenarioFinished | engine_events.FuzzScenarioFinished
+        ):
+            continue
+        for case_id, interaction in recorder.interactions.items():
+            if interaction.response is not None and case_id in recorder.cases:
+                operation = _label(recorder.cases[case_id].value)
+                statuses[operation][interaction.response.status_code] += 1
+        for case_id, checks in recorder.checks.items():
+            for check in checks:
+                if check.failure_info is not None:
+                    failure = check.failure_info.failure
+                    operation = (
+                        _label(recorder.cases[case_id].value)
+                        if case_id in recorder.cases
+                        else recorder.label
+                    )
+                    failures.add(
+                        f"{operation}: {check.name}: {failure.title}: "
+                        f"{failure.message.splitlines()[0] if failure.message else ''} "
+                        f"[{check.failure_info.steps[-1].curl if check.failure_info.steps else ''}]"
+                    )
+
+    print(
+        f"schemathesis {schemathesis.__version__}: {len(statuses)} operations, "
+        f"{sum(sum(c.values()) for c in statuses.values())} requests, {len(failures)} failures"
+    )
+    assert not errors, "\n".join(errors)
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(sorted(failures))
+    never_2xx = [
+        name
+        for name in _operations(document)
+        if not any(200 <= status < 300 for status in statuses[name])
+    ]
+    assert not never_2xx, f"operations that never reached a 2xx: {never_2xx}" + "".join(
+        f"\n{name}: {dict(statuses[name])}" for name in never_2xx
+    )
