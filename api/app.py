@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from api.openapi import install_openapi
 from api.paging import reject_unknown_query_parameters
 from api.problems import install_problem_handlers
-from api.protections import SIGN_IN_ROUTES, install_protections
+from api.protections import install_protections
 from api.routers import (
     anonymization,
     banks,
@@ -91,5 +91,5 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    install_openapi(app, sign_in_routes=SIGN_IN_ROUTES)
+    install_openapi(app)
     return app

@@ -3,22 +3,20 @@
 FastAPI documents a route's success response and, for routes with parameters, a 422 of its own
 shape; the market answers every error as an RFC 9457 problem (api/problems.py) and more of them
 than that. Rather than repeat `responses=` on every decorator, the document is completed here,
-once, from what each operation is: authenticated (401, 403, and 429 from the authentication
-failure guard), with path parameters (404), with a body (400 unreadable, 408 too slow, 413 too
-large, 422), rate limited (429), plus the codes a use case raises that no property tells
-(`DOMAIN_RESPONSES`). There is no catch-all `default` response: a status not listed here is a
+once, from what each operation is: any (422 for an unknown query parameter; 429, since the
+authentication-failure guard refuses any request carrying credentials from an address over its
+limit, and registration, sign-in, order entry and uploads have limits of their own),
+authenticated (401, 403), with path parameters (404), with a body (400 unreadable, 408 too slow,
+413 too large), plus the codes a use case raises that no property tells (`DOMAIN_RESPONSES`). There is no catch-all `default` response: a status not listed here is a
 defect the fuzz test (tests/e2e/test_openapi_fuzz.py) reports.
 """
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from api.problems import PROBLEM_JSON
-from api.ratelimit import ORDER_ENTRY_LIMIT, REGISTRATION_LIMIT, UPLOAD_LIMIT
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -68,6 +66,8 @@ DOMAIN_RESPONSES: dict[str, tuple[int, ...]] = {
     "DELETE /operator/keys/{key_id}": (409,),
     "POST /operator/instruments": (409,),
     "POST /operator/invoices/{invoice_id}/paid": (409,),
+    "POST /operator/invoices/{invoice_id}/refund": (409,),
+    "POST /operator/participants/{participant_id}/payouts": (409,),
     "POST /anonymization-jobs": (404, 409),
     "POST /sessions": (401,),
     "PUT /me/password": (409,),
@@ -82,34 +82,22 @@ DOMAIN_RESPONSES: dict[str, tuple[int, ...]] = {
     "GET /datasets/{dataset_id}/download": (409,),
 }
 
-_RATE_LIMITS = (REGISTRATION_LIMIT, ORDER_ENTRY_LIMIT, UPLOAD_LIMIT)
 
-
-def install_openapi(app: FastAPI, *, sign_in_routes: Iterable[tuple[str, str]] = ()) -> None:
+def install_openapi(app: FastAPI) -> None:
     """Make `app.openapi()` return the completed document (built once, then cached)."""
     build = app.openapi
-    sign_ins = set(sign_in_routes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            complete_problem_responses(schema, _rate_limited(app) | sign_ins)
+            complete_problem_responses(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _rate_limited(app: FastAPI) -> set[tuple[str, str]]:
-    """Routes with a rate-limit dependency of their own (besides the authentication guard)."""
-    limited = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute) and any(dep in _RATE_LIMITS for dep in route.dependencies):
-            limited |= {(method, route.path) for method in route.methods}
-    return limited
-
-
-def complete_problem_responses(schema: dict[str, Any], rate_limited: set[tuple[str, str]]) -> None:
+def complete_problem_responses(schema: dict[str, Any]) -> None:
     """Add the problem responses of every operation; fail on a stale `DOMAIN_RESPONSES` entry."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
@@ -118,19 +106,18 @@ def complete_problem_responses(schema: dict[str, Any], rate_limited: set[tuple[s
         for method, operation in operations.items():
             name = f"{method.upper()} {path}"
             seen.add(name)
-            codes = set(DOMAIN_RESPONSES.get(name, ())) | {422}
+            codes = set(DOMAIN_RESPONSES.get(name, ())) | {422, 429}
             parameters = operation.get("parameters", [])
             if operation.get("security"):
-                codes |= {401, 403, 429}
-            if any(p.get("in") == "path" for p in parameters):
+                codes |= {401, 403}
+            if any(p.get("in") == "path" or p.get("name") == "cursor" for p in parameters):
+                # An unknown id, or a cursor the market did not issue (it names no page).
                 codes.add(404)
             if "requestBody" in operation:
                 codes |= {400, 408, 413}
-            if (method.upper(), path) in rate_limited:
-                codes.add(429)
             responses = operation.setdefault("responses", {})
-            for code in sorted(codes):
-                responses[str(code)] = _problem_response(code)
+            responses.update({str(code): _problem_response(code) for code in codes})
+            operation["responses"] = dict(sorted(responses.items()))
     stale = set(DOMAIN_RESPONSES) - seen
     if stale:
         raise RuntimeError(f"DOMAIN_RESPONSES names operations that do not exist: {sorted(stale)}")

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from market.errors import MarketError
@@ -118,14 +119,29 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem(
             exc.status_code, _title(exc.status_code), detail, instance=request.url.path
         )
-        # Starlette's 405 carries `Allow` (RFC 9110 requires it); keep any header the error set.
         response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 wants every method of the resource in `Allow`; Starlette names only those
+            # of the first route matching the path, and FastAPI makes one route per method.
+            response.headers["Allow"] = ", ".join(_methods_at(request))
         return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log_crash(request.method, request.url.path, exc)
         return problem(500, "Internal error", CRASH_DETAIL, instance=request.url.path)
+
+
+def _methods_at(request: Request) -> list[str]:
+    """The methods some route answers at the request's path."""
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def _title(status: int) -> str:

@@ -8,6 +8,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     computed_field,
     model_validator,
 )
@@ -18,6 +19,7 @@ from market.models import utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.personal.categories import CATEGORIES
 from market.purposes import PURPOSE_GROUPS, PURPOSES
+from market.quality import DatasetSchema
 from market.vocabulary import ParticipantKind, SelfServiceKind
 
 # Request bodies are strict: an unknown field, a boolean where a number belongs, a number out of
@@ -34,9 +36,11 @@ def _no_bool_or_text(value: Any) -> Any:
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_no_bool_or_text)]
-Yen = Annotated[WholeNumber, Field(ge=1, le=MAX_YEN)]
-Count = Annotated[WholeNumber, Field(ge=1, le=MAX_YEN)]
+# The validator comes after the bounds, or the schema would lose them (`ge` for `minimum`).
+WHOLE_NUMBER = BeforeValidator(_no_bool_or_text)
+WholeNumber = Annotated[int, WHOLE_NUMBER]
+Yen = Annotated[int, Field(ge=1, le=MAX_YEN), WHOLE_NUMBER]
+Count = Annotated[int, Field(ge=1, le=MAX_YEN), WHOLE_NUMBER]
 Text = Annotated[str, Field(pattern=_NO_CONTROL)]
 Code = Annotated[str, Field(min_length=1, max_length=140, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 # Closed vocabularies are published as enums, so a client (or a fuzzer) knows every accepted
@@ -68,8 +72,8 @@ class SecurityProfile(Request):
     certifications: list[Annotated[str, Field(max_length=100, pattern=_NO_CONTROL)]] = Field(
         default_factory=list, max_length=20, examples=[["ISMS (ISO/IEC 27001)", "Privacy Mark"]]
     )
-    encryption_at_rest: bool = False
-    retention_days: WholeNumber | None = Field(default=None, ge=0, le=36_500)
+    encryption_at_rest: StrictBool = False
+    retention_days: Annotated[int, Field(ge=0, le=36_500), WHOLE_NUMBER] | None = None
     contact: str | None = Field(default=None, max_length=200, pattern=_NO_CONTROL)
 
 
@@ -144,7 +148,7 @@ class DepositCreate(Request):
 
 
 class VerificationSet(Request):
-    verified: bool
+    verified: StrictBool
     reason: Reason
 
 
@@ -181,10 +185,8 @@ class BidAmend(Request):
     )
 
     max_price_yen: Yen | None = None
-    quantity: WholeNumber | None = Field(
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), WHOLE_NUMBER] | None = Field(
         default=None,
-        ge=1,
-        le=MAX_QUANTITY,
         description="New total licences wanted (more than already bought)",
     )
 
@@ -241,7 +243,7 @@ class InstrumentFeesSet(Request):
 
 
 class TaxProfileSet(Request):
-    taxable_business: bool = Field(
+    taxable_business: StrictBool = Field(
         description="Whether you charge consumption tax (an individual not trading as a "
         "business does not)"
     )
@@ -318,6 +320,46 @@ class Registration(BaseModel):
     api_key: str = Field(description="Shown once; the market stores only its hash.")
 
 
+class QualityComponentPublic(BaseModel):
+    """One component of a quality score (docs/quality.md)."""
+
+    name: str = Field(
+        description="completeness, validity, uniqueness, consistency, currentness, privacy, "
+        "utility or credibility"
+    )
+    status: Literal["measured", "not_measured"]
+    score: float | None = Field(description="0-100; null when not measured")
+    weight: int = Field(description="The documented weight, out of 100")
+    effective_weight: float = Field(
+        description="Its share of the score once unmeasured components' weight is redistributed"
+    )
+    formula: str
+    explanation: str
+
+
+class QualityComponentDetail(QualityComponentPublic):
+    details: dict[str, Any] = Field(description="The counts behind the score, by column or rule")
+
+
+class QualitySummary(BaseModel):
+    """A quality score with its components, as listings show it."""
+
+    score: int = Field(description="0-100, the score bids' min_quality is compared with")
+    method: str = Field(description="Version of the scoring method")
+    measured_at: datetime
+    components: list[QualityComponentPublic]
+
+
+class QualityPublic(QualitySummary):
+    """How a dataset's quality score was measured: every component, its weight and why."""
+
+    dataset_id: str
+    exact: float = Field(description="The weighted score before rounding")
+    rows: int
+    columns: int
+    components: list[QualityComponentDetail]  # type: ignore[assignment]
+
+
 class DatasetPublic(Public):
     id: str
     seller_id: str | None = Field(description="Shown to the dataset's seller and operators only")
@@ -332,6 +374,14 @@ class DatasetPublic(Public):
     source_encoding: str
     sha256: str
     quality_score: int
+    quality: QualitySummary | None = Field(
+        default=None,
+        description="The components of quality_score (null for datasets scored before they were "
+        "kept); GET /datasets/{id}/quality adds the counts behind each",
+    )
+    data_schema: DatasetSchema | None = Field(
+        default=None, description="The seller's column dictionary and rules, as uploaded"
+    )
     privacy_k: int | None
     source_dataset_id: str | None
     public_report: dict[str, Any] | None
@@ -343,7 +393,7 @@ Recipient = Annotated[
     str, Field(min_length=1, max_length=80, pattern=r"^(category:[a-z0-9_]+|[A-Za-z0-9_-]+)$")
 ]
 Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=_NO_CONTROL)]
-TermDays = Annotated[WholeNumber, Field(ge=1, le=MAX_TERM_DAYS)]
+TermDays = Annotated[int, Field(ge=1, le=MAX_TERM_DAYS), WHOLE_NUMBER]
 
 
 class PoolCreate(Request):
@@ -384,8 +434,8 @@ class ListingCreate(Request):
         description="Participant ids or 'category:<name>' never served",
     )
     term_days: TermDays | None = Field(default=None, description="Licence term; null: perpetual")
-    exclusive: bool = Field(default=False, description="Exclusive licence (licence_count 1)")
-    price_includes_tax: bool = Field(
+    exclusive: StrictBool = Field(default=False, description="Exclusive licence (licence_count 1)")
+    price_includes_tax: StrictBool = Field(
         default=False,
         description="Whether price_yen includes 10% consumption tax (docs/settlement.md)",
     )
@@ -432,6 +482,11 @@ class ListingPublic(BaseModel):
     tags: list[str]
     row_count: int
     quality_score: int
+    quality: QualitySummary | None = Field(
+        default=None,
+        description="The components of quality_score (null for datasets scored before they were "
+        "kept); GET /datasets/{id}/quality adds the counts behind each",
+    )
     privacy_k: int | None
     announcement: str | None = Field(
         description="The public notice of 匿名加工情報 (anonymized data only)"
@@ -458,12 +513,12 @@ class BidCreate(Request):
     )
     time_in_force: Literal["GTC", "IOC", "FOK"] = "GTC"
     min_quality: WholeNumber = Field(default=0, ge=0, le=100)
-    min_k: WholeNumber | None = Field(default=None, ge=2, le=1_000_000)
+    min_k: Annotated[int, Field(ge=2, le=1_000_000), WHOLE_NUMBER] | None = None
     required_tags: list[Tag] = Field(default_factory=list, max_length=MAX_LIST)
     required_columns: list[Tag] = Field(default_factory=list, max_length=MAX_LIST)
     dataset_id: Id | None = Field(default=None, description="Only this dataset (N licences of it)")
     min_term_days: TermDays | None = Field(default=None, description="Shortest acceptable term")
-    exclusive: bool | None = Field(default=None, description="Require (or refuse) exclusivity")
+    exclusive: StrictBool | None = Field(default=None, description="Require (or refuse) exclusivity")
 
 
 class BidPublic(Public):
@@ -541,9 +596,20 @@ class InvoicePublic(Public):
 
 
 class TradingModeSet(Request):
+    # Schema of the rule the market checks: an interval only with periodic mode.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"mode": {"const": "periodic"}}},
+                {"properties": {"interval_seconds": {"type": "null"}}},
+            ]
+        },
+    )
+
     mode: Literal["continuous", "periodic"]
-    interval_seconds: int | None = Field(
-        default=None, gt=0, le=86_400, description="periodic only: run an auction every N seconds"
+    interval_seconds: Annotated[int, Field(gt=0, le=86_400), WHOLE_NUMBER] | None = Field(
+        default=None, description="periodic only: run an auction every N seconds"
     )
 
 

@@ -290,6 +290,8 @@ def create_anonymized_dataset(
     """Record the verified output of a job as a new `anonymized` dataset."""
     spec = JobSpec.model_validate(job.spec)
     source = get_dataset(session=session, dataset_id=job.source_dataset_id)
+    # The source's declaration does not carry over: generalized values no longer fit it.
+    quality = measure_quality(csv_frame(output.data), public_report=output.public_report)
     dataset = Dataset(
         id=dataset_id,
         seller_id=job.seller_id,
@@ -303,7 +305,8 @@ def create_anonymized_dataset(
         size_bytes=len(output.data),
         source_encoding="utf-8",
         sha256=hashlib.sha256(output.data).hexdigest(),
-        quality_score=measure_quality(output.data),
+        quality_score=quality.score,
+        quality=quality.to_dict(),
         privacy_k=output.k,
         source_dataset_id=source.id,
         public_report=output.public_report,

@@ -56,6 +56,7 @@ def listing_view(
         "tags": dataset.tags,
         "row_count": dataset.row_count,
         "quality_score": dataset.quality_score,
+        "quality": dataset.quality,
         "privacy_k": dataset.privacy_k,
         "announcement": (
             f"/announcements/{dataset.id}" if dataset.data_class == "anonymized" else None

@@ -1,8 +1,8 @@
 """Datasets: upload (validated, normalized, encrypted at rest), quality measurement and delivery."""
 
-import csv
 import hashlib
 import io
+from typing import Any
 
 import pandas as pd
 from sqlmodel import Session, select
@@ -12,20 +12,21 @@ from market.csv_ingest import ParsedCsv
 from market.errors import Forbidden, InvalidRequest, NotFound, UploadRejected
 from market.events import record_event
 from market.models import Dataset, Licence, Participant, utcnow
+from market.quality import DatasetSchema, QualityReport
+from market.quality.assess import assess, schema_json
 from market.vocabulary import SELLER_KINDS, DataClass
 
 UPLOADABLE_CLASSES = (DataClass.PERSONAL, DataClass.NON_PERSONAL)
 
 
-def measure_quality(data: bytes) -> int:
-    """A 0-100 quality score of UTF-8 CSV bytes; for now completeness, the share of non-empty cells."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
-    next(reader)
-    cells = filled = 0
-    for row in reader:
-        cells += len(row)
-        filled += sum(1 for cell in row if cell.strip())
-    return round(100 * filled / cells) if cells else 0
+def measure_quality(
+    frame: pd.DataFrame,
+    schema: DatasetSchema | None = None,
+    *,
+    public_report: dict[str, Any] | None = None,
+) -> QualityReport:
+    """A stored table's quality, measured now against its declaration (docs/quality.md)."""
+    return assess(frame, schema, now=utcnow(), public_report=public_report)
 
 
 def csv_frame(data: bytes) -> pd.DataFrame:
@@ -72,6 +73,7 @@ def create_dataset(
     data_class: str,
     description: str = "",
     tags: list[str] | None = None,
+    schema: DatasetSchema | None = None,
 ) -> Dataset:
     """Record an uploaded dataset whose encrypted bytes are already stored under `dataset_id`."""
     if seller.kind not in SELLER_KINDS:
@@ -83,6 +85,7 @@ def create_dataset(
         )
     if data_class == "non_personal":
         require_no_personal_data(parsed)
+    quality = measure_quality(csv_frame(parsed.data), schema)
     dataset = Dataset(
         id=dataset_id,
         seller_id=seller.id,
@@ -96,7 +99,9 @@ def create_dataset(
         size_bytes=len(parsed.data),
         source_encoding=parsed.source_encoding,
         sha256=hashlib.sha256(parsed.data).hexdigest(),
-        quality_score=measure_quality(parsed.data),
+        quality_score=quality.score,
+        quality=quality.to_dict(),
+        data_schema=schema_json(schema),
     )
     session.add(dataset)
     record_event(

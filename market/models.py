@@ -102,6 +102,11 @@ class Dataset(SQLModel, table=True):
     public_report: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
+    # The seller's column dictionary and rules (market.quality.DatasetSchema), and the quality
+    # breakdown behind quality_score (market.quality.QualityReport.to_dict()); datasets scored
+    # before breakdowns were kept have none.
+    data_schema: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    quality: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _created()
 
 

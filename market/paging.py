@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import tuple_
 from sqlmodel import Session
 
-from market.errors import InvalidRequest
+from market.errors import InvalidRequest, NotFound
 
 T = TypeVar("T")
 MAX_LIMIT = 500
@@ -28,7 +28,9 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-class InvalidCursor(InvalidRequest):
+class InvalidCursor(NotFound):
+    """A cursor the market did not issue names no page (as an unknown id names no resource)."""
+
     title = "Invalid cursor"
 
 

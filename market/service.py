@@ -56,6 +56,7 @@ from market.orphans import sweep_orphans
 from market.paging import Page, fetch_page
 from market.participants import authenticate, register_participant
 from market.personal.desk import PdsDesk
+from market.quality.assess import quality_view
 from market.risk import RiskStage
 from market.settings import Settings
 from market.settlement import credit
@@ -804,6 +805,10 @@ class Market:
     def dataset(self, *, viewer: Participant, dataset_id: str) -> dict[str, Any]:
         with Session(self.db) as session:
             return catalog.visible_dataset(session=session, viewer=viewer, dataset_id=dataset_id)
+
+    def dataset_quality(self, *, viewer: Participant, dataset_id: str) -> dict[str, Any]:
+        with Session(self.db) as session:
+            return quality_view(session=session, viewer=viewer, dataset_id=dataset_id)
 
     def listing(self, *, viewer: Participant, listing_id: str) -> dict[str, Any]:
         with Session(self.db) as session:

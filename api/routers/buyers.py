@@ -9,6 +9,7 @@ from sqlmodel import Session
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.paging import Cursor, Limit, paginated
+from api.problems import PROBLEM_JSON
 from api.ratelimit import ORDER_ENTRY_LIMIT
 from api.routers.banks import DeliveredRecord
 from api.schemas import (
@@ -181,6 +182,12 @@ ExcelSafe = Annotated[
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "The dataset as UTF-8 CSV"}
 }
+LINK_EXPIRED: dict[int | str, dict[str, Any]] = {
+    410: {
+        "description": "The signed link has expired; ask for a new one",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
 
 
 @router.get("/datasets/{dataset_id}/download", responses=CSV_RESPONSE)
@@ -206,7 +213,7 @@ def download_url(
     return DownloadUrl(url=url, expires_at=signed.expires_at)
 
 
-@router.get("/downloads/{token}", responses=CSV_RESPONSE)
+@router.get("/downloads/{token}", responses=CSV_RESPONSE | LINK_EXPIRED)
 def download_by_token(
     token: str, market: MarketDep, buyer: CurrentParticipant, excel_safe: ExcelSafe = False
 ) -> StreamingResponse:

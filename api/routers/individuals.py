@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import MarketDep
 from api.schemas import PurposeCode, RecordCategory, WholeNumber
@@ -266,8 +266,8 @@ class ConditionsBody(Body):
     denied_recipient_categories: list[Code] = Field(default_factory=list)
     allowed_recipients: list[Id] = Field(default_factory=list, description="Participant ids")
     denied_recipients: list[Id] = Field(default_factory=list, description="Participant ids")
-    abroad_allowed: bool = False
-    anonymized_only: bool = False
+    abroad_allowed: StrictBool = False
+    anonymized_only: StrictBool = False
     min_price_per_record_yen: WholeNumber = Field(default=0, ge=0)
     expires_at: AwareDatetime | None = None
 

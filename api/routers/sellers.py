@@ -15,6 +15,7 @@ from api.schemas import (
     ListingAmend,
     ListingCreate,
     ListingPublic,
+    QualityPublic,
     SellerBalance,
     SellerStatement,
     TradePublic,
@@ -23,6 +24,7 @@ from market.banks.orders import CohortView
 from market.catalog import ListingFilter, get_listing
 from market.errors import UploadRejected
 from market.models import Dataset, Listing, Trade
+from market.quality.assess import parse_schema
 
 router = APIRouter(tags=["sellers"])
 
@@ -39,6 +41,17 @@ def upload_dataset(
     data_class: Annotated[Literal["personal", "anonymized", "non_personal"], Form()],
     description: Annotated[str, Form(max_length=4000)] = "",
     tags: Annotated[str, Form(max_length=1000, description="Comma-separated")] = "",
+    column_schema: Annotated[
+        str | None,
+        Form(
+            alias="schema",
+            max_length=512_000,
+            description="Optional column dictionary, JSON (the DatasetSchema component: columns "
+            "with name, type, unit, description, codes, minimum, maximum, pattern; "
+            "timestamp_column, update_frequency_days, key_columns, rules); quality is measured "
+            "against it (docs/quality.md)",
+        ),
+    ] = None,
 ) -> Dataset:
     """Upload a CSV (UTF-8, UTF-8 with BOM, or CP932); it is stored encrypted."""
     # A plain `def`: FastAPI runs it in the threadpool, so parsing and checking a large file
@@ -57,6 +70,7 @@ def upload_dataset(
         data_class=data_class,
         description=description,
         tags=[tag.strip() for tag in tags.split(",") if tag.strip()],
+        schema=parse_schema(column_schema) if column_schema else None,
     )
 
 
@@ -80,6 +94,14 @@ def my_datasets(
 def dataset(dataset_id: str, market: MarketDep, viewer: CurrentParticipant) -> dict[str, Any]:
     """A dataset's description: yours, one you hold a licence of, or one that is listed."""
     return market.dataset(viewer=viewer, dataset_id=dataset_id)
+
+
+@router.get("/datasets/{dataset_id}/quality", response_model=QualityPublic)
+def dataset_quality(
+    dataset_id: str, market: MarketDep, viewer: CurrentParticipant
+) -> dict[str, Any]:
+    """How a dataset's quality score was measured: every component, its weight, and why."""
+    return market.dataset_quality(viewer=viewer, dataset_id=dataset_id)
 
 
 @router.post(

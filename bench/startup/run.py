@@ -80,7 +80,7 @@ def prepare(market: Market, commands: list[Any], tail: int) -> dict[str, Any]:
     snapshot_seconds = time.perf_counter() - started
     engine.apply_many(commands[head:])
     with Session(market.db) as session:
-        size = session.execute(select(func.length(EngineSnapshot.payload))).scalar_one()  # type: ignore[arg-type]
+        size = session.execute(select(func.length(EngineSnapshot.payload))).scalar_one()
     return {
         "snapshot_seq": covered,
         "snapshot_bytes": int(size),

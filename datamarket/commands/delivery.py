@@ -21,7 +21,6 @@ def trace(
     takes the matching engine.
     """
     from market.errors import MarketError
-    from market.models import Participant
     from market.service import Market
     from market.settings import InsecureSettings, get_settings
 
@@ -32,7 +31,6 @@ def trace(
         raise typer.Exit(2) from None
     try:
         result = market.delivery.trace(leaked.read_bytes())
-        buyers = {p.id: p.name for p in market.find(Participant, limit=1_000_000)}
     except MarketError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -52,7 +50,7 @@ def trace(
         order, quoting = suspect.evidence.order, suspect.evidence.quoting
         table.add_row(
             suspect.licence_id,
-            f"{buyers.get(suspect.buyer_id, '?')} ({suspect.buyer_id})",
+            f"{suspect.buyer_name} ({suspect.buyer_id})",
             suspect.dataset_id,
             f"{order.agreeing}/{order.informative} rising",
             f"{quoting.agreeing}/{quoting.informative} agree",

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from market.banks.tables import Delegation
-from market.errors import InvalidRequest
+from market.errors import NotFound
 from market.events import record_event
 from market.models import Participant
 
@@ -21,7 +21,7 @@ def delegate(*, session: Session, person: Participant, bank_id: str, now: dateti
     """Delegate to `bank_id`, ending any other delegation; it applies to later requests at once."""
     bank = session.get(Participant, bank_id)
     if bank is None or bank.kind != "info_bank":
-        raise InvalidRequest(f"{bank_id} is not a registered information bank")
+        raise NotFound(f"{bank_id} is not a registered information bank")
     current = current_delegation(session=session, person_id=person.id)
     if current is not None and current.bank_id == bank_id:
         return current

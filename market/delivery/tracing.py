@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from market.delivery.fingerprint import Evidence, Leak, licence_key, row_values, score
-from market.models import Dataset, Licence
+from market.models import Dataset, Licence, Participant
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class Suspect:
 
     licence_id: str
     buyer_id: str
+    buyer_name: str
     dataset_id: str
     evidence: Evidence
 
@@ -49,7 +50,11 @@ def trace_leak(*, session: Session, master_keys: Sequence[bytes], leak: Leak) ->
         for master in master_keys:
             evidence = score(leak, values[licence.dataset_id], licence_key(master, licence.id))
             if evidence.matches:
-                suspects.append(Suspect(licence.id, licence.buyer_id, licence.dataset_id, evidence))
+                buyer = session.get(Participant, licence.buyer_id)
+                name = buyer.name if buyer is not None else "?"
+                suspects.append(
+                    Suspect(licence.id, licence.buyer_id, name, licence.dataset_id, evidence)
+                )
                 break
     suspects.sort(key=lambda s: (-s.evidence.order.share, -s.evidence.quoting.share))
     return Trace(len(leak.frame), sorted(values), len(licences), suspects)

@@ -34,7 +34,6 @@ from market.quality.report import Measure
 from market.quality.rules import RuleTypeError, Values, evaluate, parse_rule
 
 
-
 @dataclass(frozen=True)
 class AnonymizationFigures:
     """The privacy and utility figures of an anonymized release, from its public report."""

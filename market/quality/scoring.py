@@ -26,8 +26,9 @@ def score_table(
 ) -> QualityReport:
     """Measure every component and weigh them into a 0-100 score.
 
-    `frame` is read as text (as the market reads CSV); `now` dates currentness and must be
-    UTC-aware. Raises DeclarationMismatch when the declaration names a column the table lacks
+    `frame` is read as text (as the market reads CSV) and holds no NUL characters (the CSV
+    ingest refuses control characters; pandas groups text only up to a NUL); `now` dates
+    currentness and must be UTC-aware. Raises DeclarationMismatch when the declaration names a column the table lacks
     or a rule compares values of different kinds.
     """
     if now.tzinfo is None:

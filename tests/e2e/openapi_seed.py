@@ -166,6 +166,10 @@ def seed_market(http: httpx.Client, settings: Settings) -> Seeded:
     s.ids["bid_to_amend"] = bid(1_100)["bid"]["id"]
     invoices = _ok(http.get("/invoices", headers=buyer), 200)
     s.ids["invoice"] = invoices[0]["id"]
+    s.ids["licence"] = _ok(http.get("/licences", headers=buyer), 200)[0]["id"]
+    # A signed download link lasts minutes (market/delivery/urls.py): the fuzzer uses it at once.
+    link = _ok(http.post(f"/licences/{s.ids['licence']}/download-url", headers=buyer), 200)
+    s.ids["download_token"] = link["url"].rsplit("/", 1)[1]
 
     _seed_people(http, s)
     s.ids["spare_instrument"] = SPARE_INSTRUMENT
@@ -191,9 +195,7 @@ def _seed_people(http: httpx.Client, s: Seeded) -> None:
         s.ids[role] = body["participant"]["id"]
         s.tokens[f"{role}_key"] = body["api_key"]
         _ok(
-            http.put(
-                "/me/password", headers=auth(body["api_key"]), json={"password": PASSWORD}
-            ),
+            http.put("/me/password", headers=auth(body["api_key"]), json={"password": PASSWORD}),
             204,
         )
         session = http.post("/sessions", json={"participant_id": s.ids[role], "password": PASSWORD})
@@ -244,7 +246,9 @@ def seed_requests(market: Market, s: Seeded) -> None:
         "price_per_record_yen": 500,
     }
     provided = market.pds.open_direct_request(recipient=buyer, person_id=s.ids["person"], **terms)
-    market.pds.decide(person=_participant(market, s.ids["person"]), request_id=provided.id, approve=True)
+    market.pds.decide(
+        person=_participant(market, s.ids["person"]), request_id=provided.id, approve=True
+    )
     s.ids["provided_request"] = provided.id
     pending = market.pds.open_direct_request(recipient=buyer, person_id=s.ids["person"], **terms)
     s.ids["pending_request"] = pending.id
@@ -326,6 +330,8 @@ PATH_IDS = {
     "POST /banks/me/board/{request_id}/decision": {"request_id": "board_request"},
     "GET /provision-requests/{request_id}": {"request_id": "provided_request"},
     "GET /provision-requests/{request_id}/records": {"request_id": "provided_request"},
+    "POST /licences/{licence_id}/download-url": {"licence_id": "licence"},
+    "GET /downloads/{token}": {"token": "download_token"},
 }
 
 

@@ -99,7 +99,7 @@ def test_buyers_get_their_own_copy_and_the_seller_the_original(
     assert download(http, market["alice"], dataset_id).content == alice.content
     safe = download(http, market["alice"], dataset_id, excel_safe=1)
     assert "x-formula-cells" not in safe.headers
-    assert ["S0005", "渋谷", "'=1+2"] in rows_of(safe.text)
+    assert ["S0005", "新宿", "'=1+2"] in rows_of(safe.text)
 
 
 def run_trace(leaked: Path, settings: Settings) -> subprocess.CompletedProcess[str]:

@@ -217,12 +217,16 @@ def test_sellers_see_their_sales_and_balance_and_can_change_a_price(
     [sale] = http.get("/sales", headers=auth(seller)).json()
     assert sale["price_yen"] == 400
     balance = http.get("/sales/balance", headers=auth(seller)).json()
+    # 400 yen and 40 yen consumption tax; the 40 yen fee carries 4 yen of its own tax.
     assert balance == {
         "gross_sales_yen": 400,
+        "consumption_tax_yen": 40,
         "fees_yen": 40,
-        "earned_yen": 360,
+        "fee_tax_yen": 4,
+        "refunded_yen": 0,
+        "earned_yen": 396,
         "paid_out_yen": 0,
-        "balance_yen": 360,
+        "balance_yen": 396,
     }
     other = register(http, "Other")
     refused = http.patch(f"/listings/{listing['id']}", headers=auth(other), json={"price_yen": 1})

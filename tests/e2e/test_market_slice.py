@@ -1,5 +1,8 @@
 """The whole slice over real HTTP: register, upload, list, bid, trade, settle, download, operate."""
 
+import csv
+import io
+
 import httpx
 
 PROBLEM = "application/problem+json"
@@ -93,11 +96,14 @@ def test_whole_slice_over_http(http: httpx.Client, operator_key: str) -> None:
     assert bid.json()["bid"]["status"] == "filled"
 
     invoices = http.get("/invoices", headers=auth(buyer)).json()
-    assert [(i["amount_yen"], i["status"]) for i in invoices] == [(5_000, "issued")]
+    # 5,000 yen and 10% consumption tax: the seller is a business, taxable unless it says not.
+    assert [(i["amount_yen"], i["status"]) for i in invoices] == [(5_500, "issued")]
 
     download = http.get(f"/datasets/{dataset_id}/download", headers=auth(buyer))
     assert download.status_code == 200
-    assert download.text == "地点,台数\n新宿,120\n渋谷,98\n"
+    # The buyer's copy carries its licence's fingerprint in row order and quoting, not values.
+    header, *rows = csv.reader(io.StringIO(download.text, newline=""))
+    assert header == ["地点", "台数"] and sorted(rows) == [["新宿", "120"], ["渋谷", "98"]]
 
     refused = http.get(f"/datasets/{dataset_id}/download", headers=auth(outsider))
     assert refused.status_code == 403
@@ -118,7 +124,7 @@ def test_whole_slice_over_http(http: httpx.Client, operator_key: str) -> None:
     assert audit[0]["action"] == "invoice.marked_paid"
     assert audit[0]["target_id"] == invoices[0]["id"]
     balances = http.get("/operator/ledger/balances", headers=auth(operator_key)).json()
-    assert sum(balances.values()) == 0 and balances["cash:bank"] == 5_000
+    assert sum(balances.values()) == 0 and balances["cash:bank"] == 5_500
 
 
 def test_bad_upload_is_422_problem_and_stores_nothing(http: httpx.Client) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from schemathesis.engine import from_schema
 from schemathesis.engine import events as engine_events
+from schemathesis.engine import from_schema
 
 from market.service import Market
 from market.settings import Settings
@@ -86,6 +86,11 @@ def _cursors(http: httpx.Client, document: dict[str, Any], seeded: Seeded) -> di
     return cursors
 
 
+def _path_value(value: str) -> str | int:
+    """Integer path parameters (a conditions version) are pinned as integers."""
+    return int(value) if value.isdigit() else value
+
+
 def _value(seeded: Seeded, ref: str) -> str:
     return ref[1:] if ref.startswith("=") else seeded.ids[ref]
 
@@ -102,7 +107,8 @@ def fuzz_config(
         if document["paths"][path][method.lower()].get("security"):
             entry["headers"] = {"Authorization": f"Bearer {seeded.tokens[role_of(name)]}"}
         parameters: dict[str, Any] = {
-            f"path.{param}": seeded.ids[ref] for param, ref in PATH_IDS.get(name, {}).items()
+            f"path.{param}": _path_value(seeded.ids[ref])
+            for param, ref in PATH_IDS.get(name, {}).items()
         }
         for field, ref in BODY_VALUES.get(name, {}).items():
             key = f"{name} {field}"
@@ -173,10 +179,16 @@ def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
                         if case_id in recorder.cases
                         else recorder.label
                     )
+                    interaction = recorder.interactions.get(case_id)
+                    answer = (
+                        interaction.response.content[:300].decode(errors="replace")
+                        if interaction is not None and interaction.response is not None
+                        else ""
+                    )
+                    steps = check.failure_info.steps
                     failures.add(
-                        f"{operation}: {check.name}: {failure.title}: "
-                        f"{failure.message.splitlines()[0] if failure.message else ''} "
-                        f"[{check.failure_info.steps[-1].curl if check.failure_info.steps else ''}]"
+                        f"{operation}: {check.name}: {failure.title} "
+                        f"[{steps[-1].curl if steps else ''}] -> {answer}"
                     )
 
     print(

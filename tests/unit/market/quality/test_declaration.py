@@ -41,15 +41,27 @@ def test_a_full_declaration_is_accepted() -> None:
         ({"columns": [{"name": "a", "type": "integer", "minimum": "1"}]}, "columns.0", "numbers"),
         ({"columns": [{"name": "a", "type": "integer", "minimum": True}]}, "columns.0.minimum", ""),
         ({"columns": [{"name": "a", "type": "date", "maximum": "tomorrow"}]}, "columns.0", "ISO"),
-        ({"columns": [{"name": "a", "type": "number", "minimum": 5, "maximum": 1}]}, "columns.0", "above"),
+        (
+            {"columns": [{"name": "a", "type": "number", "minimum": 5, "maximum": 1}]},
+            "columns.0",
+            "above",
+        ),
         ({"columns": [{"name": "a"}, {"name": "a"}]}, "", "declared twice"),
-        ({"columns": [{"name": "t", "type": "integer"}], "timestamp_column": "t"}, "", "date or datetime"),
+        (
+            {"columns": [{"name": "t", "type": "integer"}], "timestamp_column": "t"},
+            "",
+            "date or datetime",
+        ),
         ({"update_frequency_days": 0}, "update_frequency_days", "greater than 0"),
         ({"rules": ["a >= b", "a >="]}, "rules.1", "ends too early"),
         ({"rules": ["__import__('os').system('x') == 1"]}, "rules.0", "cannot read"),
         ({"columns": [{"name": "a", "pattern": "(a+)+$"}]}, "columns.0.pattern", "nested repeats"),
         ({"columns": [{"name": "a", "pattern": "(ab|a)*c"}]}, "columns.0.pattern", "alternation"),
-        ({"columns": [{"name": "a", "pattern": r"(\w)\1"}]}, "columns.0.pattern", "back-references"),
+        (
+            {"columns": [{"name": "a", "pattern": r"(\w)\1"}]},
+            "columns.0.pattern",
+            "back-references",
+        ),
         ({"columns": [{"name": "a", "pattern": "(?=a)a"}]}, "columns.0.pattern", "look-arounds"),
         ({"columns": [{"name": "a", "pattern": "a+b+c+"}]}, "columns.0.pattern", "at most 2"),
         ({"columns": [{"name": "a", "pattern": "[a-"}]}, "columns.0.pattern", "not a regular"),
@@ -60,7 +72,7 @@ def test_a_bad_declaration_is_refused_naming_the_field(
     declared: dict[str, object], field: str, reason: str
 ) -> None:
     message = refusal(declared)
-    assert message.startswith(f"{field}:" if field else ":") or f"{field}:" in message
+    assert message.startswith(field)
     assert reason in message
 
 

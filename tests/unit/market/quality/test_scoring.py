@@ -183,9 +183,12 @@ def test_privacy_and_utility_come_from_the_anonymizers_public_report() -> None:
     assert scored.component("utility").score == 75.0
     assert scored.component("uniqueness").status == "not_measured"
     without_l = AnonymizationFigures(k=4, l=None, ncp=0.0)
-    assert score_table(
-        table(**full(4, "ab")), now=NOW, anonymization=without_l
-    ).component("privacy").score == 75.0
+    assert (
+        score_table(table(**full(4, "ab")), now=NOW, anonymization=without_l)
+        .component("privacy")
+        .score
+        == 75.0
+    )
 
 
 def test_credibility_is_an_input_figure() -> None:
