@@ -17,7 +17,9 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=100,
+        pattern=r"^[\x20-\x7e]+$",
         description="Send a unique key to make a retried request safe: it returns the first response.",
     ),
 ]

@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from market.anonymization import JobSpec
-from market.listings import MAX_TERM_DAYS
+from market.listings import MAX_LICENCE_COUNT, MAX_TERM_DAYS
 from market.models import utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.personal.categories import CATEGORIES
@@ -40,14 +40,12 @@ def _no_bool_or_text(value: Any) -> Any:
 WHOLE_NUMBER = BeforeValidator(_no_bool_or_text)
 WholeNumber = Annotated[int, WHOLE_NUMBER]
 Yen = Annotated[int, Field(ge=1, le=MAX_YEN), WHOLE_NUMBER]
-Count = Annotated[int, Field(ge=1, le=MAX_YEN), WHOLE_NUMBER]
+Count = Annotated[int, Field(ge=1, le=MAX_LICENCE_COUNT), WHOLE_NUMBER]
 Text = Annotated[str, Field(pattern=_NO_CONTROL)]
 Code = Annotated[str, Field(min_length=1, max_length=140, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 # Closed vocabularies are published as enums, so a client (or a fuzzer) knows every accepted
 # code from the schema; the domain still checks them and names the code it refused.
-LeafPurpose = Annotated[
-    str, Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES)})
-]
+LeafPurpose = Annotated[str, Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES)})]
 PurposeCode = Annotated[
     str,
     Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES) + sorted(PURPOSE_GROUPS)}),
@@ -173,9 +171,7 @@ class SellerBalance(BaseModel):
 def _one_of_required(*names: str) -> dict[str, Any]:
     """Schema: at least one of `names` present and not null (an amendment must change something)."""
     return {
-        "anyOf": [
-            {"required": [name], "properties": {name: {"type": "integer"}}} for name in names
-        ]
+        "anyOf": [{"required": [name], "properties": {name: {"type": "integer"}}} for name in names]
     }
 
 
@@ -237,8 +233,8 @@ class InstrumentPublic(Public):
 
 
 class InstrumentFeesSet(Request):
-    fee_bps: int = Field(strict=True, ge=0, le=10_000, description="Market fee in basis points")
-    fee_minimum_yen: int = Field(default=0, strict=True, ge=0, le=MAX_YEN)
+    fee_bps: WholeNumber = Field(ge=0, le=10_000, description="Market fee in basis points")
+    fee_minimum_yen: WholeNumber = Field(default=0, ge=0, le=MAX_YEN)
     reason: Reason
 
 
@@ -518,7 +514,9 @@ class BidCreate(Request):
     required_columns: list[Tag] = Field(default_factory=list, max_length=MAX_LIST)
     dataset_id: Id | None = Field(default=None, description="Only this dataset (N licences of it)")
     min_term_days: TermDays | None = Field(default=None, description="Shortest acceptable term")
-    exclusive: StrictBool | None = Field(default=None, description="Require (or refuse) exclusivity")
+    exclusive: StrictBool | None = Field(
+        default=None, description="Require (or refuse) exclusivity"
+    )
 
 
 class BidPublic(Public):

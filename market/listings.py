@@ -27,6 +27,9 @@ TIME_IN_FORCE = ("GTC", "IOC", "FOK")
 # it meant anything different from a perpetual licence (term_days null).
 MAX_TERM_DAYS = 36_500
 
+# Licences of one listing; the column is a 32-bit integer on PostgreSQL.
+MAX_LICENCE_COUNT = 1_000_000_000
+
 
 class OrderKindMismatch(NotFound):
     """An order id given to the wrong endpoint (a listing's id to DELETE /bids, or the reverse)."""
@@ -58,7 +61,7 @@ def make_ask(
         )
     if not 0 < price_yen <= MAX_YEN:
         raise InvalidRequest(f"price_yen must be a whole number of yen from 1 to {MAX_YEN:,}")
-    if licence_count is not None and not 0 < licence_count <= MAX_YEN:
+    if licence_count is not None and not 0 < licence_count <= MAX_LICENCE_COUNT:
         raise InvalidRequest("licence_count must be positive, or null for unlimited licences")
     try:
         purposes = expand_purposes(allowed_purposes)

@@ -587,6 +587,9 @@ class Market:
     def run_auction(self, *, instrument: str, reference_price: int | None = None) -> list[Trade]:
         """Run a call auction (板寄せ) on an instrument now."""
         self._require_instrument(instrument)
+        if instrument not in self.trading.engine.books:
+            # Registered, but no order has reached its book yet: the auction has nothing to match.
+            return []
         return self._run_engine_command(matching.RunAuction(instrument, reference_price))
 
     def _require_instrument(self, name: str) -> None:

@@ -197,8 +197,11 @@ def download(
     participant: CurrentParticipant,
     excel_safe: ExcelSafe = False,
 ) -> StreamingResponse:
-    """The dataset as UTF-8 CSV: as stored for its seller, for a licence holder the licence's own
-    copy (same rows and values; the row order and quoting carry a fingerprint, docs/delivery.md)."""
+    """The dataset as UTF-8 CSV: as stored for its seller, fingerprinted for a licence holder.
+
+    A licence holder's copy has the same rows and values; its row order and quoting carry the
+    licence's fingerprint (docs/delivery.md).
+    """
     delivery = market.deliver(participant=participant, dataset_id=dataset_id, excel_safe=excel_safe)
     return _csv_response(delivery)
 
@@ -244,8 +247,10 @@ def _csv_response(delivery: Delivery) -> StreamingResponse:
     responses={200: {"content": {"text/html": {}}, "description": "The invoice as HTML"}},
 )
 def invoice_document(invoice_id: str, market: MarketDep, viewer: CurrentParticipant) -> str:
-    """The invoice as a page to keep (Japanese and English): the original for its buyer, a
-    copy for its seller."""
+    """The invoice as an HTML page to keep, in Japanese and English.
+
+    Its buyer gets the original, its seller a copy (写し) with the market's fee.
+    """
     return market.settlement.invoice_document(viewer=viewer, invoice_id=invoice_id)
 
 

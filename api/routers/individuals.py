@@ -259,9 +259,7 @@ class ConditionsBody(Body):
     purposes: list[PurposeCode] = Field(
         min_length=1, description="Purpose codes or groups (GET /purposes)"
     )
-    categories: list[RecordCategory] = Field(
-        min_length=1, description="Record categories covered"
-    )
+    categories: list[RecordCategory] = Field(min_length=1, description="Record categories covered")
     allowed_recipient_categories: list[Code] = Field(default_factory=list)
     denied_recipient_categories: list[Code] = Field(default_factory=list)
     allowed_recipients: list[Id] = Field(default_factory=list, description="Participant ids")

@@ -220,8 +220,10 @@ def set_fees(
 def refund(
     invoice_id: str, body: InvoiceRefundCreate, market: MarketDep, operator: OperatorUser
 ) -> InvoiceRefund:
-    """Refund (part of) a paid invoice: reversing entries and a return invoice
-    (`GET /refunds/{id}/document`); audited with the reason."""
+    """Refund (part of) a paid invoice with reversing entries; audited with the reason.
+
+    The refund issues a return invoice (`GET /refunds/{id}/document`).
+    """
     return market.settlement.refund_invoice(
         operator=operator, invoice_id=invoice_id, amount_yen=body.amount_yen, reason=body.reason
     )

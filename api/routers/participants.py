@@ -90,8 +90,10 @@ def purposes() -> dict[str, str]:
 def set_tax_profile(
     body: TaxProfileSet, market: MarketDep, participant: CurrentParticipant
 ) -> Participant:
-    """Declare whether you charge consumption tax and your qualified-invoice registration
-    number; registered sellers' buyers receive qualified invoices (docs/settlement.md)."""
+    """Declare whether you charge consumption tax, and your invoice registration number.
+
+    Buyers from a registered seller receive qualified invoices (docs/settlement.md).
+    """
     return market.settlement.set_tax_profile(
         participant=participant,
         taxable_business=body.taxable_business,

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
 from api.deps import CurrentParticipant, MarketDep
@@ -132,6 +132,7 @@ def create_listing(
             return market.list_personal_records(
                 seller=seller, claim=claim, pool=body.pool.model_dump(), **terms
             )
+        assert body.dataset_id is not None  # ListingCreate requires one of the two
         return market.list_dataset(seller=seller, claim=claim, dataset_id=body.dataset_id, **terms)
 
     return run_idempotent(
@@ -251,7 +252,13 @@ def listing(listing_id: str, market: MarketDep, viewer: CurrentParticipant) -> d
 
 
 @router.get("/sales/statements/{month}", response_model=SellerStatement)
-def my_statement(month: str, market: MarketDep, seller: CurrentParticipant) -> dict[str, Any]:
-    """Your monthly statement (YYYY-MM, in JST): sales, tax, fees, refunds and payouts, with
-    each invoice (`GET /invoices/{id}/document` shows your copy)."""
+def my_statement(
+    month: Annotated[str, Path(pattern=r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$")],
+    market: MarketDep,
+    seller: CurrentParticipant,
+) -> dict[str, Any]:
+    """Your monthly statement (YYYY-MM, in JST): sales, tax, fees, refunds and payouts.
+
+    It lists each invoice; `GET /invoices/{id}/document` shows your copy.
+    """
     return market.settlement.statement(seller=seller, month=month)

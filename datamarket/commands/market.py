@@ -168,3 +168,18 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command()(demo)
     app.command()(migrate)
     app.command("create-operator")(create_operator)
+
+    @bench_app.command("quality")
+    def bench_quality(
+        rows: int = typer.Option(1_000_000, help="rows of the seeded text table"),
+        columns: int = typer.Option(10, help="columns (cycling through the declared types)"),
+        repeats: int = typer.Option(3, help="timed runs of each; the best is reported"),
+        seed: int = typer.Option(1, help="seed of the table"),
+        as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+    ) -> None:
+        """Score a large table's quality beside a plain pandas profile of it; exit 1 unless they
+        count the same duplicate rows."""
+        from bench.quality.run import main
+
+        if not main(rows, columns, repeats, seed, as_json):
+            raise typer.Exit(1)

@@ -390,7 +390,8 @@ def request_of_licence(*, session: Session, buyer: Participant, licence_id: str)
         raise NotFound(f"you hold no licence {licence_id}")
     request = hooks.request_for_trade(session=session, trade_id=licence.trade_id)
     if request is None:
-        raise InvalidRequest(
+        # The licence exists, but it holds a dataset, not records: there are none to show.
+        raise NotFound(
             f"licence {licence_id} is not of personal records: download its dataset with "
             f"GET /datasets/{licence.dataset_id}/download"
         )

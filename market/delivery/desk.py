@@ -87,10 +87,9 @@ class DeliveryDesk:
             self.url_keys, token, buyer_id=participant.id, now=int(now.timestamp())
         )
         with Session(self.db) as session:
-            licence = require_own_live_licence(
+            licence, dataset = require_own_live_licence(
                 session=session, participant=participant, licence_id=licence_id, now=now
             )
-            dataset = get_dataset(session=session, dataset_id=licence.dataset_id)
         return self._copy(dataset, licence, excel_safe=excel_safe)
 
     def _copy(self, dataset: Dataset, licence: Licence | None, *, excel_safe: bool) -> Delivery:

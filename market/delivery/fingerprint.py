@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from market.csv_formulas import FORMULA_STARTS, is_formula_like
 from market.csv_ingest import decode_csv_bytes
+from market.errors import InvalidRequest
 
 BLOCK_ROWS = 10_000
 KEY_LABEL = b"datamarket fingerprint v1\x00"
@@ -194,7 +195,12 @@ def read_leak(raw: bytes) -> Leak:
     """Read a leaked CSV (UTF-8 or CP932) with its header; values as text, exactly as written."""
     text, _ = decode_csv_bytes(raw)
     text = text.removeprefix("\ufeff")
-    frame = pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, skip_blank_lines=True)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, na_filter=False, skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):
+        raise InvalidRequest(
+            "the file is not a CSV table with a header row; a trace needs the column names"
+        ) from None
     frame.columns = [str(name).strip() for name in frame.columns]
     lines = pd.Series([line.removesuffix("\r") for line in text.split("\n") if line.strip()])
     if len(lines) != len(frame) + 1 or frame.empty:

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from market.datasets import require_download_right
+from market.datasets import get_dataset, require_download_right
 from market.errors import Forbidden, NotFound
 from market.models import Dataset, Licence, Participant
 
@@ -37,8 +37,9 @@ def delivery_licence(
 
 def require_own_live_licence(
     *, session: Session, participant: Participant, licence_id: str, now: datetime
-) -> Licence:
-    """One of the participant's licences, still live; NotFound for anyone else's."""
+) -> tuple[Licence, Dataset]:
+    """One of the participant's licences, still live, with its dataset; NotFound for anyone
+    else's. The dataset's download rule applies as on `GET /datasets/{id}/download`."""
     licence = session.get(Licence, licence_id)
     if licence is None or licence.buyer_id != participant.id:
         raise NotFound(f"you hold no licence {licence_id}")
@@ -46,4 +47,6 @@ def require_own_live_licence(
         raise Forbidden(
             f"licence {licence_id} has expired or was revoked; its data can no longer be downloaded"
         )
-    return licence
+    dataset = get_dataset(session=session, dataset_id=licence.dataset_id)
+    require_download_right(session=session, participant=participant, dataset=dataset)
+    return licence, dataset

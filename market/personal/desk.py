@@ -60,7 +60,7 @@ class Desk:
         self.ref_key = reference_key(settings.resolved_master_key())
         # Called after a change that can alter who may receive whose records (conditions,
         # delegations, records): the market recomputes its PDS listings' engine terms then.
-        self.on_people_changed: Callable[[], None] = lambda: None
+        self.on_people_changed: Callable[[], object] = lambda: None
 
     def changed(self, result: T) -> T:
         """Pass `result` through after letting the order book see the change."""

@@ -88,13 +88,20 @@ def profile_column(series: pd.Series) -> ColumnProfile:
     codes = codes.astype(np.int64, copy=False)
     values = np.asarray(uniques, dtype=object)
     if infer_dtype(values, skipna=False) not in ("string", "empty"):
-        values = np.fromiter(map(str, values), dtype=object, count=len(values))
+        values = np.fromiter(map(_as_text, values), dtype=object, count=len(values))
     stripped = np.fromiter(map(str.strip, values), dtype=object, count=len(values))
     blank = np.asarray(stripped == "", dtype=bool)
     if blank.any():
         codes = np.where((codes >= 0) & blank[np.maximum(codes, 0)], -1, codes)
     counts = np.bincount(codes[codes >= 0], minlength=len(stripped)).astype(np.int64)
     return ColumnProfile(codes, pd.Series(stripped, dtype=object), counts)
+
+
+def _as_text(value: object) -> str:
+    """A cell of a typed frame as text; whole floats (integers widened by a null) without '.0'."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def full_matches(

@@ -10,7 +10,12 @@ from market import db
 from market.models import Instrument, Participant, utcnow
 from market.settings import Settings
 from market.settlement import check, documents, payouts, profiles, reconcile, refunds, statements
-from market.settlement.invoices import TERMS_KEY, SettlementTerms, get_invoice_for
+from market.settlement.invoices import (
+    TERMS_KEY,
+    SettlementTerms,
+    get_invoice_for,
+    register_terms,
+)
 from market.settlement.tables import InvoiceRefund
 
 T = TypeVar("T")
@@ -33,6 +38,7 @@ class SettlementDesk:
         self.db = engine
         self.terms = terms_from(settings)
         self.after_commit = after_commit
+        register_terms(engine, self.terms)
 
     def bind(self, session: Session) -> Session:
         """Give a unit of work the market's invoicing terms (read when a trade is invoiced)."""

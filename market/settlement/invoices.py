@@ -9,8 +9,9 @@ registered; otherwise it says it is not one. What an invoice says is fixed when 
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from market.audit import record_operator_action
@@ -42,10 +43,25 @@ class SettlementTerms:
     payment_terms_days: int = 30
 
 
+# Each market's terms by its database engine, so that a trade settled in any unit of work of
+# that market (the order book's, or a bank's or person's decision) is invoiced on its terms.
+_TERMS_BY_ENGINE: "WeakKeyDictionary[Engine, SettlementTerms]" = WeakKeyDictionary()
+
+
+def register_terms(engine: Engine, terms: SettlementTerms) -> None:
+    """Invoice every trade settled through this engine on these terms."""
+    _TERMS_BY_ENGINE[engine] = terms
+
+
 def terms_of(session: Session) -> SettlementTerms:
-    """The invoicing terms the unit of work was opened with (defaults when none were given)."""
+    """The invoicing terms of the session's unit of work, else of its market's engine, else the
+    defaults (no registration number: no qualified invoice)."""
     terms = session.info.get(TERMS_KEY)
-    return terms if isinstance(terms, SettlementTerms) else SettlementTerms()
+    if isinstance(terms, SettlementTerms):
+        return terms
+    bind = session.get_bind()
+    found = _TERMS_BY_ENGINE.get(bind) if isinstance(bind, Engine) else None
+    return found or SettlementTerms()
 
 
 def is_taxable(participant: Participant) -> bool:

@@ -77,7 +77,12 @@ def delegate(http: httpx.Client, who: Person, bank_id: str) -> None:
 
 
 def pool_listing(
-    http: httpx.Client, key: str, categories: list[str], price: int, purposes: list[str], **pool: int
+    http: httpx.Client,
+    key: str,
+    categories: list[str],
+    price: int,
+    purposes: list[str],
+    **pool: int,
 ) -> dict[str, Any]:
     body = {
         "pool": {"categories": categories, **pool},
@@ -237,7 +242,9 @@ def test_healthcare_pool_and_own_asks_trade_only_what_people_allow(
     declined = licence_of(http, insurer_key, trades[asks[people[16].id]["id"]]["id"])
     assert declined["revoked_at"] is not None
     assert_problem(
-        http.get(f"/licences/{declined['id']}/records", headers=auth(insurer_key)), 403, "Declined by the person"
+        http.get(f"/licences/{declined['id']}/records", headers=auth(insurer_key)),
+        403,
+        "Declined by the person",
     )
     # Invoiced per record delivered: 4 x 300 for the pool, 200 for each approved own ask.
     purchases = {t["listing_id"]: t for t in ok(http.get("/purchases", headers=auth(insurer_key)))}
@@ -262,9 +269,10 @@ def test_healthcare_pool_and_own_asks_trade_only_what_people_allow(
                  json={"approve": False, "reason": "研究計画の倫理審査が未了"}))  # fmt: skip
     lab_licence = licence_of(http, lab_key, lab_trade["id"])
     rejected = http.get(f"/licences/{lab_licence['id']}/records", headers=auth(lab_key))
-    assert "研究計画の倫理審査が未了" in assert_problem(
-        rejected, 403, "Rejected by the data-ethics board"
-    )["detail"]
+    assert (
+        "研究計画の倫理審査が未了"
+        in assert_problem(rejected, 403, "Rejected by the data-ethics board")["detail"]
+    )
     assert lab_licence["revoked_at"] is not None
     assert ok(http.get("/invoices", headers=auth(lab_key))) == []
     assert rows_of(market, ProvisionRecord, recipient_id=lab_id) == 0

@@ -49,7 +49,9 @@ def test_periodic_instrument_trades_only_in_the_auction(market: Market) -> None:
     assert _cross(market).trades == []
     trades = market.run_auction(instrument=INSTRUMENT)
     assert [(t.price_yen, t.quantity) for t in trades] == [(AUCTION_PRICE, 1)]
-    assert market.trial_balance()[f"receivable:buyer:{trades[0].buyer_id}"] == trades[0].price_yen
+    # The buyer owes the auction price and 10% consumption tax (a business seller is taxable).
+    owed = trades[0].price_yen + trades[0].price_yen // 10
+    assert market.trial_balance()[f"receivable:buyer:{trades[0].buyer_id}"] == owed
 
 
 def test_timed_auction_runs_when_the_clock_passes_its_interval(

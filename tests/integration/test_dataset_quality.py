@@ -11,12 +11,12 @@ from market.service import Market
 from market.settings import Settings
 
 CSV = (
-    "sensor,speed,start,end\n"
-    "S001,40,2026-11-01,2026-11-02\n"
-    "S002,-5,2026-11-03,2026-11-02\n"
-    "S003,,2026-11-04,2026-11-05\n"
-    "S004,55,2026-11-05,2026-11-06\n"
-).encode()
+    b"sensor,speed,start,end\n"
+    b"S001,40,2026-11-01,2026-11-02\n"
+    b"S002,-5,2026-11-03,2026-11-02\n"
+    b"S003,,2026-11-04,2026-11-05\n"
+    b"S004,55,2026-11-05,2026-11-06\n"
+)
 SCHEMA = {
     "columns": [
         {"name": "sensor", "pattern": "S[0-9]{3}", "description": "sensor id"},
@@ -59,8 +59,10 @@ def test_an_upload_stores_its_schema_and_the_breakdown_behind_its_score(market: 
     assert scores["validity"] == round(100 * 14 / 15, 2)
     assert scores["consistency"] == 75.0
     assert scores["uniqueness"] == 100.0
-    assert stored.quality_score == stored.quality["score"] == round(
-        (20 * 93.75 + 20 * 100 * 14 / 15 + 10 * 75 + 10 * 100) / 60
+    assert (
+        stored.quality_score
+        == stored.quality["score"]
+        == round((20 * 93.75 + 20 * 100 * 14 / 15 + 10 * 75 + 10 * 100) / 60)
     )
     assert stored.data_schema is not None
     assert stored.data_schema["columns"][1] == {

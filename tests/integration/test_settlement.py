@@ -13,7 +13,7 @@ from market.models import Invoice, LedgerEntry, OperatorAction, Participant
 from market.service import Market
 from market.settings import Settings
 from market.settlement.check import check_ledger
-from market.settlement.invoices import is_overdue
+from market.settlement.invoices import is_overdue, terms_of
 from market.settlement.ledger import Posting, post
 from market.settlement.statements import JST
 from market.settlement.tables import InvoiceRefund, LedgerTransaction
@@ -339,3 +339,12 @@ def test_an_entry_changed_after_posting_is_caught_even_when_it_still_balances(
         session.commit()
     [problem] = [p for p in market.settlement.check() if "digest" in p]
     assert changed in problem
+
+
+def test_trades_settled_outside_the_order_book_are_invoiced_on_the_markets_terms(
+    market: Market,
+) -> None:
+    # A bank's or a person's decision settles a trade in its own unit of work (market/banks).
+    with Session(market.db) as session:
+        terms = terms_of(session)
+    assert (terms.legal_name, terms.registration_number) == ("市場株式会社", MARKET_NUMBER)

@@ -1,7 +1,7 @@
 """settlement: ledger transaction headers, refunds, tax and fee columns, invoice particulars
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0007
 """
 
 from collections import defaultdict
@@ -15,7 +15,7 @@ import market.models
 from market.settlement.ledger import Posting, digest
 
 revision: str = "0009"
-down_revision: str | None = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

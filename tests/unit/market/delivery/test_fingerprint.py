@@ -19,6 +19,7 @@ from market.delivery.fingerprint import (
     row_values,
     score,
 )
+from market.errors import InvalidRequest
 
 MASTER = bytes(range(32))
 COLUMNS = ["age", "sex", "prefecture", "diagnosis", "note"]
@@ -188,3 +189,9 @@ def test_the_verifier_measures_the_same_k_on_a_fingerprinted_anonymized_copy() -
     assert sorted(class_sizes(delivered, ["age", "sex"])) == sorted(
         class_sizes(as_stored, ["age", "sex"])
     )
+
+
+def test_a_file_that_is_no_csv_table_is_refused_with_a_reason() -> None:
+    for raw in (b"", b'a,b\n1,2,3\n"open'):
+        with pytest.raises(InvalidRequest, match="header row"):
+            read_leak(raw)

@@ -292,4 +292,15 @@ def test_a_rule_comparing_different_kinds_is_refused_naming_the_rule() -> None:
 
 def test_the_clock_must_be_timezone_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        score_table(table(a=["1"]), now=datetime(2026, 12, 1))  # noqa: DTZ001
+        score_table(table(a=["1"]), now=datetime(2026, 12, 1))
+
+
+def test_typed_frames_are_read_by_their_text_and_whole_floats_stay_integers() -> None:
+    frame = pd.DataFrame({"count": [1, 2, None], "share": [0.5, None, 2.0]})
+    declared = schema(
+        columns=[{"name": "count", "type": "integer"}, {"name": "share", "type": "number"}],
+        rules=["count < share"],
+    )
+    scored = score_table(frame, declared, now=NOW)
+    assert scored.component("validity").score == 100.0
+    assert scored.component("consistency").details["checks"] == 1
