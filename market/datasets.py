@@ -2,13 +2,15 @@
 
 import hashlib
 import io
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlmodel import Session, select
 
 import anonymize as an
-from market.csv_ingest import ParsedCsv
+from market.csv_ingest import ParsedCsv, parse_csv_upload
 from market.errors import Forbidden, InvalidRequest, NotFound, UploadRejected
 from market.events import record_event
 from market.models import Dataset, Licence, Participant, utcnow
@@ -62,20 +64,17 @@ def require_no_personal_data(parsed: ParsedCsv) -> None:
         )
 
 
-def create_dataset(
-    *,
-    session: Session,
-    dataset_id: str,
-    seller: Participant,
-    parsed: ParsedCsv,
-    title: str,
-    category: str,
-    data_class: str,
-    description: str = "",
-    tags: list[str] | None = None,
-    schema: DatasetSchema | None = None,
-) -> Dataset:
-    """Record an uploaded dataset whose encrypted bytes are already stored under `dataset_id`."""
+@dataclass(frozen=True)
+class AnalysedUpload:
+    """An upload parsed, scanned and scored: everything `create_dataset` needs of the file."""
+
+    parsed: ParsedCsv
+    quality: dict[str, Any]
+    quality_score: int
+
+
+def require_uploadable(*, seller: Participant, data_class: str) -> None:
+    """Refuse an upload by a participant who cannot sell, or of a class nobody uploads."""
     if seller.kind not in SELLER_KINDS:
         raise Forbidden("only businesses, individuals and information banks can sell data")
     if data_class not in UPLOADABLE_CLASSES:
@@ -83,9 +82,40 @@ def create_dataset(
             "anonymized data (匿名加工情報) is produced only by an anonymization job: upload the "
             "personal data as data_class 'personal' and start a job (POST /anonymization-jobs)"
         )
-    if data_class == "non_personal":
+
+
+def analyse_upload(
+    raw: bytes,
+    *,
+    caps: dict[str, int],
+    data_class: str,
+    schema: DatasetSchema | None,
+    now: datetime,
+) -> AnalysedUpload:
+    """Parse, scan (non_personal data) and score an upload: pure, so it may run in a worker."""
+    parsed = parse_csv_upload(raw, **caps)
+    if data_class == DataClass.NON_PERSONAL:
         require_no_personal_data(parsed)
-    quality = measure_quality(csv_frame(parsed.data), schema)
+    quality = assess(csv_frame(parsed.data), schema, now=now)
+    return AnalysedUpload(parsed, quality.to_dict(), quality.score)
+
+
+def create_dataset(
+    *,
+    session: Session,
+    dataset_id: str,
+    seller: Participant,
+    analysed: AnalysedUpload,
+    title: str,
+    category: str,
+    data_class: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    schema: DatasetSchema | None = None,
+) -> Dataset:
+    """Record an analysed upload whose encrypted bytes are already stored under `dataset_id`."""
+    require_uploadable(seller=seller, data_class=data_class)
+    parsed = analysed.parsed
     dataset = Dataset(
         id=dataset_id,
         seller_id=seller.id,
@@ -99,8 +129,8 @@ def create_dataset(
         size_bytes=len(parsed.data),
         source_encoding=parsed.source_encoding,
         sha256=hashlib.sha256(parsed.data).hexdigest(),
-        quality_score=quality.score,
-        quality=quality.to_dict(),
+        quality_score=analysed.quality_score,
+        quality=analysed.quality,
         data_schema=schema_json(schema),
     )
     session.add(dataset)

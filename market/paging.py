@@ -29,7 +29,7 @@ class Page(Generic[T]):
 
 
 class InvalidCursor(NotFound):
-    """A cursor the market did not issue names no page (as an unknown id names no resource)."""
+    """A cursor the market did not issue names no page (like an unknown id: 404)."""
 
     title = "Invalid cursor"
 

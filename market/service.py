@@ -26,12 +26,13 @@ from market import (
 )
 from market.banks import orders as personal_orders
 from market.banks.desk import BankDesk
-from market.csv_ingest import parse_csv_upload
 from market.datasets import (
+    analyse_upload,
     create_dataset,
     get_dataset,
     propose_columns,
     require_download_right,
+    require_uploadable,
 )
 from market.delivery.desk import Delivery, DeliveryDesk
 from market.errors import Forbidden, InvalidRequest, MarketError, NotFound, OrderRejected
@@ -52,6 +53,7 @@ from market.models import (
     new_id,
     utcnow,
 )
+from market.offload import run_heavy
 from market.orphans import sweep_orphans
 from market.paging import Page, fetch_page
 from market.participants import authenticate, register_participant
@@ -107,9 +109,7 @@ class Market:
         self.banks = BankDesk(
             self.db, self.store, settings, after_commit=self._publish_after_commit
         )
-        self.settlement = SettlementDesk(
-            self.db, settings, after_commit=self._publish_after_commit
-        )
+        self.settlement = SettlementDesk(self.db, settings, after_commit=self._publish_after_commit)
         self.pds.on_people_changed = self.refresh_personal_listings
         # Delivery: fingerprinted copies, signed download URLs, tracing (market/delivery).
         self.delivery = DeliveryDesk(self.db, self.store, settings)
@@ -302,20 +302,33 @@ class Market:
             return authenticate(session=session, presented=api_key)
 
     def upload_dataset(self, *, seller: Participant, raw: bytes, **fields: Any) -> Dataset:
-        """Validate, encrypt and record a CSV upload; nothing is kept if any step fails."""
-        parsed = parse_csv_upload(
+        """Validate, encrypt and record a CSV upload; nothing is kept if any step fails.
+
+        The file is parsed, scanned and scored before any transaction begins, in a worker
+        process when it is large (market/offload.py).
+        """
+        require_uploadable(seller=seller, data_class=fields["data_class"])
+        caps = {
+            "max_bytes": self.settings.max_upload_bytes,
+            "max_columns": self.settings.max_csv_columns,
+            "max_header_bytes": self.settings.max_csv_header_bytes,
+            "max_cell_chars": self.settings.max_csv_cell_chars,
+        }
+        analysed = run_heavy(
+            len(raw),
+            analyse_upload,
             raw,
-            max_bytes=self.settings.max_upload_bytes,
-            max_columns=self.settings.max_csv_columns,
-            max_header_bytes=self.settings.max_csv_header_bytes,
-            max_cell_chars=self.settings.max_csv_cell_chars,
+            caps=caps,
+            data_class=fields["data_class"],
+            schema=fields.get("schema"),
+            now=utcnow(),
         )
         dataset_id = new_id()
-        self.store.put(dataset_id, parsed.data)
+        self.store.put(dataset_id, analysed.parsed.data)
         try:
             return self._transaction(
                 lambda s: create_dataset(
-                    session=s, dataset_id=dataset_id, seller=seller, parsed=parsed, **fields
+                    session=s, dataset_id=dataset_id, seller=seller, analysed=analysed, **fields
                 )
             )
         except BaseException:

@@ -320,6 +320,7 @@ PATH_IDS = {
     "PUT /operator/participants/{participant_id}/verification": {"participant_id": "spare"},
     "DELETE /operator/keys/{key_id}": {"key_id": "spare_key"},
     "PUT /operator/instruments/{instrument}/mode": {"instrument": "spare_instrument"},
+    "PUT /operator/instruments/{instrument}/fees": {"instrument": "spare_instrument"},
     "POST /operator/instruments/{instrument}/auction": {"instrument": "spare_instrument"},
     "POST /operator/invoices/{invoice_id}/paid": {"invoice_id": "invoice"},
     "POST /me/wards/{person_id}/conditions/{version}/confirm": {

@@ -19,9 +19,11 @@ from schemathesis.engine import from_schema
 from market.service import Market
 from market.settings import Settings
 from tests.e2e.openapi_seed import (
+    CHECKUP_SPEC,
     INSTRUMENT,
     PASSWORD,
     PATH_IDS,
+    TRAFFIC_CSV,
     Seeded,
     role_of,
     seed_market,
@@ -67,6 +69,36 @@ BODY_VALUES: dict[str, dict[str, str]] = {
 def settings(settings: Settings) -> Settings:
     """The fuzzer sends thousands of requests from one address: rate limits would answer 429."""
     return settings.model_copy(update={"rate_limits_enabled": False})
+
+
+def _with_examples(document: dict[str, Any], seeded: Seeded) -> dict[str, Any]:
+    """The document with a valid example body where random content never passes the rules."""
+    record = {"category": "health_checkup", "data": {"checked_on": "2026-04-01"}}
+    examples = {
+        ("/datasets", "multipart/form-data"): {
+            "file": TRAFFIC_CSV.decode(),
+            "title": "Traffic",
+            "category": "mobility.traffic",
+            "data_class": "non_personal",
+        },
+        ("/anonymization-jobs", "application/json"): {
+            "dataset_id": seeded.ids["personal_dataset"],
+            "spec": CHECKUP_SPEC,
+        },
+        ("/me/records", "application/json"): record,
+        ("/me/records/import", "application/json"): {
+            "format": "datamarket.pds/1",
+            "records": [record],
+        },
+        ("/me/records/import-csv", "multipart/form-data"): {
+            "category": "health_checkup",
+            "file": "checked_on\n2026-04-01\n",
+        },
+    }
+    for (path, media_type), example in examples.items():
+        content = document["paths"][path]["post"]["requestBody"]["content"][media_type]
+        content["example"] = example
+    return document
 
 
 def _operations(document: dict[str, Any]) -> list[str]:
@@ -160,7 +192,7 @@ def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
         document = http.get("/openapi.json").json()
         cursors = _cursors(http, document, seeded)
     config = schemathesis.Config.from_dict(fuzz_config(live_url, document, seeded, cursors))
-    schema = schemathesis.openapi.from_dict(document, config=config)
+    schema = schemathesis.openapi.from_dict(_with_examples(document, seeded), config=config)
 
     failures: set[str] = set()
     errors: list[str] = []

@@ -253,7 +253,7 @@ def test_an_unverified_category_opens_no_restricted_listing(market: Market, oper
     market.set_verification(
         operator=operator, participant_id=claimant.id, verified=True, reason="city hall"
     )
-    verified = market.participants(verification="verified")[0]
+    verified = market.participants(verification="verified").items[0]
     assert len(_bid(market, verified, listing.instrument, 1_000).trades) == 1
 
 
@@ -365,7 +365,7 @@ def test_a_bid_on_a_mistyped_instrument_names_the_near_match(market: Market) -> 
     with pytest.raises(UnknownInstrument, match=re.escape("mobility.traffic/non_personal")):
         _bid(market, buyer, "mobility.trafic/non_personal", 10)
     assert _count(market, Bid) == 0
-    assert [i.name for i in market.instruments()] == [listing.instrument]
+    assert [i.name for i in market.instruments().items] == [listing.instrument]
 
 
 def test_an_unfilled_immediate_bid_says_why(market: Market) -> None:

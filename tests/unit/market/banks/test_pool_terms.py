@@ -92,7 +92,7 @@ def test_the_engine_matches_exactly_the_recipients_whose_cohort_reaches_the_mini
             )
 
 
-def test_a_recipient_not_yet_judged_is_served_by_no_pool() -> None:
+def test_a_recipient_missing_from_the_terms_is_served_by_no_pool() -> None:
     terms = AskTerms(
         dataset_id="pool",
         data_class="personal",
