@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from sqlmodel import Session
 
 import anonymize as an
@@ -86,7 +86,7 @@ class PrivacySpec(BaseModel):
     quality: Literal["dm", "aecs", "entropy", "ncp"] = Field(
         default="dm", description="information-loss measure the search minimizes"
     )
-    relaxed_mondrian: bool = False
+    relaxed_mondrian: StrictBool = False
 
     @model_validator(mode="after")
     def _needs_quasi_identifiers(self) -> "PrivacySpec":

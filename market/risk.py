@@ -1,8 +1,9 @@
 """The pre-trade risk stage: every open bid reserves its worst-case cost against the buyer's credit.
 
-A bid reserves `max price × unfilled licences` when it enters; the reservation shrinks as it fills
-(the invoice then owes the trade price instead) and is released when the bid is cancelled, expires
-or is rejected. The stage lives beside the engine, under its lock, and is pure state: it is rebuilt
+A bid reserves its worst-case cost when it enters: `max price × unfilled licences` plus the
+consumption tax a tax-exclusive listing would add (`worst_case_yen`). The reservation shrinks as
+it fills (the invoice then owes the trade price and its tax instead) and is released when the bid
+is cancelled, expires or is rejected. The stage lives beside the engine, under its lock, and is pure state: it is rebuilt
 from the open bids the journal produced whenever the engine is rebuilt, so it never drifts from
 the book. (After exchange-core's risk engine, which holds each account's exposure in memory.)
 """
@@ -12,6 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import matching
+from market.settlement.tax import tax_on
+
+
+def worst_case_yen(price_yen: int, quantity: int) -> int:
+    """The most `quantity` licences at up to `price_yen` can cost: the price and its tax.
+
+    Tax is rounded down per invoice, so the tax of several smaller invoices never exceeds the tax
+    of their sum: reserving the tax on the whole is an upper bound.
+    """
+    return price_yen * quantity + tax_on(price_yen * quantity)
 
 
 @dataclass
@@ -22,7 +33,7 @@ class Reservation:
 
     @property
     def yen(self) -> int:
-        return self.price_yen * self.remaining
+        return worst_case_yen(self.price_yen, self.remaining)
 
 
 class RiskStage:
@@ -38,8 +49,9 @@ class RiskStage:
     def reserve(self, *, order_id: str, buyer_id: str, price_yen: int, quantity: int) -> None:
         """Reserve a new bid's worst-case cost (the caller checked the buyer can afford it)."""
         self._release_all(order_id)
-        self._orders[order_id] = Reservation(buyer_id, price_yen, quantity)
-        self._add(buyer_id, price_yen * quantity)
+        reservation = Reservation(buyer_id, price_yen, quantity)
+        self._orders[order_id] = reservation
+        self._add(buyer_id, reservation.yen)
 
     def observe(self, events: Iterable[Any], placed_id: str | None = None) -> None:
         """Shrink or release reservations as the engine fills, cancels or changes bids.
@@ -81,9 +93,9 @@ class RiskStage:
         reservation = self._orders.get(order_id)
         if reservation is None:
             return
-        qty = min(qty, reservation.remaining)
-        reservation.remaining -= qty
-        self._add(reservation.buyer_id, -reservation.price_yen * qty)
+        before = reservation.yen
+        reservation.remaining -= min(qty, reservation.remaining)
+        self._add(reservation.buyer_id, reservation.yen - before)
         if reservation.remaining == 0:
             del self._orders[order_id]
 

@@ -59,7 +59,7 @@ from market.paging import Page, fetch_page
 from market.participants import authenticate, register_participant
 from market.personal.desk import PdsDesk
 from market.quality.assess import quality_view
-from market.risk import RiskStage
+from market.risk import RiskStage, worst_case_yen
 from market.settings import Settings
 from market.settlement import credit
 from market.settlement.desk import SettlementDesk
@@ -441,7 +441,7 @@ class Market:
 
         def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
             bid, command = make_bid(session=session, buyer=buyer, **terms)
-            exposure = bid.max_price_yen * bid.quantity
+            exposure = worst_case_yen(bid.max_price_yen, bid.quantity)
             credit.require_credit(
                 session=session,
                 buyer=buyer,
@@ -501,8 +501,8 @@ class Market:
             )
             bid = cast(Bid, bid)
             remaining = bid.quantity - bid.filled
-            before = bid.max_price_yen * remaining
-            after = (max_price_yen or bid.max_price_yen) * (command.qty or remaining)
+            before = worst_case_yen(bid.max_price_yen, remaining)
+            after = worst_case_yen(max_price_yen or bid.max_price_yen, command.qty or remaining)
             if after > before:
                 credit.require_credit(
                     session=session,

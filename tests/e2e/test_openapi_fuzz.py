@@ -167,6 +167,8 @@ def fuzz_config(
         "base-url": base_url,
         "seed": SEED,
         "workers": 1,
+        # Anonymization jobs started by the fuzzer run beside it on two cores.
+        "request-timeout": 60,
         "generation": {"max-examples": MAX_EXAMPLES},
         "checks": {"enabled": True},
         "dictionaries": dictionaries,

@@ -87,21 +87,22 @@ def test_concurrent_payments_of_one_invoice_book_the_cash_once(market: Market, o
 # Item 5: resting bids reserve their worst-case cost against the buyer's credit.
 def test_resting_bids_reserve_credit_until_filled_or_cancelled(market: Market) -> None:
     _, _, listing = list_sensor_dataset(market, price_yen=5_000)
-    buyer = register_buyer(market, credit_limit_yen=10_000)
+    buyer = register_buyer(market, credit_limit_yen=11_000)
     resting = _bid(market, buyer, listing.instrument, 2_000, quantity=5)  # below the ask: rests
     assert resting.trades == [] and resting.bid.status == "open"
-    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 10_000
+    # The worst case: 5 licences at 2,000 yen and their 10% consumption tax.
+    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 11_000
     with pytest.raises(CreditLimitExceeded):
         _bid(market, buyer, listing.instrument, 1)
     assert _count(market, Bid) == 1  # the refused bid stored nothing
     market.cancel_bid(buyer=buyer, bid_id=resting.bid.id)
-    assert market.credit_standing(buyer)["available_yen"] == 10_000
+    assert market.credit_standing(buyer)["available_yen"] == 11_000
     filled = _bid(market, buyer, listing.instrument, 6_000)
     assert [t.price_yen for t in filled.trades] == [5_000]
     standing = market.credit_standing(buyer)
     assert standing["reserved_by_open_bids_yen"] == 0
     # The invoice owes the trade price plus 10% consumption tax.
-    assert standing["unpaid_invoices_yen"] == 5_500 and standing["available_yen"] == 4_500
+    assert standing["unpaid_invoices_yen"] == 5_500 and standing["available_yen"] == 5_500
 
 
 def test_many_resting_bids_never_owe_more_than_the_limit(market: Market) -> None:
@@ -113,7 +114,7 @@ def test_many_resting_bids_never_owe_more_than_the_limit(market: Market) -> None
             _bid(market, buyer, listing.instrument, 9_000)
         except CreditLimitExceeded:
             refused += 1
-    assert refused == 9  # one bid reserves 9,000 of the 10,000; every further one is refused
+    assert refused == 9  # one bid reserves 9,900 (9,000 and its tax) of the 10,000
     # A seller lowering the price fills the resting bid; the buyer owes at most the limit.
     for _ in range(3):
         dataset = market.upload_dataset(
@@ -140,7 +141,7 @@ def test_the_risk_stage_is_rebuilt_with_the_engine(settings: Settings) -> None:
         buyer = register_buyer(market, credit_limit_yen=10_000)
         _bid(market, buyer, listing.instrument, 3_000, quantity=2)
     with Market(settings, bus=InProcessBus()) as restarted:
-        assert restarted.risk.reserved_yen(buyer.id) == 6_000
+        assert restarted.risk.reserved_yen(buyer.id) == 6_600
 
 
 def test_a_deposit_lets_a_buyer_without_credit_bid_and_pays_its_invoice(
@@ -379,12 +380,12 @@ def test_an_unfilled_immediate_bid_says_why(market: Market) -> None:
 # Issue 10 item 5: prices change through the engine's amend; raising a bid reserves the difference.
 def test_raising_a_bid_reserves_the_difference_and_may_trade(market: Market) -> None:
     _, _, listing = list_sensor_dataset(market, price_yen=5_000)
-    buyer = register_buyer(market, credit_limit_yen=6_000)
+    buyer = register_buyer(market, credit_limit_yen=6_600)
     resting = _bid(market, buyer, listing.instrument, 4_000)
     assert resting.trades == []
     with pytest.raises(CreditLimitExceeded):
         market.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=7_000)
-    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 4_000
+    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 4_400
     raised = market.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=5_500)
     assert [t.price_yen for t in raised.trades] == [5_000]
     assert raised.bid.max_price_yen == 5_500 and raised.bid.status == "filled"
