@@ -41,7 +41,7 @@ check-services: $(STAMP)
 	$(BIN)/python -m tests.services
 
 test: $(SYSTEM_STAMP) $(NATIVE_STAMP) check-services
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE)

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    ValidationError,
+    model_validator,
+)
 from sqlmodel import Session
 
 import anonymize as an
@@ -78,10 +86,10 @@ class PrivacySpec(BaseModel):
     l: int | None = Field(  # noqa: E741  (l-diversity's own name)
         default=None, ge=2, description="distinct l-diversity of each sensitive column"
     )
-    t: float | None = Field(
+    t: StrictFloat | None = Field(
         default=None, gt=0, lt=1, description="t-closeness (earth mover's distance)"
     )
-    suppression: float = Field(default=0.0, ge=0, le=0.5, description="share of rows")
+    suppression: StrictFloat = Field(default=0.0, ge=0, le=0.5, description="share of rows")
     algorithm: Literal["auto", "optimal", "mondrian"] = "auto"
     quality: Literal["dm", "aecs", "entropy", "ncp"] = Field(
         default="dm", description="information-loss measure the search minimizes"

@@ -10,15 +10,13 @@ import re
 
 from sqlmodel import Session, select
 
-from market.errors import Conflict, InvalidRequest, NotFound
+from market.errors import Conflict, InvalidRequest
 from market.models import Instrument, Participant
 
 NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*/(personal|anonymized|non_personal)$")
 
 
-class UnknownInstrument(NotFound):
-    """An order book the market does not have (as an unknown id, it names nothing)."""
-
+class UnknownInstrument(InvalidRequest):
     title = "Unknown instrument"
 
 

@@ -247,7 +247,9 @@ class Market:
             with Session(self.db) as session:
                 return render(session, result), False
         scope = {"participant_id": participant.id, "key": key}
-        with Session(self.db) as session:
+        # IMMEDIATE on SQLite: a deferred read-then-insert fails at once (no busy wait) when
+        # another writer got in between; the write lock taken first waits its turn instead.
+        with db.unit_of_work(self.db) as session:
             stored = idempotency.reserve(session=session, request_hash=request_hash, **scope)
         if stored is not None:
             return stored, True
@@ -255,7 +257,7 @@ class Market:
         try:
             result = produce(claim)
         except BaseException:
-            with Session(self.db) as session:
+            with db.unit_of_work(self.db) as session:
                 idempotency.release(session=session, **scope)
             raise
         if claim.response is None:

@@ -166,6 +166,16 @@ def seed_market(http: httpx.Client, settings: Settings) -> Seeded:
     s.ids["bid_to_amend"] = bid(1_100)["bid"]["id"]
     invoices = _ok(http.get("/invoices", headers=buyer), 200)
     s.ids["invoice"] = invoices[0]["id"]
+    # A third purchase, paid and partly refunded: a refund to show, and a seller owed a payout.
+    refunded = bid(6_000, "research.medical")["trades"][0]["id"]
+    invoice = next(
+        i for i in _ok(http.get("/invoices", headers=buyer), 200) if i["trade_id"] == refunded
+    )
+    paid = {"reference": "fuzz transfer"}
+    _ok(http.post(f"/operator/invoices/{invoice['id']}/paid", headers=ops, json=paid), 200)
+    refund = {"amount_yen": 100, "reason": "fuzz refund"}
+    path = f"/operator/invoices/{invoice['id']}/refund"
+    s.ids["refund"] = _ok(http.post(path, headers=ops, json=refund), 201)["id"]
     s.ids["licence"] = _ok(http.get("/licences", headers=buyer), 200)[0]["id"]
     # A signed download link lasts minutes (market/delivery/urls.py): the fuzzer uses it at once.
     link = _ok(http.post(f"/licences/{s.ids['licence']}/download-url", headers=buyer), 200)
@@ -278,6 +288,7 @@ ROLES = {
         "GET /sales",
         "GET /sales/balance",
         "GET /datasets/{dataset_id}/proposed-columns",
+        "GET /datasets/{dataset_id}/quality",
         "POST /anonymization-jobs",
         "GET /anonymization-jobs/{job_id}",
     ],
@@ -307,6 +318,7 @@ PATH_IDS = {
     "DELETE /me/keys/{key_id}": {"key_id": "buyer_spare_key"},
     "GET /datasets/{dataset_id}": {"dataset_id": "dataset"},
     "GET /datasets/{dataset_id}/download": {"dataset_id": "dataset"},
+    "GET /datasets/{dataset_id}/quality": {"dataset_id": "dataset"},
     "GET /datasets/{dataset_id}/proposed-columns": {"dataset_id": "personal_dataset"},
     "GET /announcements/{dataset_id}": {"dataset_id": "anonymized_dataset"},
     "GET /listings/{listing_id}": {"listing_id": "listing"},
@@ -319,6 +331,8 @@ PATH_IDS = {
     "POST /operator/participants/{participant_id}/deposits": {"participant_id": "spare"},
     "PUT /operator/participants/{participant_id}/verification": {"participant_id": "spare"},
     "DELETE /operator/keys/{key_id}": {"key_id": "spare_key"},
+    "POST /operator/participants/{participant_id}/payouts": {"participant_id": "seller"},
+    "GET /refunds/{refund_id}/document": {"refund_id": "refund"},
     "PUT /operator/instruments/{instrument}/mode": {"instrument": "spare_instrument"},
     "PUT /operator/instruments/{instrument}/fees": {"instrument": "spare_instrument"},
     "POST /operator/instruments/{instrument}/auction": {"instrument": "spare_instrument"},

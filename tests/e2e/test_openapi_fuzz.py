@@ -62,6 +62,7 @@ BODY_VALUES: dict[str, dict[str, str]] = {
     "POST /listings": {"dataset_id": "dataset"},
     "POST /anonymization-jobs": {"dataset_id": "personal_dataset"},
     "POST /bids": {"instrument": "=" + INSTRUMENT, "dataset_id": "dataset"},
+    "POST /operator/participants/{participant_id}/payouts": {"amount_yen": "=1"},
 }
 
 
@@ -130,8 +131,11 @@ def _path_value(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
 
-def _value(seeded: Seeded, ref: str) -> str:
-    return ref[1:] if ref.startswith("=") else seeded.ids[ref]
+def _value(seeded: Seeded, ref: str) -> str | int:
+    """A seeded id, or a literal after `=` (digits are a number)."""
+    if not ref.startswith("="):
+        return seeded.ids[ref]
+    return int(ref[1:]) if ref[1:].isdigit() else ref[1:]
 
 
 def fuzz_config(
