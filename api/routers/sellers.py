@@ -24,6 +24,7 @@ from market.banks.orders import CohortView
 from market.catalog import ListingFilter, get_listing
 from market.errors import UploadRejected
 from market.models import Dataset, Listing, Trade
+from market.purposes import PURPOSES
 from market.quality.assess import parse_schema
 
 router = APIRouter(tags=["sellers"])
@@ -153,7 +154,7 @@ def listing_cohort(
     listing_id: str,
     market: MarketDep,
     viewer: CurrentParticipant,
-    purpose: Annotated[str, Query(min_length=1, max_length=60, pattern=r"^[a-z0-9_.]+$")],
+    purpose: Annotated[str, Query(max_length=140, json_schema_extra={"enum": sorted(PURPOSES)})],
 ) -> CohortView:
     """How many people's records buying this PDS listing would deliver to you for `purpose`.
 

@@ -182,8 +182,34 @@ def seed_market(http: httpx.Client, settings: Settings) -> Seeded:
     s.ids["download_token"] = link["url"].rsplit("/", 1)[1]
 
     _seed_people(http, s)
+    _seed_pool(http, s)
     s.ids["spare_instrument"] = SPARE_INSTRUMENT
     return s
+
+
+def _seed_pool(http: httpx.Client, s: Seeded) -> None:
+    """The bank's pooled listing of its delegators' checkups, bought and approved by its board."""
+    bank, buyer = auth(s.tokens["bank"]), auth(s.tokens["buyer"])
+    body = {
+        "pool": {"categories": ["health_checkup"], "min_cohort": 2},
+        "price_yen": 500,
+        "allowed_purposes": ["research.medical"],
+    }
+    pool = _ok(http.post("/listings", headers=bank, json=body), 201)
+    s.ids["pool_listing"] = pool["id"]
+    order = {
+        "instrument": pool["instrument"],
+        "max_price_yen": 500,
+        "purpose": "research.medical",
+        "dataset_id": pool["dataset_id"],
+    }
+    [trade] = _ok(http.post("/bids", headers=buyer, json=order), 201)["trades"]
+    [case] = _ok(http.get("/banks/me/board", headers=bank), 200)
+    decision = {"approve": True, "reason": "fuzz seed: medical research"}
+    path = f"/banks/me/board/{case['request_id']}/decision"
+    _ok(http.post(path, headers=bank, json=decision), 200)
+    licences = _ok(http.get("/licences", headers=buyer), 200)
+    s.ids["pool_licence"] = next(lic["id"] for lic in licences if lic["trade_id"] == trade["id"])
 
 
 def _wait_for_job(http: httpx.Client, headers: dict[str, str], job_id: str) -> str:
@@ -322,6 +348,8 @@ PATH_IDS = {
     "GET /datasets/{dataset_id}/proposed-columns": {"dataset_id": "personal_dataset"},
     "GET /announcements/{dataset_id}": {"dataset_id": "anonymized_dataset"},
     "GET /listings/{listing_id}": {"listing_id": "listing"},
+    "GET /listings/{listing_id}/cohort": {"listing_id": "pool_listing"},
+    "GET /licences/{licence_id}/records": {"licence_id": "pool_licence"},
     "DELETE /listings/{listing_id}": {"listing_id": "listing_to_cancel"},
     "PATCH /listings/{listing_id}": {"listing_id": "listing_to_amend"},
     "DELETE /bids/{bid_id}": {"bid_id": "bid_to_cancel"},

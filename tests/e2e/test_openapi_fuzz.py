@@ -31,7 +31,7 @@ from tests.e2e.openapi_seed import (
 )
 
 SEED = 20261201
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 6
 
 # Bodies whose content obeys rules a JSON Schema cannot carry (a CSV's rows, a record checked
 # against its category's schema, a job spec's cross-column rules, a date not in the past or the

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, func, select
 
-from market.errors import InvalidRequest
+from market.errors import InvalidRequest, NotFound
 from market.events import InProcessBus
 from market.personal.errors import (
     ConditionsRejected,
@@ -176,5 +176,5 @@ def test_delegation_switches_banks_and_returns_to_self_control(market: Market) -
     assert ended is not None and ended.bank_id == bank_b.id
     assert market.pds.delegation(person=someone) is None
     company, _ = market.register(name="Co", kind="business")
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(NotFound):
         market.pds.delegate(person=someone, bank_id=company.id, signed_in=session)
