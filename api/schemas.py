@@ -14,12 +14,12 @@ from pydantic import (
 )
 
 from market.anonymization import JobSpec
-from market.listings import MAX_LICENCE_COUNT, MAX_TERM_DAYS
 from market.models import utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.personal.categories import CATEGORIES
 from market.purposes import PURPOSE_GROUPS, PURPOSES
 from market.quality import DatasetSchema
+from market.trading.listings import MAX_LICENCE_COUNT, MAX_TERM_DAYS
 from market.vocabulary import ParticipantKind, SelfServiceKind
 
 # Request bodies are strict: an unknown field, a boolean where a number belongs, a number out of

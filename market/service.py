@@ -21,7 +21,6 @@ from market import (
     catalog,
     db,
     idempotency,
-    instruments,
     participants,
 )
 from market.banks import orders as personal_orders
@@ -38,7 +37,6 @@ from market.delivery.desk import Delivery, DeliveryDesk
 from market.errors import Forbidden, InvalidRequest, MarketError, NotFound, OrderRejected
 from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pending
 from market.jobs import AnonymizationRunner
-from market.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
 from market.models import (
     AnonymizationJob,
     ApiKey,
@@ -59,7 +57,6 @@ from market.paging import Page, fetch_page
 from market.participants import authenticate, register_participant
 from market.personal.desk import PdsDesk
 from market.quality.assess import quality_view
-from market.risk import RiskStage, worst_case_yen
 from market.settings import Settings
 from market.settlement import credit
 from market.settlement.desk import SettlementDesk
@@ -67,8 +64,10 @@ from market.settlement.invoices import mark_invoice_paid, outstanding_yen
 from market.settlement.ledger import trial_balance
 from market.settlement.statements import seller_balance
 from market.storage import open_store
-from market.trading import Clock, TradingService, epoch_ms
+from market.trading import Clock, TradingService, epoch_ms, instruments
+from market.trading.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
 from market.trading.ownership import EngineOwnership
+from market.trading.risk import RiskStage, worst_case_yen
 
 T = TypeVar("T")
 log = logging.getLogger("datamarket.market")

@@ -23,7 +23,6 @@ from market.banks.pool import cohort_of
 from market.banks.tables import PersonalListing
 from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
-from market.instruments import ensure_instrument, instrument_of
 from market.models import Dataset, Licence, Listing, Participant, utcnow
 from market.money import MAX_YEN
 from market.participants import denied_for_engine
@@ -33,6 +32,7 @@ from market.personal.records import held_categories
 from market.personal.requests import ensure_self_control, refuse, require_recipient
 from market.personal.standing import effective_conditions
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
+from market.trading.instruments import ensure_instrument, instrument_of
 
 POOL = "pool"
 DIRECT = "direct"

@@ -5,10 +5,10 @@ from sqlmodel import Session
 from market.audit import record_operator_action
 from market.errors import InvalidRequest
 from market.events import record_event
-from market.instruments import require_instrument
 from market.models import Instrument, Participant
 from market.money import MAX_YEN
 from market.settlement.registration import registration_number_problem
+from market.trading.instruments import require_instrument
 
 CORPORATE_KINDS = ("business", "info_bank")
 

@@ -12,11 +12,11 @@ from sqlmodel import Session, col, select
 
 from market.errors import Conflict, CreditLimitExceeded, InvalidRequest, NotFound
 from market.events import InProcessBus
-from market.instruments import UnknownInstrument
-from market.licensing import DuplicateLicence, ExclusivityConflict, RedistributionForbidden
 from market.models import Bid, Invoice, LedgerEntry, Licence, Listing, OperatorAction, Trade
 from market.service import Market
 from market.settings import Settings
+from market.trading.instruments import UnknownInstrument
+from market.trading.licensing import DuplicateLicence, ExclusivityConflict, RedistributionForbidden
 from tests.factories import list_sensor_dataset, register_buyer, sensor_csv
 
 PURPOSE = "research.academic"

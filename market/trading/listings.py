@@ -12,14 +12,14 @@ from market.banks.trades import book_personal_trade
 from market.datasets import get_dataset
 from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
-from market.instruments import ensure_instrument, instrument_of, require_instrument
-from market.licensing import held_datasets, require_listable, require_no_duplicate_licence
 from market.models import Bid, Licence, Listing, Participant, Trade, utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.participants import denied_for_engine, recipient_claims
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
 from market.settlement.credit import settle_invoices_from_deposit
 from market.settlement.invoices import settle_trade_by_invoice
+from market.trading.instruments import ensure_instrument, instrument_of, require_instrument
+from market.trading.licensing import held_datasets, require_listable, require_no_duplicate_licence
 from market.vocabulary import SELLER_KINDS
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
