@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anonymize.errors import InvalidHierarchy
+from anonymize.text import decode_japanese_text
 
 ROOT = "*"
 
@@ -61,10 +62,7 @@ class Hierarchy:
 
 def decode_text(raw: bytes) -> str:
     """Decode bytes as UTF-8 (with or without BOM), falling back to CP932 (Shift_JIS)."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp932")
+    return decode_japanese_text(raw)[0]
 
 
 def _validate(rows: tuple[tuple[str, ...], ...]) -> None:

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from anonymize.text import decode_japanese_text
 from market.errors import UploadRejected
 
-UTF8_BOM = b"\xef\xbb\xbf"
 _NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DEFAULT_MAX_COLUMNS = 1_000
@@ -37,22 +37,16 @@ class ParsedCsv:
 
 def decode_csv_bytes(raw: bytes) -> tuple[str, str]:
     """Return (text, encoding name) for UTF-8 (with or without BOM) or CP932 input."""
-    if raw.startswith(UTF8_BOM):
-        candidates = [("utf-8-sig", raw)]
-    else:
-        candidates = [("utf-8", raw), ("cp932", raw)]
-    for encoding, payload in candidates:
-        try:
-            text = payload.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _has_control_characters(text):
-            break
-        return text, encoding
-    raise UploadRejected(
-        "the file is neither UTF-8 nor CP932 (Shift_JIS) text; "
-        "save it as CSV UTF-8 or as Excel's CSV and upload again"
-    )
+    try:
+        text, encoding = decode_japanese_text(raw)
+    except UnicodeDecodeError:
+        text, encoding = "", ""
+    if not encoding or _has_control_characters(text):
+        raise UploadRejected(
+            "the file is neither UTF-8 nor CP932 (Shift_JIS) text; "
+            "save it as CSV UTF-8 or as Excel's CSV and upload again"
+        )
+    return text, encoding
 
 
 def _has_control_characters(text: str) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from market import anonymization, db
-from market.errors import MarketError
+from market.errors import MarketError, NotFound
 from market.models import AnonymizationJob, Dataset, new_id, utcnow
 from market.storage import BlobStore
 
@@ -37,8 +37,7 @@ class JobProgress:
 
     def _update(self, **fields: Any) -> AnonymizationJob:
         with db.unit_of_work(self._engine) as session:
-            job = session.get(AnonymizationJob, self._job_id)
-            assert job is not None
+            job = _existing_job(session, self._job_id)
             for name, value in fields.items():
                 setattr(job, name, value)
             session.add(job)
@@ -75,8 +74,7 @@ class JobProgress:
             self._update(progress=percent, stage=stage)
 
     def succeed(self, session: Session, dataset: Dataset) -> None:
-        job = session.get(AnonymizationJob, self._job_id)
-        assert job is not None
+        job = _existing_job(session, self._job_id)
         job.status, job.progress, job.stage = "succeeded", 100, "done"
         job.result_dataset_id, job.finished_at = dataset.id, utcnow()
         session.add(job)
@@ -159,3 +157,10 @@ class AnonymizationRunner:
             self._store.delete(dataset_id)
             self._store.delete(method_id)
             raise
+
+
+def _existing_job(session: Session, job_id: str) -> AnonymizationJob:
+    job = session.get(AnonymizationJob, job_id)
+    if job is None:
+        raise NotFound(f"anonymization job {job_id} no longer exists")
+    return job

@@ -133,8 +133,10 @@ def create_listing(
             return market.list_personal_records(
                 seller=seller, claim=claim, pool=body.pool.model_dump(), **terms
             )
-        assert body.dataset_id is not None  # ListingCreate requires one of the two
-        return market.list_dataset(seller=seller, claim=claim, dataset_id=body.dataset_id, **terms)
+        # ListingCreate's validator requires a dataset_id when there is no pool.
+        return market.list_dataset(
+            seller=seller, claim=claim, dataset_id=body.dataset_id or "", **terms
+        )
 
     return run_idempotent(
         market=market,

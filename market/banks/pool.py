@@ -173,8 +173,8 @@ def provide_pool(
             f"fewer than {request.min_cohort} people's conditions cover the request at provision",
         )
     for person in people:
-        if person.person_id in covered:
-            assert person.conditions is not None
+        # Only a person with conditions can be covered by the judgement.
+        if person.person_id in covered and person.conditions is not None:
             provide(
                 session=session,
                 request=request,

@@ -145,23 +145,22 @@ class PdsDesk(Desk):
         def work(s: Session) -> tuple[Participant, PersonSession]:
             row = signin.open_session(session=s, presented=token, now=self.now())
             person = s.get(Participant, row.person_id)
-            assert person is not None
+            if person is None:
+                raise NotFound("the account of this session no longer exists")
             return person, row
 
         return self.read(work)
 
     def reauthenticate(self, *, row: PersonSession, password: str) -> PersonSession:
         def work(s: Session) -> PersonSession:
-            live = s.get(PersonSession, row.id)
-            assert live is not None
+            live = _live_session(s, row)
             return signin.reauthenticate(session=s, row=live, password=password, now=self.now())
 
         return self.transaction(work)
 
     def sign_out(self, *, row: PersonSession) -> None:
         def work(s: Session) -> None:
-            live = s.get(PersonSession, row.id)
-            assert live is not None
+            live = _live_session(s, row)
             signin.sign_out(session=s, row=live, now=self.now())
 
         self.transaction(work)
@@ -328,3 +327,10 @@ class PdsDesk(Desk):
                 category, data = records.read_record(store=self.store, record_id=record_id)
                 rows.append({"person_ref": booked.person_ref, "category": category, "data": data})
         return rows
+
+
+def _live_session(session: Session, row: PersonSession) -> PersonSession:
+    live = session.get(PersonSession, row.id)
+    if live is None:
+        raise NotFound("this session no longer exists: sign in again")
+    return live

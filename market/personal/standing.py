@@ -79,9 +79,8 @@ def require_guardian_if_minor(
 ) -> bool:
     """True if the person is a minor (who has a guardian); GuardianRequired if they have none."""
     account = account_of(session, person_id)
-    if not is_minor(account, now=now, minor_age_below=minor_age_below):
+    if account is None or not is_minor(account, now=now, minor_age_below=minor_age_below):
         return False
-    assert account is not None
     if account.guardian_id is None:
         raise GuardianRequired(
             f"a person under {minor_age_below} needs a guardian: name one with PUT /me/account "
