@@ -99,6 +99,13 @@ def _with_examples(document: dict[str, Any], seeded: Seeded) -> dict[str, Any]:
     for (path, media_type), example in examples.items():
         content = document["paths"][path]["post"]["requestBody"]["content"][media_type]
         content["example"] = example
+    # A strong new password: random ones rarely pass the strength rules, and the first change
+    # makes the seeded current password stale for every later attempt.
+    content = document["paths"]["/me/password"]["put"]["requestBody"]["content"]
+    content["application/json"]["example"] = {
+        "password": "a brand new passphrase for 2027",
+        "current_password": PASSWORD,
+    }
     return document
 
 
