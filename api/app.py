@@ -33,14 +33,15 @@ def _tick_auctions(market: Market, stop: threading.Event) -> None:
     Only ticks that change something are journaled: the engine says when it is next due.
     """
     while not stop.wait(TICK_SECONDS):
+        # Only the error's type is logged: a database message can quote the row it failed on.
         try:
             market.tick_if_due()
-        except Exception:
-            log.exception("the auction clock failed to tick; retrying next second")
+        except Exception as exc:
+            log.error("the auction clock failed to tick (%s); retrying", type(exc).__name__)
         try:
             market.snapshot_if_due()
-        except Exception:
-            log.exception("the engine snapshot failed; retrying next second")
+        except Exception as exc:
+            log.error("the engine snapshot failed (%s); retrying", type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, market: Market | None = None) -> FastAPI:
