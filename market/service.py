@@ -491,16 +491,7 @@ class Market:
     ) -> BidOutcome:
         """Change an open bid's price or size; raising it reserves the difference first."""
 
-        def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
-            bid, command = make_amend(
-                session=session,
-                participant=buyer,
-                order_id=bid_id,
-                kind=Bid,
-                price_yen=max_price_yen,
-                total=quantity,
-            )
-            bid = cast(Bid, bid)
+        def reserve_more(session: Session, bid: Bid, command: Any) -> None:
             remaining = bid.quantity - bid.filled
             before = worst_case_yen(bid.max_price_yen, remaining)
             after = worst_case_yen(max_price_yen or bid.max_price_yen, command.qty or remaining)
@@ -511,20 +502,16 @@ class Market:
                     exposure_yen=after - before,
                     reserved_yen=self.risk.reserved_yen(buyer.id),
                 )
-            events = self._submit(session, command)
-            trades, rejection = book_engine_events(
-                session=session,
-                events=events,
-                fee_bps=self.settings.market_fee_bps,
-                ref_key=self.pds.ref_key,
-            )
-            session.refresh(bid)
-            return BidOutcome(bid, trades), rejection
 
-        outcome, rejection = self._trading_transaction(work)
-        if rejection is not None:
-            raise rejection
-        return outcome
+        bid, trades = self._amend(
+            participant=buyer,
+            order_id=bid_id,
+            kind=Bid,
+            price_yen=max_price_yen,
+            total=quantity,
+            check=reserve_more,
+        )
+        return BidOutcome(bid, trades)
 
     def amend_listing(
         self,
@@ -535,31 +522,53 @@ class Market:
         licence_count: int | None = None,
     ) -> Listing:
         """Change an open listing's price or licence count (it may trade at once)."""
+        listing, _ = self._amend(
+            participant=seller,
+            order_id=listing_id,
+            kind=Listing,
+            price_yen=price_yen,
+            total=licence_count,
+        )
+        return listing
 
-        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
-            listing, command = make_amend(
+    def _amend(
+        self,
+        *,
+        participant: Participant,
+        order_id: str,
+        kind: type[T],
+        price_yen: int | None,
+        total: int | None,
+        check: Callable[[Session, T, Any], None] | None = None,
+    ) -> tuple[T, list[Trade]]:
+        """Amend an order through the engine; `check` refuses it before the engine sees it."""
+
+        def work(session: Session) -> tuple[tuple[T, list[Trade]], OrderRejected | None]:
+            found, command = make_amend(
                 session=session,
-                participant=seller,
-                order_id=listing_id,
-                kind=Listing,
+                participant=participant,
+                order_id=order_id,
+                kind=kind,  # type: ignore[arg-type]
                 price_yen=price_yen,
-                total=licence_count,
+                total=total,
             )
-            listing = cast(Listing, listing)
+            order = cast(T, found)
+            if check is not None:
+                check(session, order, command)
             events = self._submit(session, command)
-            _, rejection = book_engine_events(
+            trades, rejection = book_engine_events(
                 session=session,
                 events=events,
                 fee_bps=self.settings.market_fee_bps,
                 ref_key=self.pds.ref_key,
             )
-            session.refresh(listing)
-            return listing, rejection
+            session.refresh(order)
+            return (order, trades), rejection
 
-        listing, rejection = self._trading_transaction(work)
+        result, rejection = self._trading_transaction(work)
         if rejection is not None:
             raise rejection
-        return listing
+        return result
 
     def _cancel(self, *, participant: Participant, order_id: str, kind: type[T]) -> T:
         def work(session: Session) -> T:

@@ -1,16 +1,13 @@
 """`datamarket demo` and `serve --demo`: seeded once, every key saved and working, next steps runnable."""
 
 import json
-import os
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from tests.e2e.demo_server import serving_demo
 from tests.e2e.test_cli import run_cli
 
 DEMO_PARTICIPANTS = 8  # the operator, three sensor sellers, the clinic, three buyers
@@ -65,38 +62,11 @@ def test_a_lost_key_is_reissued_without_a_new_participant(tmp_path: Path) -> Non
     assert reissued.startswith("dm_") and reissued != lost
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_demo_prints_next_steps_that_work_as_printed(tmp_path: Path) -> None:
     # As `make run` does: the default data folder `var` under the working directory.
     assert run_cli("demo", cwd=tmp_path).returncode == 0
-    port = _free_port()
-    env = {**os.environ, "DATAMARKET_DATA_DIR": "var", "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
-    env.pop("DATAMARKET_DATABASE_URL", None)
     out = tmp_path / "serve.out"
-    with out.open("w") as stdout:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "datamarket", "serve", "--demo", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.DEVNULL,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, out.read_text()
-            time.sleep(0.2)
+    with serving_demo(tmp_path, out, timeout=60) as base:
         printed = out.read_text()
         assert "already seeded" in printed
         steps = printed.split(f"Next steps, once the market serves {base}:\n", 1)[1]
@@ -117,7 +87,4 @@ def test_serve_demo_prints_next_steps_that_work_as_printed(tmp_path: Path) -> No
             me = httpx.get(f"{base}/me", headers={"Authorization": f"Bearer {key}"})
             assert me.status_code == 200, name
             assert me.json()["name"] == ("Market Operations" if name == "operator" else name)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert _counts(tmp_path / "var")["participant"] == DEMO_PARTICIPANTS
