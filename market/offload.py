@@ -8,6 +8,8 @@ thread, where starting or feeding a process would cost more than it saves.
 """
 
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,14 +22,43 @@ _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+def _exit_with_parent() -> None:
+    """In the worker: end this process as soon as the process that started it is gone.
+
+    A server killed by a signal runs no clean-up, and a pool worker would otherwise wait on its
+    queue forever.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _worker_pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            # forkserver: the worker never inherits the server's threads or open connections.
-            context = multiprocessing.get_context("forkserver")
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            # spawn: the worker is a child of the server and inherits none of its threads or
+            # open connections.
+            context = multiprocessing.get_context("spawn")
+            _pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=_exit_with_parent
+            )
         return _pool
+
+
+def shutdown() -> None:
+    """Stop the worker process (the next heavy job starts a new one)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_heavy(size: int, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -21,6 +21,7 @@ from market import (
     catalog,
     db,
     idempotency,
+    offload,
     participants,
 )
 from market.banks import orders as personal_orders
@@ -162,6 +163,7 @@ class Market:
         """Stop: finish jobs, snapshot the engine for a quick restart, give up ownership."""
         self.jobs.shutdown()
         if self.running:
+            offload.shutdown()
             self.running = False
             try:
                 self.trading.write_snapshot(self.db, self.owner)
