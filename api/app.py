@@ -35,11 +35,11 @@ def _tick_auctions(market: Market, stop: threading.Event) -> None:
     while not stop.wait(TICK_SECONDS):
         # Only the error's type is logged: a database message can quote the row it failed on.
         try:
-            market.tick_if_due()
+            market.orders.tick_if_due()
         except Exception as exc:
             log.error("the auction clock failed to tick (%s); retrying", type(exc).__name__)
         try:
-            market.snapshot_if_due()
+            market.orders.snapshot_if_due()
         except Exception as exc:
             log.error("the engine snapshot failed (%s); retrying", type(exc).__name__)
 

@@ -27,7 +27,7 @@ def current_participant(
 ) -> Participant:
     if credentials is None:
         raise InvalidApiKey("send your API key as 'Authorization: Bearer dm_<id>_<secret>'")
-    return market.authenticate(credentials.credentials)
+    return market.accounts.authenticate(credentials.credentials)
 
 
 CurrentParticipant = Annotated[Participant, Depends(current_participant)]

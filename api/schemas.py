@@ -19,6 +19,7 @@ from market.money import MAX_QUANTITY, MAX_YEN
 from market.personal.categories import CATEGORIES
 from market.purposes import PURPOSE_GROUPS, PURPOSES
 from market.quality import DatasetSchema
+from market.trading.commands import LicenceTerms, OfferLicences, OfferRecords, PlaceBid
 from market.trading.listings import MAX_LICENCE_COUNT, MAX_TERM_DAYS
 from market.vocabulary import ParticipantKind, SelfServiceKind
 
@@ -442,6 +443,25 @@ class ListingCreate(Request):
             raise ValueError("send either dataset_id or pool, not both and not neither")
         return self
 
+    def command(self) -> OfferLicences | OfferRecords:
+        """The order desk's command for this request (market/trading/commands.py)."""
+        terms = LicenceTerms(
+            price_yen=self.price_yen,
+            allowed_purposes=list(self.allowed_purposes),
+            licence_count=self.licence_count,
+            allowed_recipients=list(self.allowed_recipients),
+            denied_recipients=list(self.denied_recipients),
+            term_days=self.term_days,
+            exclusive=self.exclusive,
+            price_includes_tax=self.price_includes_tax,
+        )
+        if self.pool is not None:
+            return OfferRecords(
+                categories=list(self.pool.categories), min_cohort=self.pool.min_cohort, terms=terms
+            )
+        # The validator above makes dataset_id present when there is no pool.
+        return OfferLicences(dataset_id=self.dataset_id or "", terms=terms)
+
 
 class CohortPublic(BaseModel):
     """How many people's records a purchase would deliver for the caller's purpose."""
@@ -517,6 +537,23 @@ class BidCreate(Request):
     exclusive: StrictBool | None = Field(
         default=None, description="Require (or refuse) exclusivity"
     )
+
+    def command(self) -> PlaceBid:
+        """The order desk's command for this request (market/trading/commands.py)."""
+        return PlaceBid(
+            instrument=self.instrument,
+            max_price_yen=self.max_price_yen,
+            purpose=self.purpose,
+            quantity=self.quantity,
+            time_in_force=self.time_in_force,
+            min_quality=self.min_quality,
+            min_k=self.min_k,
+            required_tags=list(self.required_tags),
+            required_columns=list(self.required_columns),
+            dataset_id=self.dataset_id,
+            min_term_days=self.min_term_days,
+            exclusive=self.exclusive,
+        )
 
 
 class BidPublic(Public):

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from market import db
+from market.data.desk import DescribeDataset
 from market.errors import MarketError
 from market.models import AnonymizationJob, Bid, Dataset, Licence, Listing, Participant, Trade
 from market.participants import issue_api_key
 from market.service import Market
+from market.trading.commands import LicenceTerms, OfferLicences, PlaceBid
 
 OPERATOR = "Market Operations"
 CLINIC = "みなと健診クリニック"
@@ -219,7 +221,7 @@ class _Seeder:
             participant = found[-1]  # the oldest, should an earlier version have duplicated it
             key = self._working_key(participant, self.known_keys.get(name))
         else:
-            participant, key = self.market.register(name=name, kind=kind, **fields)
+            participant, key = self.market.accounts.register(name=name, kind=kind, **fields)
             self.result.created += 1
         self.result.participants.append(DemoParticipant(role, name, participant.id, key))
         return participant
@@ -227,26 +229,27 @@ class _Seeder:
     def _working_key(self, participant: Participant, key: str | None) -> str:
         if key is not None:
             try:
-                if self.market.authenticate(key).id == participant.id:
+                if self.market.accounts.authenticate(key).id == participant.id:
                     return key
             except MarketError:
                 pass
         with db.unit_of_work(self.market.db) as session:
             return issue_api_key(session=session, participant=participant)
 
-    def dataset(self, seller: Participant, *, raw: bytes, title: str, **fields: Any) -> Dataset:
-        found = self.market.find(Dataset, limit=1, seller_id=seller.id, title=title)
+    def dataset(self, seller: Participant, *, raw: bytes, about: DescribeDataset) -> Dataset:
+        found = self.market.find(Dataset, limit=1, seller_id=seller.id, title=about.title)
         if found:
             return found[0]
         self.result.created += 1
-        return self.market.upload_dataset(seller=seller, raw=raw, title=title, **fields)
+        return self.market.data.upload_dataset(seller=seller, raw=raw, about=about)
 
-    def listing(self, seller: Participant, dataset_id: str, **terms: Any) -> Listing:
+    def listing(self, seller: Participant, dataset_id: str, terms: LicenceTerms) -> Listing:
         found = self.market.find(Listing, limit=1, dataset_id=dataset_id)
         if found:
             return found[0]
         self.result.created += 1
-        return self.market.list_dataset(seller=seller, dataset_id=dataset_id, **terms)
+        offer = OfferLicences(dataset_id=dataset_id, terms=terms)
+        return self.market.orders.offer_licences(seller=seller, offer=offer)
 
     def anonymized(self, clinic: Participant, source: Dataset) -> str:
         """The id of the clinic's 匿名加工情報 made from `source`, running the job if needed."""
@@ -259,11 +262,11 @@ class _Seeder:
                 self.market.jobs.wait()  # a job an interrupted run left behind, resumed on start
                 continue
             break
-        job = self.market.start_anonymization(
+        job = self.market.data.start_anonymization(
             seller=clinic, dataset_id=source.id, spec=CHECKUP_SPEC
         )
         self.market.jobs.wait()
-        finished = self.market.job(participant=clinic, job_id=job.id)
+        finished = self.market.data.job(participant=clinic, job_id=job.id)
         if finished.result_dataset_id is None:
             raise RuntimeError(f"the demo anonymization job failed: {finished.error}")
         return finished.result_dataset_id
@@ -285,19 +288,23 @@ def seed_demo(market: Market, *, known_keys: Mapping[str, str] | None = None) ->
             dataset = seeder.dataset(
                 seller,
                 raw=text.encode("cp932" if index == 0 else "utf-8"),
-                title=f"{title} #{part + 1}",
-                category=category,
-                data_class="non_personal",
-                description="Synthetic demo data",
-                tags=tags,
+                about=DescribeDataset(
+                    title=f"{title} #{part + 1}",
+                    category=category,
+                    data_class="non_personal",
+                    description="Synthetic demo data",
+                    tags=tags,
+                ),
             )
             listings.append(
                 seeder.listing(
                     seller,
                     dataset.id,
-                    price_yen=rng.choice([5_000, 8_000, 12_000, 20_000]),
-                    licence_count=rng.choice([None, 3, 10]),
-                    allowed_purposes=["research", "public.policy", "marketing.analytics"],
+                    LicenceTerms(
+                        price_yen=rng.choice([5_000, 8_000, 12_000, 20_000]),
+                        licence_count=rng.choice([None, 3, 10]),
+                        allowed_purposes=["research", "public.policy", "marketing.analytics"],
+                    ),
                 )
             )
     buyers = [
@@ -314,18 +321,20 @@ def seed_demo(market: Market, *, known_keys: Mapping[str, str] | None = None) ->
     source = seeder.dataset(
         clinic,
         raw=_checkup_csv(rng, 600),
-        title=CHECKUP_TITLE,
-        category="healthcare.checkup",
-        data_class="personal",
+        about=DescribeDataset(
+            title=CHECKUP_TITLE, category="healthcare.checkup", data_class="personal"
+        ),
     )
     anonymized_id = seeder.anonymized(clinic, source)
     listings.append(
         seeder.listing(
             clinic,
             anonymized_id,
-            price_yen=50_000,
-            licence_count=5,
-            allowed_purposes=["research.medical", "research.statistics"],
+            LicenceTerms(
+                price_yen=50_000,
+                licence_count=5,
+                allowed_purposes=["research.medical", "research.statistics"],
+            ),
         )
     )
     result = seeder.result
@@ -333,13 +342,12 @@ def seed_demo(market: Market, *, known_keys: Mapping[str, str] | None = None) ->
     # The trading round runs once: after it, every demo buyer has bids on the book or filled.
     if not any(market.find(Bid, limit=1, buyer_id=buyer.id) for buyer in buyers):
         for listing in listings:
-            outcome = market.place_bid(
-                buyer=rng.choice(buyers),
+            order = PlaceBid(
                 instrument=listing.instrument,
                 max_price_yen=listing.price_yen,
                 purpose=rng.choice(sorted(set(listing.allowed_purposes) & DEMO_PURPOSES)),
-                quantity=1,
             )
+            outcome = market.orders.place_bid(buyer=rng.choice(buyers), order=order)
             result.trades.extend(outcome.trades)
     holders = {lic.buyer_id for lic in market.find(Licence, dataset_id=anonymized_id)}
     result.anonymized_holder = next(

@@ -2,6 +2,31 @@
 
 import csv
 import io
+from typing import Any
+
+from market.data.desk import DescribeDataset
+from market.models import Dataset, Listing, Participant
+from market.service import Market
+from market.trading.commands import LicenceTerms, OfferLicences, PlaceBid
+from market.trading.desk import BidOutcome
+
+
+def place_bid(market: Market, *, buyer: Participant, claim: Any = None, **order: Any) -> BidOutcome:
+    """Place a bid from keyword terms (the fields of `PlaceBid`)."""
+    return market.orders.place_bid(buyer=buyer, order=PlaceBid(**order), claim=claim)
+
+
+def offer_licences(
+    market: Market, *, seller: Participant, dataset_id: str, claim: Any = None, **terms: Any
+) -> Listing:
+    """List a dataset from keyword terms (the fields of `LicenceTerms`)."""
+    offer = OfferLicences(dataset_id=dataset_id, terms=LicenceTerms(**terms))
+    return market.orders.offer_licences(seller=seller, offer=offer, claim=claim)
+
+
+def upload(market: Market, *, seller: Participant, raw: bytes, **about: Any) -> Dataset:
+    """Upload a dataset from keyword facts (the fields of `DescribeDataset`)."""
+    return market.data.upload_dataset(seller=seller, raw=raw, about=DescribeDataset(**about))
 
 
 def sensor_csv(rows: int = 5, *, columns: tuple[str, ...] = ("sensor_id", "reading")) -> bytes:
@@ -15,8 +40,9 @@ def sensor_csv(rows: int = 5, *, columns: tuple[str, ...] = ("sensor_id", "readi
 
 def list_sensor_dataset(market, *, price_yen: int = 1_000, **terms):  # type: ignore[no-untyped-def]
     """Register a seller, upload a non-personal dataset and list it; returns (seller, dataset, listing)."""
-    seller, _ = market.register(name="Seller", kind="business")
-    dataset = market.upload_dataset(
+    seller, _ = market.accounts.register(name="Seller", kind="business")
+    dataset = upload(
+        market,
         seller=seller,
         raw=sensor_csv(),
         title="t",
@@ -24,8 +50,8 @@ def list_sensor_dataset(market, *, price_yen: int = 1_000, **terms):  # type: ig
         data_class="non_personal",
     )
     terms = {"licence_count": None, "allowed_purposes": ["research"], **terms}
-    listing = market.list_dataset(
-        seller=seller, dataset_id=dataset.id, price_yen=price_yen, **terms
+    listing = offer_licences(
+        market, seller=seller, dataset_id=dataset.id, price_yen=price_yen, **terms
     )
     return seller, dataset, listing
 
@@ -34,15 +60,15 @@ def register_buyer(  # type: ignore[no-untyped-def]
     market, *, category: str | None = None, credit_limit_yen: int = 1_000_000, verified: bool = True
 ):
     """A buyer with credit; its declared category verified by an operator unless `verified=False`."""
-    buyer, _ = market.register(
+    buyer, _ = market.accounts.register(
         name="Buyer",
         kind="business",
         recipient_category=category,
         credit_limit_yen=credit_limit_yen,
     )
     if verified:
-        operator, _ = market.register(name="Ops", kind="operator")
-        buyer = market.set_verification(
+        operator, _ = market.accounts.register(name="Ops", kind="operator")
+        buyer = market.accounts.set_verification(
             operator=operator, participant_id=buyer.id, verified=True, reason="checked registry"
         )
     return buyer

@@ -46,7 +46,7 @@ def proposed_columns(
 
     Confirm or edit it, then send it as `spec.columns` of POST /anonymization-jobs.
     """
-    return market.propose_columns(seller=seller, dataset_id=dataset_id)
+    return market.data.propose_columns(seller=seller, dataset_id=dataset_id)
 
 
 @router.post("/anonymization-jobs", response_model=AnonymizationJobPublic, status_code=202)
@@ -58,13 +58,15 @@ def start_job(
     The job checks your labels against the detector's findings before anything is processed,
     and scans the anonymized output for personal identifiers before it is stored.
     """
-    return market.start_anonymization(seller=seller, dataset_id=body.dataset_id, spec=body.spec)
+    return market.data.start_anonymization(
+        seller=seller, dataset_id=body.dataset_id, spec=body.spec
+    )
 
 
 @router.get("/anonymization-jobs/{job_id}", response_model=AnonymizationJobWithOverrides)
 def job_status(job_id: str, market: MarketDep, participant: CurrentParticipant) -> AnonymizationJob:
     """A job's progress, its result or failure reason, and the overrides applied to your labels."""
-    return market.job(participant=participant, job_id=job_id)
+    return market.data.job(participant=participant, job_id=job_id)
 
 
 @router.get(
@@ -90,5 +92,5 @@ def operator_jobs(
 @router.get("/announcements/{dataset_id}", response_class=HTMLResponse)
 def announcement(dataset_id: str, market: MarketDep) -> HTMLResponse:
     """The public announcement of an anonymized dataset (APPI art. 43(3), 44): 日本語 and English."""
-    dataset = market.public_dataset(dataset_id)
+    dataset = market.data.public_dataset(dataset_id)
     return HTMLResponse(render_announcement(dataset))

@@ -25,8 +25,9 @@ from api.schemas import (
 )
 from market.delivery.desk import Delivery
 from market.models import Bid, Invoice, Licence, Trade
-from market.service import BidOutcome, Market
+from market.service import Market
 from market.settlement.tables import InvoiceRefund
+from market.trading.desk import BidOutcome
 
 router = APIRouter(tags=["buyers"])
 
@@ -65,7 +66,9 @@ def place_bid(
         response=response,
         body=body,
         model=BidResult,
-        produce=lambda claim: market.place_bid(buyer=buyer, claim=claim, **body.model_dump()),
+        produce=lambda claim: market.orders.place_bid(
+            buyer=buyer, order=body.command(), claim=claim
+        ),
         render=render,
     )
 
@@ -73,7 +76,7 @@ def place_bid(
 @router.delete("/bids/{bid_id}", response_model=BidPublic, dependencies=[ORDER_ENTRY_LIMIT])
 def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid:
     """Withdraw an open bid; licences already bought stay valid."""
-    return market.cancel_bid(buyer=buyer, bid_id=bid_id)
+    return market.orders.cancel_bid(buyer=buyer, bid_id=bid_id)
 
 
 @router.patch("/bids/{bid_id}", response_model=BidResult, dependencies=[ORDER_ENTRY_LIMIT])
@@ -85,7 +88,7 @@ def amend_bid(
     The bid keeps its place in the queue only when its price is unchanged and its size does not
     grow. Raising it first reserves the extra worst-case cost against your credit.
     """
-    outcome = market.amend_bid(
+    outcome = market.orders.amend_bid(
         buyer=buyer, bid_id=bid_id, max_price_yen=body.max_price_yen, quantity=body.quantity
     )
     return BidResult(
@@ -202,7 +205,9 @@ def download(
     A licence holder's copy has the same rows and values; its row order and quoting carry the
     licence's fingerprint (docs/delivery.md).
     """
-    delivery = market.deliver(participant=participant, dataset_id=dataset_id, excel_safe=excel_safe)
+    delivery = market.delivery.deliver(
+        participant=participant, dataset_id=dataset_id, excel_safe=excel_safe
+    )
     return _csv_response(delivery)
 
 

@@ -61,7 +61,7 @@ def current_caller(
     if is_session_token(token):
         person, row = market.pds.session_of(token)
         return Caller(person, row)
-    return Caller(market.authenticate(token), None)
+    return Caller(market.accounts.authenticate(token), None)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -43,7 +43,7 @@ def create_participant(
     body: OperatorParticipantCreate, market: MarketDep, _: OperatorUser
 ) -> Registration:
     """Register any participant, operators included, with a credit limit."""
-    participant, api_key = market.register(**body.model_dump())
+    participant, api_key = market.accounts.register(**body.model_dump())
     return Registration(participant=ParticipantPublic.model_validate(participant), api_key=api_key)
 
 
@@ -68,7 +68,7 @@ def grant_credit(
     participant_id: str, body: CreditGrant, market: MarketDep, operator: OperatorUser
 ) -> Participant:
     """Set a participant's credit limit (bids reserve against it); audited with the reason."""
-    return market.grant_credit(
+    return market.credit.grant_credit(
         operator=operator,
         participant_id=participant_id,
         credit_limit_yen=body.credit_limit_yen,
@@ -81,7 +81,7 @@ def record_deposit(
     participant_id: str, body: DepositCreate, market: MarketDep, operator: OperatorUser
 ) -> dict[str, int]:
     """Record a prepaid deposit received by bank transfer; it pays invoices as they are issued."""
-    balance = market.record_deposit(
+    balance = market.credit.record_deposit(
         operator=operator,
         participant_id=participant_id,
         amount_yen=body.amount_yen,
@@ -97,7 +97,7 @@ def set_verification(
 ) -> Participant:
     """Verify (or withdraw verification of) a participant's declared category, country and
     security profile; only verified declarations count for listings' recipient rules."""
-    return market.set_verification(
+    return market.accounts.set_verification(
         operator=operator, participant_id=participant_id, verified=body.verified, reason=body.reason
     )
 
@@ -105,7 +105,7 @@ def set_verification(
 @router.delete("/keys/{key_id}", response_model=ApiKeyPublic)
 def revoke_key(key_id: str, body: Revocation, market: MarketDep, operator: OperatorUser) -> ApiKey:
     """Revoke any participant's API key (leaked or abused); audited with the reason."""
-    return market.revoke_key(operator=operator, key_id=key_id, reason=body.reason)
+    return market.accounts.revoke_key(operator=operator, key_id=key_id, reason=body.reason)
 
 
 @router.get("/audit", response_model=list[OperatorActionPublic])
@@ -155,7 +155,7 @@ def set_mode(
 
     Switching to continuous opens the book with an auction; its trades are returned.
     """
-    return market.set_trading_mode(
+    return market.orders.set_trading_mode(
         instrument=instrument, mode=body.mode, interval_seconds=body.interval_seconds
     )
 
@@ -168,7 +168,7 @@ def run_auction(
     reference_price: Annotated[int | None, Query(ge=1, le=10**12)] = None,
 ) -> list[Trade]:
     """Run a call auction on the instrument now; returns its trades."""
-    return market.run_auction(instrument=instrument, reference_price=reference_price)
+    return market.orders.run_auction(instrument=instrument, reference_price=reference_price)
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])
@@ -191,7 +191,7 @@ def mark_paid(
     invoice_id: str, body: InvoicePayment, market: MarketDep, operator: OperatorUser
 ) -> Invoice:
     """Record that the buyer's bank transfer for an invoice arrived (once; audited)."""
-    return market.mark_invoice_paid(
+    return market.credit.mark_invoice_paid(
         operator=operator, invoice_id=invoice_id, reference=body.reference, reason=body.reason
     )
 
@@ -199,7 +199,7 @@ def mark_paid(
 @router.get("/ledger/balances", response_model=dict[str, int])
 def balances(market: MarketDep, _: OperatorUser) -> dict[str, int]:
     """Every ledger account's balance (debits minus credits); they sum to zero."""
-    return market.trial_balance()
+    return market.credit.trial_balance()
 
 
 @router.put("/instruments/{instrument:path}/fees", response_model=InstrumentPublic)

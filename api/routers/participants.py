@@ -34,7 +34,7 @@ def register(body: ParticipantCreate, market: MarketDep) -> Registration:
     deposit) before it can bid, and verifies its declared category, country and security profile
     before they count for listings' recipient rules.
     """
-    participant, api_key = market.register(**body.model_dump())
+    participant, api_key = market.accounts.register(**body.model_dump())
     return Registration(participant=ParticipantPublic.model_validate(participant), api_key=api_key)
 
 
@@ -46,26 +46,26 @@ def me(participant: CurrentParticipant) -> ParticipantPublic:
 @router.post("/me/keys", response_model=ApiKeyIssued, status_code=201)
 def issue_key(market: MarketDep, participant: CurrentParticipant) -> ApiKeyIssued:
     """Issue another API key (shown only here), so you can rotate keys without downtime."""
-    return ApiKeyIssued(api_key=market.issue_key(participant))
+    return ApiKeyIssued(api_key=market.accounts.issue_key(participant))
 
 
 @router.get("/me/keys", response_model=list[ApiKeyPublic])
 def my_keys(market: MarketDep, participant: CurrentParticipant) -> list[ApiKey]:
     """Your live API keys (ids only; the secrets are never stored)."""
-    return market.api_keys(participant)
+    return market.accounts.api_keys(participant)
 
 
 @router.delete("/me/keys/{key_id}", response_model=ApiKeyPublic)
 def revoke_key(key_id: str, market: MarketDep, participant: CurrentParticipant) -> ApiKey:
     """Revoke one of your keys; your last live key cannot be revoked."""
-    return market.revoke_own_key(participant=participant, key_id=key_id)
+    return market.accounts.revoke_own_key(participant=participant, key_id=key_id)
 
 
 @router.get("/me/credit", response_model=CreditStanding)
 def my_credit(market: MarketDep, participant: CurrentParticipant) -> dict[str, int]:
     """What you may still commit to bids: credit limit plus deposits, less unpaid invoices and
     the worst-case cost reserved by your open bids."""
-    return market.credit_standing(participant)
+    return market.credit.standing(participant)
 
 
 @router.get("/instruments", response_model=list[InstrumentPublic], tags=["buyers"])

@@ -22,10 +22,12 @@ from api.schemas import (
 )
 from market.banks.orders import CohortView
 from market.catalog import ListingFilter, get_listing
+from market.data.desk import DescribeDataset
 from market.errors import UploadRejected
 from market.models import Dataset, Listing, Trade
 from market.purposes import PURPOSES
 from market.quality.assess import parse_schema
+from market.trading.commands import OfferRecords
 
 router = APIRouter(tags=["sellers"])
 
@@ -63,9 +65,7 @@ def upload_dataset(
         raise UploadRejected(
             f"the file is over the {limit:,}-byte limit; split it and upload the parts"
         )
-    return market.upload_dataset(
-        seller=seller,
-        raw=raw,
+    about = DescribeDataset(
         title=title,
         category=category,
         data_class=data_class,
@@ -73,6 +73,7 @@ def upload_dataset(
         tags=[tag.strip() for tag in tags.split(",") if tag.strip()],
         schema=parse_schema(column_schema) if column_schema else None,
     )
+    return market.data.upload_dataset(seller=seller, raw=raw, about=about)
 
 
 @router.get("/datasets", response_model=list[DatasetPublic])
@@ -128,15 +129,10 @@ def create_listing(
         return ListingPublic.model_validate(view)
 
     def produce(claim: Any) -> Listing:
-        terms = body.model_dump(exclude={"dataset_id", "pool"})
-        if body.pool is not None:
-            return market.list_personal_records(
-                seller=seller, claim=claim, pool=body.pool.model_dump(), **terms
-            )
-        # ListingCreate's validator requires a dataset_id when there is no pool.
-        return market.list_dataset(
-            seller=seller, claim=claim, dataset_id=body.dataset_id or "", **terms
-        )
+        offer = body.command()
+        if isinstance(offer, OfferRecords):
+            return market.orders.offer_records(seller=seller, offer=offer, claim=claim)
+        return market.orders.offer_licences(seller=seller, offer=offer, claim=claim)
 
     return run_idempotent(
         market=market,
@@ -173,7 +169,7 @@ def cancel_listing(
     listing_id: str, market: MarketDep, seller: CurrentParticipant
 ) -> dict[str, Any]:
     """Withdraw an open listing; licences already sold stay valid."""
-    listing = market.cancel_listing(seller=seller, listing_id=listing_id)
+    listing = market.orders.cancel_listing(seller=seller, listing_id=listing_id)
     return market.listing(viewer=seller, listing_id=listing.id)
 
 
@@ -188,7 +184,7 @@ def amend_listing(
     The listing keeps its place in the queue only when its price is unchanged and its count
     does not grow.
     """
-    listing = market.amend_listing(
+    listing = market.orders.amend_listing(
         seller=seller,
         listing_id=listing_id,
         price_yen=body.price_yen,
@@ -215,7 +211,7 @@ def my_sales(
 @router.get("/sales/balance", response_model=SellerBalance)
 def my_balance(market: MarketDep, seller: CurrentParticipant) -> dict[str, int]:
     """Your gross sales, the market's fees, what you earned, were paid out and are owed."""
-    return market.seller_balance(seller)
+    return market.credit.seller_balance(seller)
 
 
 @router.get("/listings", response_model=list[ListingPublic])

@@ -154,7 +154,7 @@ def create_operator(name: str = typer.Argument(..., help="Display name of the op
     """Register an operator and print its API key (shown once; runs beside a live server)."""
     market = _database_only()
     try:
-        participant, key = market.register(name=name, kind="operator")
+        participant, key = market.accounts.register(name=name, kind="operator")
     finally:
         market.close()
     console.print(f"operator {participant.id}")

@@ -55,7 +55,7 @@ def _state(market: Market) -> dict[str, Any]:
     datasets = market.find(Dataset, limit=500)
     return {
         "engine": market.trading.state_hash(),
-        "ledger": market.trial_balance(),
+        "ledger": market.credit.trial_balance(),
         "participants": sorted(p.id for p in market.find(Participant, limit=500)),
         "trades": sorted(t.id for t in market.trades(limit=500).items),
         "datasets": {d.id: market.store.get(d.id) for d in datasets},

@@ -9,6 +9,7 @@ from market.models import Dataset
 from market.quality.assess import InvalidSchema, parse_schema
 from market.service import Market
 from market.settings import Settings
+from tests.factories import upload as upload_dataset
 
 CSV = (
     b"sensor,speed,start,end\n"
@@ -36,8 +37,9 @@ def market(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def upload(market: Market, raw: bytes = CSV, schema: dict[str, object] | None = None) -> Dataset:
-    seller, _ = market.register(name="Sensors KK", kind="business")
-    return market.upload_dataset(
+    seller, _ = market.accounts.register(name="Sensors KK", kind="business")
+    return upload_dataset(
+        market,
         seller=seller,
         raw=raw,
         title="Traffic",

@@ -17,7 +17,7 @@ from market.service import Market
 from market.settings import Settings
 from market.trading.tables import EngineOwner
 from tests.e2e.test_anonymization_flow import SPEC, checkup_csv
-from tests.factories import list_sensor_dataset
+from tests.factories import list_sensor_dataset, offer_licences, upload
 
 
 def _journal_rows(market: Market) -> int:
@@ -40,7 +40,7 @@ def test_building_a_market_has_no_side_effects(settings: Settings) -> None:
         assert threading.active_count() == threads
         assert not market.running
         with pytest.raises(RuntimeError, match="not started"):
-            market.tick()
+            market.orders.tick()
     finally:
         market.close()
 
@@ -54,11 +54,11 @@ def test_a_second_engine_owner_refuses_to_start(settings: Settings) -> None:
             second.start()
         assert not second.running
         with pytest.raises(RuntimeError, match="not started"):
-            second.tick()
+            second.orders.tick()
         second.close()
         assert (_journal_rows(owner), _epoch(owner)) == (rows, epoch)
         # The owner goes on trading.
-        owner.tick()
+        owner.orders.tick()
         assert _journal_rows(owner) == rows + 1
     with Market(settings, bus=InProcessBus()) as successor:
         assert _epoch(successor) == epoch + 1
@@ -75,7 +75,7 @@ def test_an_owner_whose_lock_vanished_commits_nothing(postgres_url: str, tmp_pat
     stale = Market(settings, bus=InProcessBus()).start()
     try:
         seller, dataset, _ = list_sensor_dataset(stale)
-        connection = stale.owner._connection
+        connection = stale.orders.owner._connection
         assert connection is not None
         pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
         with stale.db.connect() as admin:
@@ -84,7 +84,8 @@ def test_an_owner_whose_lock_vanished_commits_nothing(postgres_url: str, tmp_pat
         with Market(settings, bus=InProcessBus()) as successor:
             rows = _journal_rows(successor)
             with pytest.raises(EngineOwnershipLost):
-                stale.list_dataset(
+                offer_licences(
+                    stale,
                     seller=seller,
                     dataset_id=dataset.id,
                     price_yen=2_000,
@@ -99,15 +100,16 @@ def test_an_owner_whose_lock_vanished_commits_nothing(postgres_url: str, tmp_pat
 
 def test_a_job_claimed_twice_runs_once(settings: Settings) -> None:
     with Market(settings, bus=InProcessBus()) as market:
-        seller, _ = market.register(name="Clinic", kind="business")
-        source = market.upload_dataset(
+        seller, _ = market.accounts.register(name="Clinic", kind="business")
+        source = upload(
+            market,
             seller=seller,
             raw=checkup_csv(),
             title="checkups",
             category="healthcare.checkup",
             data_class="personal",
         )
-        job = market.start_anonymization(seller=seller, dataset_id=source.id, spec=SPEC)
+        job = market.data.start_anonymization(seller=seller, dataset_id=source.id, spec=SPEC)
         market.jobs.wait()
         # A second worker (another process's runner, or a resumed copy) is handed the same job.
         other = AnonymizationRunner(market.db, market.store, after_commit=lambda: None)
@@ -117,7 +119,7 @@ def test_a_job_claimed_twice_runs_once(settings: Settings) -> None:
             other.shutdown()
         produced = market.find(Dataset, data_class="anonymized")
         assert len(produced) == 1
-        assert market.job(participant=seller, job_id=job.id).status == "succeeded"
+        assert market.data.job(participant=seller, job_id=job.id).status == "succeeded"
 
 
 def test_database_commands_run_beside_a_live_owner_and_demo_refuses(

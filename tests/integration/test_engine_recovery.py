@@ -11,7 +11,7 @@ from market.models import Bid, JournalCommand
 from market.service import Market
 from market.settings import Settings
 from market.trading.tables import EngineSnapshot
-from tests.factories import list_sensor_dataset, register_buyer
+from tests.factories import list_sensor_dataset, place_bid, register_buyer
 
 INSTRUMENT = "mobility.traffic/non_personal"
 
@@ -45,7 +45,8 @@ def _trade_a_little(market: Market, clock: FakeClock, rounds: int) -> None:
     for _ in range(rounds):
         clock.now += 1_000
         list_sensor_dataset(market, licence_count=3)
-        market.place_bid(
+        place_bid(
+            market,
             buyer=register_buyer(market),
             instrument=INSTRUMENT,
             max_price_yen=500,
@@ -57,7 +58,7 @@ def test_start_after_a_snapshot_gives_the_state_of_full_replay(
     settings: Settings, market: Market, clock: FakeClock
 ) -> None:
     _trade_a_little(market, clock, 4)
-    covered = market.snapshot_if_due()
+    covered = market.orders.snapshot_if_due()
     assert covered > 0
     _trade_a_little(market, clock, 2)
     live = market.trading.state_hash()
@@ -76,7 +77,7 @@ def test_start_after_a_snapshot_gives_the_state_of_full_replay(
 
 def test_a_snapshot_that_does_not_hash_right_is_skipped(market: Market, clock: FakeClock) -> None:
     _trade_a_little(market, clock, 4)
-    market.snapshot_if_due()
+    market.orders.snapshot_if_due()
     live = market.trading.state_hash()
     with Session(market.db) as session:
         snapshot = session.exec(select(EngineSnapshot)).one()
@@ -91,16 +92,16 @@ def test_an_idle_periodic_instrument_journals_no_clock_rows_per_second(
     market: Market, clock: FakeClock
 ) -> None:
     list_sensor_dataset(market)
-    market.set_trading_mode(instrument=INSTRUMENT, mode="periodic", interval_seconds=60)
+    market.orders.set_trading_mode(instrument=INSTRUMENT, mode="periodic", interval_seconds=60)
     rows = _journal_rows(market)
     for _ in range(59):
         clock.now += 1_000
-        assert market.tick_if_due() is None
+        assert market.orders.tick_if_due() is None
     assert _journal_rows(market) == rows
     clock.now += 1_000
-    assert market.tick_if_due() == []
+    assert market.orders.tick_if_due() == []
     assert _journal_rows(market) == rows + 1
-    assert market.tick_if_due() is None
+    assert market.orders.tick_if_due() is None
 
 
 def test_an_oversized_bid_is_refused_before_the_journal(market: Market) -> None:
@@ -108,7 +109,8 @@ def test_an_oversized_bid_is_refused_before_the_journal(market: Market) -> None:
     buyer = register_buyer(market)
     rows = _journal_rows(market)
     with pytest.raises(OrderRejected, match="more than 100 entries"):
-        market.place_bid(
+        place_bid(
+            market,
             buyer=buyer,
             instrument=INSTRUMENT,
             max_price_yen=100,

@@ -10,7 +10,7 @@ from market.events import InProcessBus
 from market.models import Licence, utcnow
 from market.service import Market
 from market.settings import Settings
-from tests.factories import list_sensor_dataset, register_buyer
+from tests.factories import list_sensor_dataset, place_bid, register_buyer
 
 INSTRUMENT = "mobility.traffic/non_personal"
 
@@ -22,7 +22,8 @@ def market(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _bid(market: Market, buyer, **constraints):  # type: ignore[no-untyped-def]
-    return market.place_bid(
+    return place_bid(
+        market,
         buyer=buyer,
         instrument=INSTRUMENT,
         max_price_yen=2_000,
@@ -72,7 +73,7 @@ def test_licence_term_ends_download_rights(market: Market) -> None:
     licence = market.find(Licence, buyer_id=buyer.id)[0]
     assert licence.expires_at is not None
     assert timedelta(days=29) < licence.expires_at - utcnow() <= timedelta(days=30)
-    market.download(participant=buyer, dataset_id=dataset.id)
+    market.data.download(participant=buyer, dataset_id=dataset.id)
     with Session(market.db) as session:
         stored = session.get(Licence, licence.id)
         assert stored is not None
@@ -80,4 +81,4 @@ def test_licence_term_ends_download_rights(market: Market) -> None:
         session.add(stored)
         session.commit()
     with pytest.raises(Forbidden, match="expired"):
-        market.download(participant=buyer, dataset_id=dataset.id)
+        market.data.download(participant=buyer, dataset_id=dataset.id)

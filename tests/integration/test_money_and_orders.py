@@ -17,7 +17,14 @@ from market.service import Market
 from market.settings import Settings
 from market.trading.instruments import UnknownInstrument
 from market.trading.licensing import DuplicateLicence, ExclusivityConflict, RedistributionForbidden
-from tests.factories import list_sensor_dataset, register_buyer, sensor_csv
+from tests.factories import (
+    list_sensor_dataset,
+    offer_licences,
+    place_bid,
+    register_buyer,
+    sensor_csv,
+    upload,
+)
 
 PURPOSE = "research.academic"
 
@@ -30,13 +37,13 @@ def market(settings: Settings) -> Iterator[Market]:
 
 @pytest.fixture
 def operator(market: Market):  # type: ignore[no-untyped-def]
-    operator, _ = market.register(name="Ops", kind="operator")
+    operator, _ = market.accounts.register(name="Ops", kind="operator")
     return operator
 
 
 def _bid(market: Market, buyer, instrument: str, price: int, **terms):  # type: ignore[no-untyped-def]
-    return market.place_bid(
-        buyer=buyer, instrument=instrument, max_price_yen=price, purpose=PURPOSE, **terms
+    return place_bid(
+        market, buyer=buyer, instrument=instrument, max_price_yen=price, purpose=PURPOSE, **terms
     )
 
 
@@ -58,7 +65,7 @@ def test_concurrent_payments_of_one_invoice_book_the_cash_once(market: Market, o
 
     def pay(invoice_id: str) -> None:
         try:
-            market.mark_invoice_paid(
+            market.credit.mark_invoice_paid(
                 operator=operator, invoice_id=invoice_id, reference="r", reason="transfer"
             )
             results.append("paid")
@@ -72,7 +79,7 @@ def test_concurrent_payments_of_one_invoice_book_the_cash_once(market: Market, o
         thread.join()
     assert sorted(results) == ["conflict"] * 6 + ["paid"] * 6
     # Each invoice is 1,000 yen plus 10% consumption tax (the seller is a taxable business).
-    assert market.trial_balance()["cash:bank"] == 6_600
+    assert market.credit.trial_balance()["cash:bank"] == 6_600
     with Session(market.db) as session:
         payments = session.exec(
             select(LedgerEntry).where(col(LedgerEntry.memo).startswith("payment of invoice"))
@@ -91,15 +98,15 @@ def test_resting_bids_reserve_credit_until_filled_or_cancelled(market: Market) -
     resting = _bid(market, buyer, listing.instrument, 2_000, quantity=5)  # below the ask: rests
     assert resting.trades == [] and resting.bid.status == "open"
     # The worst case: 5 licences at 2,000 yen and their 10% consumption tax.
-    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 11_000
+    assert market.credit.standing(buyer)["reserved_by_open_bids_yen"] == 11_000
     with pytest.raises(CreditLimitExceeded):
         _bid(market, buyer, listing.instrument, 1)
     assert _count(market, Bid) == 1  # the refused bid stored nothing
-    market.cancel_bid(buyer=buyer, bid_id=resting.bid.id)
-    assert market.credit_standing(buyer)["available_yen"] == 11_000
+    market.orders.cancel_bid(buyer=buyer, bid_id=resting.bid.id)
+    assert market.credit.standing(buyer)["available_yen"] == 11_000
     filled = _bid(market, buyer, listing.instrument, 6_000)
     assert [t.price_yen for t in filled.trades] == [5_000]
-    standing = market.credit_standing(buyer)
+    standing = market.credit.standing(buyer)
     assert standing["reserved_by_open_bids_yen"] == 0
     # The invoice owes the trade price plus 10% consumption tax.
     assert standing["unpaid_invoices_yen"] == 5_500 and standing["available_yen"] == 5_500
@@ -117,21 +124,23 @@ def test_many_resting_bids_never_owe_more_than_the_limit(market: Market) -> None
     assert refused == 9  # one bid reserves 9,900 (9,000 and its tax) of the 10,000
     # A seller lowering the price fills the resting bid; the buyer owes at most the limit.
     for _ in range(3):
-        dataset = market.upload_dataset(
+        dataset = upload(
+            market,
             seller=seller,
             raw=sensor_csv(rows=3 + _),
             title="t",
             category="mobility.traffic",
             data_class="non_personal",
         )
-        market.list_dataset(
+        offer_licences(
+            market,
             seller=seller,
             dataset_id=dataset.id,
             price_yen=1_000,
             licence_count=None,
             allowed_purposes=["research"],
         )
-    standing = market.credit_standing(buyer)
+    standing = market.credit.standing(buyer)
     assert standing["unpaid_invoices_yen"] + standing["reserved_by_open_bids_yen"] <= 10_000
 
 
@@ -141,17 +150,17 @@ def test_the_risk_stage_is_rebuilt_with_the_engine(settings: Settings) -> None:
         buyer = register_buyer(market, credit_limit_yen=10_000)
         _bid(market, buyer, listing.instrument, 3_000, quantity=2)
     with Market(settings, bus=InProcessBus()) as restarted:
-        assert restarted.risk.reserved_yen(buyer.id) == 6_600
+        assert restarted.orders.risk.reserved_yen(buyer.id) == 6_600
 
 
 def test_a_deposit_lets_a_buyer_without_credit_bid_and_pays_its_invoice(
     market: Market, operator
 ) -> None:  # type: ignore[no-untyped-def]
     _, _, listing = list_sensor_dataset(market, price_yen=3_000)
-    buyer, _ = market.register(name="Prepaid KK", kind="business")
+    buyer, _ = market.accounts.register(name="Prepaid KK", kind="business")
     with pytest.raises(CreditLimitExceeded):
         _bid(market, buyer, listing.instrument, 3_000)
-    balance = market.record_deposit(
+    balance = market.credit.record_deposit(
         operator=operator,
         participant_id=buyer.id,
         amount_yen=5_000,
@@ -163,8 +172,8 @@ def test_a_deposit_lets_a_buyer_without_credit_bid_and_pays_its_invoice(
     assert len(outcome.trades) == 1
     [invoice] = market.find(Invoice, buyer_id=buyer.id)
     assert invoice.status == "paid"
-    assert market.credit_standing(buyer)["deposit_yen"] == 1_700  # 3,000 + 300 tax paid
-    assert sum(market.trial_balance().values()) == 0
+    assert market.credit.standing(buyer)["deposit_yen"] == 1_700  # 3,000 + 300 tax paid
+    assert sum(market.credit.trial_balance().values()) == 0
 
 
 # Item 6: an exclusive licence excludes every other licence and listing of the data.
@@ -173,7 +182,8 @@ def test_only_one_exclusive_listing_and_no_relisting_during_its_term(market: Mar
         market, licence_count=1, exclusive=True, term_days=30
     )
     with pytest.raises(ExclusivityConflict):
-        market.list_dataset(
+        offer_licences(
+            market,
             seller=seller,
             dataset_id=dataset.id,
             price_yen=500,
@@ -184,7 +194,8 @@ def test_only_one_exclusive_listing_and_no_relisting_during_its_term(market: Mar
     buyer = register_buyer(market)
     assert len(_bid(market, buyer, listing.instrument, 1_000).trades) == 1
     with pytest.raises(ExclusivityConflict):
-        market.list_dataset(
+        offer_licences(
+            market,
             seller=seller,
             dataset_id=dataset.id,
             price_yen=500,
@@ -199,7 +210,8 @@ def test_only_one_exclusive_listing_and_no_relisting_during_its_term(market: Mar
 def test_an_exclusive_listing_needs_the_data_free_of_other_listings(market: Market) -> None:
     seller, dataset, _ = list_sensor_dataset(market)
     with pytest.raises(ExclusivityConflict):
-        market.list_dataset(
+        offer_licences(
+            market,
             seller=seller,
             dataset_id=dataset.id,
             price_yen=500,
@@ -217,7 +229,8 @@ def test_a_second_licence_for_the_same_purpose_is_refused(market: Market) -> Non
     with pytest.raises(DuplicateLicence):
         _bid(market, buyer, listing.instrument, 1_000, dataset_id=dataset.id)
     assert _count(market, Bid) == 1
-    other_purpose = market.place_bid(
+    other_purpose = place_bid(
+        market,
         buyer=buyer,
         instrument=listing.instrument,
         max_price_yen=1_000,
@@ -231,12 +244,18 @@ def test_bought_data_uploaded_again_cannot_be_listed(market: Market) -> None:
     _, dataset, listing = list_sensor_dataset(market)
     buyer = register_buyer(market)
     _bid(market, buyer, listing.instrument, 1_000)
-    _, data = market.download(participant=buyer, dataset_id=dataset.id)
-    copy = market.upload_dataset(
-        seller=buyer, raw=data, title="mine", category="mobility.traffic", data_class="non_personal"
+    _, data = market.data.download(participant=buyer, dataset_id=dataset.id)
+    copy = upload(
+        market,
+        seller=buyer,
+        raw=data,
+        title="mine",
+        category="mobility.traffic",
+        data_class="non_personal",
     )
     with pytest.raises(RedistributionForbidden):
-        market.list_dataset(
+        offer_licences(
+            market,
             seller=buyer,
             dataset_id=copy.id,
             price_yen=10,
@@ -251,7 +270,7 @@ def test_an_unverified_category_opens_no_restricted_listing(market: Market, oper
     _, _, listing = list_sensor_dataset(market, allowed_recipients=["category:public"])
     claimant = register_buyer(market, category="public", verified=False)
     assert _bid(market, claimant, listing.instrument, 1_000, time_in_force="IOC").trades == []
-    market.set_verification(
+    market.accounts.set_verification(
         operator=operator, participant_id=claimant.id, verified=True, reason="city hall"
     )
     verified = market.participants(verification="verified").items[0]
@@ -269,7 +288,7 @@ def test_cancelling_a_listing_as_a_bid_changes_nothing(market: Market) -> None:
     seller, _, listing = list_sensor_dataset(market)
     journal_before = market.trading.state_hash()
     with pytest.raises(NotFound):
-        market.cancel_bid(buyer=seller, bid_id=listing.id)
+        market.orders.cancel_bid(buyer=seller, bid_id=listing.id)
     assert market.trading.state_hash() == journal_before
     with Session(market.db) as session:
         assert session.get(Listing, listing.id).status == "open"  # type: ignore[union-attr]
@@ -279,7 +298,8 @@ def test_cancelling_a_listing_as_a_bid_changes_nothing(market: Market) -> None:
 def test_a_term_beyond_a_century_is_refused_before_the_engine(market: Market) -> None:
     seller, dataset, _ = list_sensor_dataset(market)
     with pytest.raises(InvalidRequest, match="term_days"):
-        market.list_dataset(
+        offer_licences(
+            market,
             seller=seller,
             dataset_id=dataset.id,
             price_yen=10,
@@ -304,7 +324,8 @@ def test_an_idempotent_bid_stores_its_response_in_the_same_transaction(market: M
         key="k-1",
         request_hash="h",
         render=render,
-        produce=lambda claim: market.place_bid(
+        produce=lambda claim: place_bid(
+            market,
             buyer=buyer,
             claim=claim,
             instrument=listing.instrument,
@@ -333,7 +354,8 @@ def test_a_claim_that_fails_to_render_leaves_no_bid(market: Market) -> None:
             key="k-2",
             request_hash="h",
             render=broken,
-            produce=lambda claim: market.place_bid(
+            produce=lambda claim: place_bid(
+                market,
                 buyer=buyer,
                 claim=claim,
                 instrument=listing.instrument,
@@ -348,7 +370,8 @@ def test_a_claim_that_fails_to_render_leaves_no_bid(market: Market) -> None:
         key="k-2",
         request_hash="h",
         render=lambda s, o: {"bid": o.bid.id},
-        produce=lambda claim: market.place_bid(
+        produce=lambda claim: place_bid(
+            market,
             buyer=buyer,
             claim=claim,
             instrument=listing.instrument,
@@ -384,27 +407,27 @@ def test_raising_a_bid_reserves_the_difference_and_may_trade(market: Market) -> 
     resting = _bid(market, buyer, listing.instrument, 4_000)
     assert resting.trades == []
     with pytest.raises(CreditLimitExceeded):
-        market.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=7_000)
-    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 4_400
-    raised = market.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=5_500)
+        market.orders.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=7_000)
+    assert market.credit.standing(buyer)["reserved_by_open_bids_yen"] == 4_400
+    raised = market.orders.amend_bid(buyer=buyer, bid_id=resting.bid.id, max_price_yen=5_500)
     assert [t.price_yen for t in raised.trades] == [5_000]
     assert raised.bid.max_price_yen == 5_500 and raised.bid.status == "filled"
-    assert market.credit_standing(buyer)["reserved_by_open_bids_yen"] == 0
+    assert market.credit.standing(buyer)["reserved_by_open_bids_yen"] == 0
 
 
 def test_a_listing_price_cut_trades_with_a_resting_bid(market: Market) -> None:
     seller, _, listing = list_sensor_dataset(market, price_yen=5_000, licence_count=2)
     buyer = register_buyer(market)
     assert _bid(market, buyer, listing.instrument, 3_000).trades == []
-    amended = market.amend_listing(seller=seller, listing_id=listing.id, price_yen=2_500)
+    amended = market.orders.amend_listing(seller=seller, listing_id=listing.id, price_yen=2_500)
     assert amended.price_yen == 2_500 and amended.licences_sold == 1
     # The amended ask is the aggressor: it trades at the resting bid's price.
-    balance = market.seller_balance(seller)
+    balance = market.credit.seller_balance(seller)
     assert balance["gross_sales_yen"] == 3_000 and balance["fees_yen"] == 300
     # Sales 3,000 + 300 tax, less the fee 300 and the fee's own tax 30.
     assert balance["balance_yen"] == 2_970
     with pytest.raises(InvalidRequest):
-        market.amend_listing(seller=seller, listing_id=listing.id, licence_count=1)
+        market.orders.amend_listing(seller=seller, listing_id=listing.id, licence_count=1)
 
 
 def test_a_bid_for_any_dataset_skips_one_the_buyer_already_licenses(market: Market) -> None:
@@ -415,14 +438,16 @@ def test_a_bid_for_any_dataset_skips_one_the_buyer_already_licenses(market: Mark
     ]
     again = _bid(market, buyer, listing.instrument, 1_000, time_in_force="IOC")
     assert again.trades == []  # the only dataset on offer is one it holds for this purpose
-    other = market.upload_dataset(
+    other = upload(
+        market,
         seller=seller,
         raw=sensor_csv(rows=9),
         title="t2",
         category="mobility.traffic",
         data_class="non_personal",
     )
-    market.list_dataset(
+    offer_licences(
+        market,
         seller=seller,
         dataset_id=other.id,
         price_yen=1_000,

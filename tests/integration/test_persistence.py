@@ -11,7 +11,7 @@ from market.models import ApiKey, Dataset, LedgerEntry, OutboxEvent
 from market.participants import InvalidApiKey
 from market.service import Market
 from market.settings import Settings
-from tests.factories import list_sensor_dataset, register_buyer
+from tests.factories import list_sensor_dataset, place_bid, register_buyer, upload
 
 
 @pytest.fixture
@@ -22,33 +22,38 @@ def market(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def test_api_key_is_stored_only_as_a_hash(market: Market) -> None:
-    participant, key = market.register(name="Seller", kind="business")
-    assert market.authenticate(key).id == participant.id
+    participant, key = market.accounts.register(name="Seller", kind="business")
+    assert market.accounts.authenticate(key).id == participant.id
     with Session(market.db) as session:
         stored = session.exec(select(ApiKey)).one()
     assert key.split("_", 2)[2] not in stored.secret_hash
     with pytest.raises(InvalidApiKey):
-        market.authenticate(key[:-1] + ("x" if key[-1] != "x" else "y"))
+        market.accounts.authenticate(key[:-1] + ("x" if key[-1] != "x" else "y"))
 
 
 def test_timestamps_come_back_timezone_aware(market: Market) -> None:
-    participant, _ = market.register(name="Seller", kind="business")
+    participant, _ = market.accounts.register(name="Seller", kind="business")
     with Session(market.db) as session:
         assert session.get(type(participant), participant.id).created_at.tzinfo == UTC  # type: ignore[union-attr]
 
 
 def test_a_rejected_upload_leaves_no_row_and_no_file(market: Market) -> None:
-    seller, _ = market.register(name="Seller", kind="business")
+    seller, _ = market.accounts.register(name="Seller", kind="business")
     with pytest.raises(UploadRejected):
-        market.upload_dataset(
-            seller=seller, raw=b"a,b\n1\n", title="t", category="c", data_class="non_personal"
+        upload(
+            market,
+            seller=seller,
+            raw=b"a,b\n1\n",
+            title="t",
+            category="c",
+            data_class="non_personal",
         )
     assert market.find(Dataset) == []
     assert list(market.store.root.glob("*")) == []
 
 
 def test_outbox_events_are_published_once(market: Market) -> None:
-    market.register(name="Seller", kind="business")
+    market.accounts.register(name="Seller", kind="business")
     assert market.publish_events() == 0
     with Session(market.db) as session:
         events = session.exec(select(OutboxEvent)).all()
@@ -60,8 +65,12 @@ def test_outbox_events_are_published_once(market: Market) -> None:
 def _trade_once(market: Market):  # type: ignore[no-untyped-def]
     seller, dataset, listing = list_sensor_dataset(market, price_yen=7_000, licence_count=2)
     buyer = register_buyer(market, credit_limit_yen=100_000)
-    outcome = market.place_bid(
-        buyer=buyer, instrument=listing.instrument, max_price_yen=9_000, purpose="research.academic"
+    outcome = place_bid(
+        market,
+        buyer=buyer,
+        instrument=listing.instrument,
+        max_price_yen=9_000,
+        purpose="research.academic",
     )
     return seller, buyer, dataset, outcome
 
@@ -69,7 +78,7 @@ def _trade_once(market: Market):  # type: ignore[no-untyped-def]
 def test_trade_books_a_balanced_ledger(market: Market) -> None:
     seller, buyer, _, outcome = _trade_once(market)
     assert [t.price_yen for t in outcome.trades] == [7_000]
-    balances = market.trial_balance()
+    balances = market.credit.trial_balance()
     assert sum(balances.values()) == 0
     # 7,000 + 10% consumption tax; the fee (700) carries its own tax (70).
     assert balances[f"receivable:buyer:{buyer.id}"] == 7_700
@@ -94,15 +103,15 @@ def test_restart_rebuilds_the_same_books_from_the_journal(
 
 
 def test_uploaded_dataset_is_encrypted_on_disk(market: Market) -> None:
-    seller, _ = market.register(name="Seller", kind="business")
+    seller, _ = market.accounts.register(name="Seller", kind="business")
     raw = "地点,台数\n新宿駅前,120\n".encode()
-    dataset = market.upload_dataset(
-        seller=seller, raw=raw, title="t", category="c", data_class="non_personal"
+    dataset = upload(
+        market, seller=seller, raw=raw, title="t", category="c", data_class="non_personal"
     )
     on_disk = market.store.path_of(dataset.id).read_bytes()
     for fragment in ("地点", "新宿駅前", "120"):
         assert fragment.encode() not in on_disk
-    assert market.download(participant=seller, dataset_id=dataset.id)[1] == raw
+    assert market.data.download(participant=seller, dataset_id=dataset.id)[1] == raw
 
 
 class UnreachableBus(InProcessBus):
@@ -129,12 +138,13 @@ def test_a_refused_bid_does_not_replay_the_journal(market: Market) -> None:
     from market.errors import CreditLimitExceeded
 
     _, _, listing = list_sensor_dataset(market)
-    buyer, _ = market.register(name="Buyer", kind="business", credit_limit_yen=10)
+    buyer, _ = market.accounts.register(name="Buyer", kind="business", credit_limit_yen=10)
     replays = []
     original = market.trading.rebuild
     market.trading.rebuild = lambda db: replays.append(db) or original(db)  # type: ignore[method-assign]
     with pytest.raises(CreditLimitExceeded):
-        market.place_bid(
+        place_bid(
+            market,
             buyer=buyer,
             instrument=listing.instrument,
             max_price_yen=100,

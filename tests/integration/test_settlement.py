@@ -17,7 +17,7 @@ from market.settlement.invoices import is_overdue, terms_of
 from market.settlement.ledger import Posting, post
 from market.settlement.statements import JST
 from market.settlement.tables import InvoiceRefund, LedgerTransaction
-from tests.factories import register_buyer, sensor_csv
+from tests.factories import offer_licences, place_bid, register_buyer, sensor_csv, upload
 
 MARKET_NUMBER = "T7000012050002"  # the National Tax Agency's own corporate number, as an example
 SELLER_NUMBER = "T2000012020001"
@@ -38,7 +38,7 @@ def market(settings: Settings) -> Iterator[Market]:
 
 @pytest.fixture
 def operator(market: Market) -> Participant:
-    operator, _ = market.register(name="Ops", kind="operator")
+    operator, _ = market.accounts.register(name="Ops", kind="operator")
     return operator
 
 
@@ -50,7 +50,7 @@ def _seller(
     number: str | None = None,
     taxable: bool | None = None,
 ) -> Participant:
-    seller, _ = market.register(name=name, kind=kind)
+    seller, _ = market.accounts.register(name=name, kind=kind)
     if number is not None or taxable is not None:
         seller = market.settlement.set_tax_profile(
             participant=seller,
@@ -69,14 +69,16 @@ def _list(
     rows: int = 5,
     **terms: object,
 ):  # type: ignore[no-untyped-def]
-    dataset = market.upload_dataset(
+    dataset = upload(
+        market,
         seller=seller,
         raw=sensor_csv(rows),
         title="交通量",
         category=category,
         data_class="non_personal",
     )
-    return market.list_dataset(
+    return offer_licences(
+        market,
         seller=seller,
         dataset_id=dataset.id,
         price_yen=price,
@@ -87,7 +89,8 @@ def _list(
 
 
 def _buy(market: Market, buyer: Participant, instrument: str, price: int) -> Invoice:
-    outcome = market.place_bid(
+    outcome = place_bid(
+        market,
         buyer=buyer,
         instrument=instrument,
         max_price_yen=price,
@@ -102,7 +105,7 @@ def _buy(market: Market, buyer: Participant, instrument: str, price: int) -> Inv
 def _clean(market: Market) -> None:
     with Session(market.db) as session:
         assert check_ledger(session=session) == []
-    assert sum(market.trial_balance().values()) == 0
+    assert sum(market.credit.trial_balance().values()) == 0
 
 
 def test_a_registered_sellers_buyer_gets_a_qualified_invoice_in_the_markets_name(
@@ -121,7 +124,7 @@ def test_a_registered_sellers_buyer_gets_a_qualified_invoice_in_the_markets_name
     assert invoice.particulars["recipient_name"] == "Buyer"
     assert invoice.due_at is not None and (invoice.due_at - invoice.issued_at).days == 30
     assert not is_overdue(invoice, datetime.now(UTC))
-    balances = market.trial_balance()
+    balances = market.credit.trial_balance()
     assert balances[f"payable:seller:{seller.id}"] == -12_222
     assert balances["tax:consumption_payable"] == -123
     _clean(market)
@@ -184,7 +187,7 @@ def test_an_operator_sets_an_instruments_fee_and_it_is_audited(
 def test_a_corporate_number_with_a_wrong_check_digit_is_refused_and_nothing_stored(
     market: Market,
 ) -> None:
-    seller, _ = market.register(name="KK", kind="business")
+    seller, _ = market.accounts.register(name="KK", kind="business")
     with pytest.raises(InvalidRequest, match="check digit"):
         market.settlement.set_tax_profile(
             participant=seller, taxable_business=True, invoice_registration_number="T8000012050002"
@@ -207,7 +210,9 @@ def test_refunds_book_reversing_entries_and_return_invoices(
         market.settlement.refund_invoice(
             operator=operator, invoice_id=invoice.id, amount_yen=1, reason="early"
         )
-    market.mark_invoice_paid(operator=operator, invoice_id=invoice.id, reference="r", reason="in")
+    market.credit.mark_invoice_paid(
+        operator=operator, invoice_id=invoice.id, reference="r", reason="in"
+    )
     part = market.settlement.refund_invoice(
         operator=operator, invoice_id=invoice.id, amount_yen=5_500, reason="half the rows bad"
     )
@@ -221,7 +226,7 @@ def test_refunds_book_reversing_entries_and_return_invoices(
     )
     [after] = market.find(Invoice, id=invoice.id)
     assert after.status == "refunded" and after.refunded_yen == 11_000
-    balances = market.trial_balance()
+    balances = market.credit.trial_balance()
     assert balances[f"payable:seller:{seller.id}"] == 0
     assert balances["revenue:market_fee"] == 0 and balances["tax:consumption_payable"] == 0
     assert balances["cash:bank"] == 0
@@ -239,7 +244,9 @@ def test_a_seller_sees_a_monthly_statement_and_a_payout(
     seller = _seller(market, number=SELLER_NUMBER)
     listing = _list(market, seller, 2_000)
     invoice = _buy(market, register_buyer(market), listing.instrument, 2_000)
-    market.mark_invoice_paid(operator=operator, invoice_id=invoice.id, reference="r", reason="in")
+    market.credit.mark_invoice_paid(
+        operator=operator, invoice_id=invoice.id, reference="r", reason="in"
+    )
     owed = market.settlement.record_payout(
         operator=operator, seller_id=seller.id, amount_yen=1_000, reference="MUFG 9", reason="pay"
     )
@@ -268,7 +275,7 @@ def test_a_clean_book_reconciles_and_each_kind_of_mismatch_is_named(
     issued = _buy(market, register_buyer(market), listing.instrument, 1_000)
     refunded = _buy(market, register_buyer(market), listing.instrument, 1_000)
     for invoice in (paid, refunded):
-        market.mark_invoice_paid(
+        market.credit.mark_invoice_paid(
             operator=operator, invoice_id=invoice.id, reference="r", reason="i"
         )
     market.settlement.refund_invoice(

@@ -16,7 +16,7 @@ from market.models import Invoice, Listing, Participant
 from market.service import Market
 from market.settings import Settings
 from market.settlement.check import check_ledger
-from tests.factories import sensor_csv
+from tests.factories import offer_licences, place_bid, sensor_csv, upload
 
 LISTINGS = 3
 operations = st.one_of(
@@ -36,19 +36,20 @@ class Scenario:
 
     def __init__(self, market: Market) -> None:
         self.market = market
-        self.operator, _ = market.register(name="Ops", kind="operator")
-        registered, _ = market.register(name="Registered KK", kind="business")
+        self.operator, _ = market.accounts.register(name="Ops", kind="operator")
+        registered, _ = market.accounts.register(name="Registered KK", kind="business")
         registered = market.settlement.set_tax_profile(
             participant=registered,
             taxable_business=True,
             invoice_registration_number="T2000012020001",
         )
-        person, _ = market.register(name="Person", kind="individual")
+        person, _ = market.accounts.register(name="Person", kind="individual")
         self.listings: list[Listing] = []
         for i, (seller, inclusive) in enumerate(
             [(registered, False), (registered, True), (person, False)]
         ):
-            dataset = market.upload_dataset(
+            dataset = upload(
+                market,
                 seller=seller,
                 raw=sensor_csv(3 + i),
                 title="t",
@@ -56,7 +57,8 @@ class Scenario:
                 data_class="non_personal",
             )
             self.listings.append(
-                market.list_dataset(
+                offer_licences(
+                    market,
                     seller=seller,
                     dataset_id=dataset.id,
                     price_yen=1_000 * (i + 1),
@@ -65,7 +67,7 @@ class Scenario:
                     price_includes_tax=inclusive,
                 )
             )
-        self.prepaid, _ = market.register(name="Prepaid KK", kind="business")
+        self.prepaid, _ = market.accounts.register(name="Prepaid KK", kind="business")
 
     def apply(self, op: tuple[Any, ...]) -> None:
         handler = getattr(self, f"_{op[0]}")
@@ -76,10 +78,13 @@ class Scenario:
         if prepaid:
             buyer = self.prepaid
         else:
-            buyer, _ = self.market.register(name="B", kind="business", credit_limit_yen=10**9)
+            buyer, _ = self.market.accounts.register(
+                name="B", kind="business", credit_limit_yen=10**9
+            )
         price = self.market.find(Listing, id=listing.id)[0].price_yen
         with contextlib.suppress(CreditLimitExceeded):
-            self.market.place_bid(
+            place_bid(
+                self.market,
                 buyer=buyer,
                 instrument=listing.instrument,
                 max_price_yen=price,
@@ -88,7 +93,7 @@ class Scenario:
             )
 
     def _reprice(self, index: int, price: int) -> None:
-        self.market.amend_listing(
+        self.market.orders.amend_listing(
             seller=self._seller(index), listing_id=self.listings[index].id, price_yen=price
         )
 
@@ -108,12 +113,12 @@ class Scenario:
         issued = self.market.find(Invoice, status="issued", limit=500)
         if issued:
             invoice = issued[pick % len(issued)]
-            self.market.mark_invoice_paid(
+            self.market.credit.mark_invoice_paid(
                 operator=self.operator, invoice_id=invoice.id, reference="r", reason="paid"
             )
 
     def _deposit(self, amount: int) -> None:
-        self.market.record_deposit(
+        self.market.credit.record_deposit(
             operator=self.operator,
             participant_id=self.prepaid.id,
             amount_yen=amount,
@@ -155,6 +160,6 @@ def test_any_sequence_of_settlement_operations_keeps_the_books_sound(settings: S
                 scenario.apply(op)
             with Session(market.db) as session:
                 assert check_ledger(session=session) == []
-            assert sum(market.trial_balance().values()) == 0
+            assert sum(market.credit.trial_balance().values()) == 0
 
         run()

@@ -22,7 +22,7 @@ def market(settings: Settings):  # type: ignore[no-untyped-def]
 def test_cohort_answers_hide_counts_below_the_minimum_and_ask_terms_follow_them(
     market: Market,
 ) -> None:
-    bank, _ = market.register(name="Bank", kind="info_bank")
+    bank, _ = market.accounts.register(name="Bank", kind="info_bank")
     insurer = recipient(market)
     abroad = recipient(market, country="US", name="US Lab", category="research")
     for i in range(3):

@@ -114,7 +114,7 @@ def test_denied_and_foreign_recipients_are_refused_before_any_request(market: Ma
 
 def test_a_delegating_person_is_asked_through_the_bank_only(market: Market) -> None:
     someone, session = holder(market, "A")
-    bank, _ = market.register(name="Bank", kind="info_bank")
+    bank, _ = market.accounts.register(name="Bank", kind="info_bank")
     market.pds.delegate(person=someone, bank_id=bank.id, signed_in=session)
     with pytest.raises(NotSelfControl):
         market.pds.open_direct_request(recipient=recipient(market), person_id=someone.id, **ask())
@@ -123,7 +123,7 @@ def test_a_delegating_person_is_asked_through_the_bank_only(market: Market) -> N
 def test_a_sensitive_pool_request_waits_for_the_board_and_provides_the_covered_only(
     market: Market,
 ) -> None:
-    bank, _ = market.register(name="Bank", kind="info_bank")
+    bank, _ = market.accounts.register(name="Bank", kind="info_bank")
     insurer = recipient(market)
     allowing = [holder(market, f"P{i}") for i in range(3)]
     refusing = [holder(market, "Q", purposes=["health.care"])]
@@ -157,7 +157,7 @@ def test_a_sensitive_pool_request_waits_for_the_board_and_provides_the_covered_o
 
 
 def test_a_board_rejection_ends_the_request_with_its_reason(market: Market) -> None:
-    bank, _ = market.register(name="Bank", kind="info_bank")
+    bank, _ = market.accounts.register(name="Bank", kind="info_bank")
     insurer = recipient(market)
     someone, session = holder(market, "P")
     market.pds.delegate(person=someone, bank_id=bank.id, signed_in=session)
@@ -171,7 +171,7 @@ def test_a_board_rejection_ends_the_request_with_its_reason(market: Market) -> N
 
 
 def test_a_cohort_below_the_minimum_is_refused_and_stores_nothing(market: Market) -> None:
-    bank, _ = market.register(name="Bank", kind="info_bank")
+    bank, _ = market.accounts.register(name="Bank", kind="info_bank")
     someone, session = holder(market, "P")
     market.pds.delegate(person=someone, bank_id=bank.id, signed_in=session)
     with pytest.raises(CohortBelowMinimum):

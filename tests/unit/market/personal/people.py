@@ -12,7 +12,7 @@ NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 def person(market: Market, name: str = "Person") -> tuple[Participant, Any]:
     """An individual with a password and a fresh session."""
-    someone, _ = market.register(name=name, kind="individual")
+    someone, _ = market.accounts.register(name=name, kind="individual")
     market.pds.set_password(person=someone, password=PASSWORD, current_password=None)
     row, _ = market.pds.sign_in(person_id=someone.id, password=PASSWORD)
     return someone, row
@@ -26,8 +26,8 @@ def recipient(
     verified: bool = True,
     name: str = "Insurer",
 ) -> Participant:
-    operator, _ = market.register(name="Ops", kind="operator")
-    buyer, _ = market.register(
+    operator, _ = market.accounts.register(name="Ops", kind="operator")
+    buyer, _ = market.accounts.register(
         name=name,
         kind="business",
         recipient_category=category,
@@ -39,7 +39,7 @@ def recipient(
         },
     )
     if verified:
-        buyer = market.set_verification(
+        buyer = market.accounts.set_verification(
             operator=operator, participant_id=buyer.id, verified=True, reason="checked register"
         )
     return buyer

@@ -63,7 +63,7 @@ def test_one_bad_record_rejects_the_batch_and_stores_nothing(market: Market) -> 
 
 
 def test_only_individuals_keep_a_pds(market: Market) -> None:
-    company, _ = market.register(name="Co", kind="business")
+    company, _ = market.accounts.register(name="Co", kind="business")
     with pytest.raises(InvalidRequest):
         market.pds.store_records(person=company, items=[("profile", {})], source="api")
 
@@ -162,8 +162,8 @@ def test_unfollowable_conditions_store_nothing(market: Market) -> None:
 
 def test_delegation_switches_banks_and_returns_to_self_control(market: Market) -> None:
     someone, session = person(market)
-    bank_a, _ = market.register(name="Bank A", kind="info_bank")
-    bank_b, _ = market.register(name="Bank B", kind="info_bank")
+    bank_a, _ = market.accounts.register(name="Bank A", kind="info_bank")
+    bank_b, _ = market.accounts.register(name="Bank B", kind="info_bank")
     assert (
         market.pds.delegate(person=someone, bank_id=bank_a.id, signed_in=session).bank_id
         == bank_a.id
@@ -175,6 +175,6 @@ def test_delegation_switches_banks_and_returns_to_self_control(market: Market) -
     ended = market.pds.end_delegation(person=someone, signed_in=session)
     assert ended is not None and ended.bank_id == bank_b.id
     assert market.pds.delegation(person=someone) is None
-    company, _ = market.register(name="Co", kind="business")
+    company, _ = market.accounts.register(name="Co", kind="business")
     with pytest.raises(NotFound):
         market.pds.delegate(person=someone, bank_id=company.id, signed_in=session)

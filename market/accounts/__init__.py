@@ -1,0 +1,1 @@
+"""Participants' accounts: registration, API keys, authentication and verification."""

@@ -1,0 +1,447 @@
+"""The order desk: every use case that drives the matching engine.
+
+Each use case runs in one trading transaction: the engine lock is held, the fencing token is
+checked, the engine command is journaled and applied, its events are booked (orders, trades,
+licences, invoices, ledger, outbox) and everything commits together. When the transaction fails
+after the engine applied a command, the engine is rebuilt from its snapshot and journal, so the
+engine never holds what the database does not.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+import matching
+from market import db, idempotency
+from market.banks import orders as personal_orders
+from market.errors import InvalidRequest, MarketError, NotFound, OrderRejected
+from market.models import Bid, Listing, Participant, Trade, utcnow
+from market.settings import Settings
+from market.settlement import credit
+from market.trading import instruments
+from market.trading.commands import OfferLicences, OfferRecords, PlaceBid
+from market.trading.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
+from market.trading.ownership import EngineOwnership
+from market.trading.risk import RiskStage, worst_case_yen
+from market.trading.service import TradingService
+
+T = TypeVar("T")
+log = logging.getLogger("datamarket.market")
+
+
+@dataclass
+class BidOutcome:
+    bid: Bid
+    trades: list[Trade]
+
+
+class OrderDesk:
+    """Asks, bids, amendments, cancels, auctions and clock ticks, through the one engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        trading: TradingService,
+        *,
+        bind: Callable[[Session], Session],
+        ref_key: bytes,
+        after_commit: Callable[[], None],
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = engine
+        self.settings = settings
+        self.trading = trading
+        self.owner = EngineOwnership(engine)
+        self.risk = RiskStage()
+        self.bind = bind
+        self.ref_key = ref_key
+        self.after_commit = after_commit
+        self.now = now
+        self.running = False
+
+    # ownership and recovery
+    def open(self) -> None:
+        """Become the engine owner and restore the engine (raises EngineOwnedElsewhere)."""
+        self.owner.acquire()
+        try:
+            self.restore()
+        except BaseException:
+            self.owner.release()
+            raise
+        self.running = True
+
+    def close(self) -> None:
+        """Snapshot the engine for a quick restart and give up ownership."""
+        if not self.running:
+            return
+        self.running = False
+        try:
+            self.trading.write_snapshot(self.db, self.owner)
+        except Exception as exc:
+            log.warning("no engine snapshot on close: %s", type(exc).__name__)
+        self.owner.release()
+
+    def restore(self) -> None:
+        """Every restore path: the engine from its newest snapshot and journal, then the state
+        kept beside it (the risk stage)."""
+        self.trading.rebuild(self.db)
+        self._rebuild_risk()
+
+    def _rebuild_risk(self) -> None:
+        """Reserve again what every open bid may cost, from the committed order book."""
+        with Session(self.db) as session:
+            bids = session.exec(select(Bid).where(Bid.status == "open")).all()
+        self.risk.rebuild((b.id, b.buyer_id, b.max_price_yen, b.quantity - b.filled) for b in bids)
+
+    # the trading unit of work
+    def transaction(self, work: Callable[[Session], T]) -> T:
+        """A transaction that may drive the engine; the engine is rebuilt if it fails after that."""
+        if not self.running:
+            raise RuntimeError("the market is not started: call Market.start() to trade")
+        with self.trading.lock:
+            self.trading.touched = False
+            try:
+                with db.unit_of_work(self.db) as session:
+                    # The fencing check locks the owner row until commit (market/trading/ownership.py).
+                    self.owner.fence(session)
+                    result = work(self.bind(session))
+            except BaseException:
+                self.trading.discarded()
+                if self.trading.touched:
+                    self.restore()
+                raise
+            self.trading.committed()
+        self.after_commit()
+        return result
+
+    def submit(self, session: Session, command: Any | None) -> list[Any]:
+        """Apply a command to the engine (journaled) and let the risk stage see its events."""
+        events = self.trading.submit(session, command)
+        placed = command.id if isinstance(command, matching.Limit | matching.Market) else None
+        self.risk.observe(events, placed_id=placed)
+        return events
+
+    def book(
+        self, session: Session, events: list[Any], placed_id: str | None = None
+    ) -> tuple[list[Trade], OrderRejected | None]:
+        """Book what the engine did: orders' states, trades, licences, invoices and events."""
+        return book_engine_events(
+            session=session,
+            events=events,
+            fee_bps=self.settings.market_fee_bps,
+            ref_key=self.ref_key,
+            placed_id=placed_id,
+        )
+
+    def run_command(self, command: Any | None) -> list[Trade]:
+        """Apply one engine command in its own trading transaction; a rejection is raised."""
+
+        def work(session: Session) -> list[Trade]:
+            trades, rejection = self.book(session, self.submit(session, command))
+            if rejection is not None:
+                raise rejection
+            return trades
+
+        return self.transaction(work)
+
+    # asks
+    def offer_licences(
+        self,
+        *,
+        seller: Participant,
+        offer: OfferLicences,
+        claim: idempotency.Claim | None = None,
+    ) -> Listing:
+        """Offer licences of a dataset (an ask) and match it against resting bids."""
+
+        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
+            listing, command = make_ask(
+                session=session,
+                seller=seller,
+                dataset_id=offer.dataset_id,
+                price_yen=offer.terms.price_yen,
+                licence_count=offer.terms.licence_count,
+                allowed_purposes=offer.terms.allowed_purposes,
+                allowed_recipients=offer.terms.allowed_recipients,
+                denied_recipients=offer.terms.denied_recipients,
+                term_days=offer.terms.term_days,
+                exclusive=offer.terms.exclusive,
+            )
+            listing.price_includes_tax = offer.terms.price_includes_tax
+            return self._placed(session, listing, command, claim)
+
+        return self._raise_rejection(self.transaction(work))
+
+    def offer_records(
+        self,
+        *,
+        seller: Participant,
+        offer: OfferRecords,
+        claim: idempotency.Claim | None = None,
+    ) -> Listing:
+        """List records kept in PDSs: a bank's pool or a person's own (market/banks/orders.py)."""
+
+        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
+            listing, command = personal_orders.make_personal_ask(
+                session=session,
+                seller=seller,
+                now=self.now(),
+                categories=offer.categories,
+                min_cohort=offer.min_cohort,
+                price_yen=offer.terms.price_yen,
+                allowed_purposes=offer.terms.allowed_purposes,
+                licence_count=offer.terms.licence_count,
+                allowed_recipients=offer.terms.allowed_recipients,
+                denied_recipients=offer.terms.denied_recipients,
+                term_days=offer.terms.term_days,
+                exclusive=offer.terms.exclusive,
+            )
+            listing.price_includes_tax = offer.terms.price_includes_tax
+            return self._placed(session, listing, command, claim)
+
+        return self._raise_rejection(self.transaction(work))
+
+    def _placed(
+        self,
+        session: Session,
+        listing: Listing,
+        command: Any,
+        claim: idempotency.Claim | None,
+    ) -> tuple[Listing, OrderRejected | None]:
+        _, rejection = self.book(session, self.submit(session, command), placed_id=listing.id)
+        if claim is not None and rejection is None:
+            claim.complete(session, listing)
+        return listing, rejection
+
+    def refresh_personal_listings(self) -> list[Trade]:
+        """Push changed per-purpose recipients of open PDS listings to the engine (journaled).
+
+        Runs right after a change of conditions, delegations, records or recipients commits,
+        so a bid placed afterwards matches under the new terms; an update may trade at once.
+        """
+        if not self.running:
+            return []
+        with Session(self.db) as session:
+            if not personal_orders.open_personal_listings(session=session):
+                return []
+
+        def work(session: Session) -> list[Trade]:
+            booked: list[Trade] = []
+            for command in personal_orders.refresh_commands(session=session, now=self.now()):
+                trades, _ = self.book(session, self.submit(session, command))
+                booked.extend(trades)
+            return booked
+
+        try:
+            return self.transaction(work)
+        except MarketError as exc:
+            # The change itself committed; a trade the new terms allowed but booking refused
+            # (e.g. conditions expiring meanwhile) leaves the old terms until the next change.
+            log.warning("personal listings not refreshed: %s", type(exc).__name__)
+            return []
+
+    # bids
+    def place_bid(
+        self, *, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None = None
+    ) -> BidOutcome:
+        """Place a bid; it trades at once against eligible asks or rests until it can."""
+
+        def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
+            bid, command = make_bid(
+                session=session,
+                buyer=buyer,
+                instrument=order.instrument,
+                max_price_yen=order.max_price_yen,
+                purpose=order.purpose,
+                quantity=order.quantity,
+                time_in_force=order.time_in_force,
+                min_quality=order.min_quality,
+                min_k=order.min_k,
+                required_tags=order.required_tags,
+                required_columns=order.required_columns,
+                dataset_id=order.dataset_id,
+                min_term_days=order.min_term_days,
+                exclusive=order.exclusive,
+            )
+            credit.require_credit(
+                session=session,
+                buyer=buyer,
+                exposure_yen=worst_case_yen(bid.max_price_yen, bid.quantity),
+                reserved_yen=self.risk.reserved_yen(buyer.id),
+            )
+            self.risk.reserve(
+                order_id=bid.id,
+                buyer_id=buyer.id,
+                price_yen=bid.max_price_yen,
+                quantity=bid.quantity,
+            )
+            trades, rejection = self.book(session, self.submit(session, command), placed_id=bid.id)
+            outcome = BidOutcome(bid, trades)
+            if claim is not None and rejection is None:
+                claim.complete(session, outcome)
+            return outcome, rejection
+
+        return self._raise_rejection(self.transaction(work))
+
+    @staticmethod
+    def _raise_rejection(result: tuple[T, OrderRejected | None]) -> T:
+        """The engine's refusal of a placed order, raised after its state was committed."""
+        value, rejection = result
+        if rejection is not None:
+            raise rejection
+        return value
+
+    # amendments and cancels
+    def cancel_bid(self, *, buyer: Participant, bid_id: str) -> Bid:
+        """Withdraw one of the buyer's open bids from the book."""
+        return self._cancel(participant=buyer, order_id=bid_id, kind=Bid)
+
+    def cancel_listing(self, *, seller: Participant, listing_id: str) -> Listing:
+        """Withdraw one of the seller's open listings from the book."""
+        return self._cancel(participant=seller, order_id=listing_id, kind=Listing)
+
+    def amend_bid(
+        self,
+        *,
+        buyer: Participant,
+        bid_id: str,
+        max_price_yen: int | None = None,
+        quantity: int | None = None,
+    ) -> BidOutcome:
+        """Change an open bid's price or size; raising it reserves the difference first."""
+
+        def reserve_more(session: Session, bid: Bid, command: Any) -> None:
+            remaining = bid.quantity - bid.filled
+            before = worst_case_yen(bid.max_price_yen, remaining)
+            after = worst_case_yen(max_price_yen or bid.max_price_yen, command.qty or remaining)
+            if after > before:
+                credit.require_credit(
+                    session=session,
+                    buyer=buyer,
+                    exposure_yen=after - before,
+                    reserved_yen=self.risk.reserved_yen(buyer.id),
+                )
+
+        bid, trades = self._amend(
+            participant=buyer,
+            order_id=bid_id,
+            kind=Bid,
+            price_yen=max_price_yen,
+            total=quantity,
+            check=reserve_more,
+        )
+        return BidOutcome(bid, trades)
+
+    def amend_listing(
+        self,
+        *,
+        seller: Participant,
+        listing_id: str,
+        price_yen: int | None = None,
+        licence_count: int | None = None,
+    ) -> Listing:
+        """Change an open listing's price or licence count (it may trade at once)."""
+        listing, _ = self._amend(
+            participant=seller,
+            order_id=listing_id,
+            kind=Listing,
+            price_yen=price_yen,
+            total=licence_count,
+        )
+        return listing
+
+    def _amend(
+        self,
+        *,
+        participant: Participant,
+        order_id: str,
+        kind: type[T],
+        price_yen: int | None,
+        total: int | None,
+        check: Callable[[Session, T, Any], None] | None = None,
+    ) -> tuple[T, list[Trade]]:
+        """Amend an order through the engine; `check` refuses it before the engine sees it."""
+
+        def work(session: Session) -> tuple[tuple[T, list[Trade]], OrderRejected | None]:
+            found, command = make_amend(
+                session=session,
+                participant=participant,
+                order_id=order_id,
+                kind=kind,  # type: ignore[arg-type]
+                price_yen=price_yen,
+                total=total,
+            )
+            order = cast(T, found)
+            if check is not None:
+                check(session, order, command)
+            trades, rejection = self.book(session, self.submit(session, command))
+            session.refresh(order)
+            return (order, trades), rejection
+
+        return self._raise_rejection(self.transaction(work))
+
+    def _cancel(self, *, participant: Participant, order_id: str, kind: type[T]) -> T:
+        def work(session: Session) -> T:
+            command = make_cancel(
+                session=session,
+                participant=participant,
+                order_id=order_id,
+                kind=kind,  # type: ignore[arg-type]
+            )
+            _, rejection = self.book(session, self.submit(session, command))
+            if rejection is not None:
+                raise rejection
+            order = session.get(kind, order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} does not exist")
+            return order
+
+        return self.transaction(work)
+
+    # trading modes, auctions and the clock
+    def set_trading_mode(
+        self, *, instrument: str, mode: str, interval_seconds: int | None = None
+    ) -> list[Trade]:
+        """Switch an instrument between continuous trading and periodic call auctions."""
+        if mode not in ("continuous", "periodic"):
+            raise InvalidRequest("mode must be 'continuous' or 'periodic'")
+        if mode == "continuous" and interval_seconds is not None:
+            raise InvalidRequest("interval_seconds applies to periodic mode only")
+        self._require_instrument(instrument)
+        interval_ms = interval_seconds * 1000 if interval_seconds is not None else None
+        return self.run_command(matching.SetMode(instrument, matching.Mode(mode), interval_ms))
+
+    def run_auction(self, *, instrument: str, reference_price: int | None = None) -> list[Trade]:
+        """Run a call auction (板寄せ) on an instrument now."""
+        self._require_instrument(instrument)
+        if instrument not in self.trading.engine.books:
+            # Registered, but no order has reached its book yet: the auction has nothing to match.
+            return []
+        return self.run_command(matching.RunAuction(instrument, reference_price))
+
+    def _require_instrument(self, name: str) -> None:
+        with Session(self.db) as session:
+            instruments.require_instrument(session=session, name=name)
+
+    def tick(self) -> list[Trade]:
+        """Advance the engine clock: runs due auctions and expires orders."""
+        return self.run_command(None)
+
+    def tick_if_due(self) -> list[Trade] | None:
+        """Advance the engine clock only when an auction or expiry is due (None: nothing was)."""
+        if not self.trading.is_due():
+            return None
+        return self.tick()
+
+    def snapshot_if_due(self) -> int:
+        """Store an engine snapshot when enough commands were journaled since the last one;
+        returns the journal seq it covers (0: none written)."""
+        if not self.running or not self.trading.snapshot_due():
+            return 0
+        return self.trading.write_snapshot(self.db, self.owner)
