@@ -30,6 +30,7 @@ from anonymize.definition import (
 )
 from anonymize.detect import ColumnProposal, detect_definition
 from anonymize.errors import OverrideWithoutReason, ReleaseBlocked
+from anonymize.linkable import linkable_identifiers
 
 REMOVED = frozenset({ColumnKind.IDENTIFYING, ColumnKind.LINKING})
 #: How much each kind protects a column: removed > generalized > protected by the model > as is.
@@ -143,11 +144,15 @@ def _enforce(found: ColumnProposal, label: ColumnSpec) -> tuple[ColumnSpec, bool
 
 def scan_release(output: pd.DataFrame) -> None:
     """Raise ReleaseBlocked naming each column of a release in which the detector finds
-    identifiers (names, identification codes, phone numbers, e-mail addresses, linking IDs)."""
+    identifiers (names, identification codes, phone numbers, e-mail addresses, linking IDs,
+    cookie, device and advertising IDs)."""
     found = [
         (proposal.column, proposal.reason)
         for proposal in detect_definition(output).columns
         if proposal.found and proposal.spec.category in IDENTIFIERS
     ]
+    # Cookie, device and advertising IDs (個人関連情報) link a release to people as IDs do.
+    named = {column for column, _ in found}
+    found += [(f.column, f.reason) for f in linkable_identifiers(output) if f.column not in named]
     if found:
         raise ReleaseBlocked(found)

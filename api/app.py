@@ -15,10 +15,15 @@ from api.routers import (
     anonymization,
     banks,
     buyers,
+    catalog,
     individuals,
     operators,
+    orders,
     participants,
+    payments,
+    ratings,
     sellers,
+    webhooks,
 )
 from market.service import Market
 from market.settings import Settings, get_settings
@@ -57,11 +62,14 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
             target=_tick_auctions, args=(app.state.market, stop), name="auction-clock", daemon=True
         )
         ticker.start()
+        payment_runner = payments.start_payment_runner(app.state.market, stop)
         try:
             yield
         finally:
             stop.set()
             ticker.join(timeout=5)
+            if payment_runner is not None:
+                payment_runner.join(timeout=5)
             if owned:
                 app.state.market.close()
 
@@ -78,12 +86,17 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
     install_protections(app, settings or (market.settings if market else get_settings()))
     for router in (
         participants.router,
+        orders.router,
         sellers.router,
         anonymization.router,
         buyers.router,
+        catalog.router,
         operators.router,
         individuals.router,
         banks.router,
+        ratings.router,
+        payments.router,
+        webhooks.router,
     ):
         app.include_router(router)
 

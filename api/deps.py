@@ -27,7 +27,8 @@ def current_participant(
 ) -> Participant:
     if credentials is None:
         raise InvalidApiKey("send your API key as 'Authorization: Bearer dm_<id>_<secret>'")
-    return market.accounts.authenticate(credentials.credentials)
+    # Verified keys are kept for a few seconds (market/auth_cache.py); revocation evicts them.
+    return market.key_cache.authenticate(credentials.credentials, market.accounts.authenticate)
 
 
 CurrentParticipant = Annotated[Participant, Depends(current_participant)]

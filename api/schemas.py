@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,7 +18,7 @@ from market.anonymization import JobSpec
 from market.models import utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.personal.categories import CATEGORIES
-from market.purposes import PURPOSE_GROUPS, PURPOSES
+from market.purposes import PURPOSE_GROUPS, PURPOSES, expand_purposes, require_leaf_purpose
 from market.quality import DatasetSchema
 from market.trading.commands import LicenceTerms, OfferLicences, OfferRecords, PlaceBid
 from market.trading.listings import MAX_LICENCE_COUNT, MAX_TERM_DAYS
@@ -46,10 +47,23 @@ Text = Annotated[str, Field(pattern=_NO_CONTROL)]
 Code = Annotated[str, Field(min_length=1, max_length=140, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 # Closed vocabularies are published as enums, so a client (or a fuzzer) knows every accepted
 # code from the schema; the domain still checks them and names the code it refused.
-LeafPurpose = Annotated[str, Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES)})]
+
+
+def _purpose_code(code: str) -> str:
+    """A leaf or group code of the taxonomy (UnknownPurpose is a ValueError: a 422 naming it)."""
+    expand_purposes([code])
+    return code
+
+
+LeafPurpose = Annotated[
+    str,
+    Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES)}),
+    AfterValidator(require_leaf_purpose),
+]
 PurposeCode = Annotated[
     str,
     Field(max_length=140, json_schema_extra={"enum": sorted(PURPOSES) + sorted(PURPOSE_GROUPS)}),
+    AfterValidator(_purpose_code),
 ]
 RecordCategory = Annotated[str, Field(max_length=60, json_schema_extra={"enum": list(CATEGORIES)})]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -473,48 +487,6 @@ class CohortPublic(BaseModel):
     people: int | None = Field(description="Null whenever below the minimum (never a small count)")
 
 
-class ListingPublic(BaseModel):
-    """A listing as every participant sees it: what is offered, never who may not buy it."""
-
-    id: str
-    dataset_id: str
-    instrument: str
-    seller_kind: str
-    seller_display_name: str
-    price_yen: int
-    price_includes_tax: bool = False
-    licence_count: int | None
-    licences_sold: int
-    allowed_purposes: list[str]
-    term_days: int | None
-    exclusive: bool
-    status: str
-    status_reason: str | None
-    created_at: datetime
-    title: str
-    description: str
-    data_class: str
-    columns: list[str]
-    tags: list[str]
-    row_count: int
-    quality_score: int
-    quality: QualitySummary | None = Field(
-        default=None,
-        description="The components of quality_score (null for datasets scored before they were "
-        "kept); GET /datasets/{id}/quality adds the counts behind each",
-    )
-    privacy_k: int | None
-    announcement: str | None = Field(
-        description="The public notice of 匿名加工情報 (anonymized data only)"
-    )
-    allowed_recipients: list[str] | None = Field(
-        default=None, description="Shown to the listing's seller only"
-    )
-    denied_recipients: list[str] | None = Field(
-        default=None, description="Shown to the listing's seller only"
-    )
-
-
 class BidCreate(Request):
     instrument: str = Field(
         min_length=3,
@@ -537,6 +509,11 @@ class BidCreate(Request):
     exclusive: StrictBool | None = Field(
         default=None, description="Require (or refuse) exclusivity"
     )
+    confirms_linkable_consent: StrictBool = Field(
+        default=False,
+        description="The buyer holds the people's consent to receive data linkable to them "
+        "(個人関連情報, APPI art. 31); required to buy a listing flagged `linkable`",
+    )
 
     def command(self) -> PlaceBid:
         """The order desk's command for this request (market/trading/commands.py)."""
@@ -553,6 +530,7 @@ class BidCreate(Request):
             dataset_id=self.dataset_id,
             min_term_days=self.min_term_days,
             exclusive=self.exclusive,
+            confirms_linkable_consent=self.confirms_linkable_consent,
         )
 
 

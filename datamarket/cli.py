@@ -8,6 +8,8 @@ import typer
 
 from datamarket.commands import anonymize as anonymize_commands
 from datamarket.commands import api_docs as api_docs_commands
+from datamarket.commands import bench_http as bench_http_commands
+from datamarket.commands import catalog as catalog_commands
 from datamarket.commands import delivery as delivery_commands
 from datamarket.commands import market as market_commands
 from datamarket.commands import matching as matching_commands
@@ -29,3 +31,5 @@ storage_commands.register(app, bench_app)
 settlement_commands.register(app, bench_app)
 api_docs_commands.register(app, bench_app)
 delivery_commands.register(app, bench_app)
+catalog_commands.register(app, bench_app)
+bench_http_commands.register(app, bench_app)

@@ -10,12 +10,14 @@ import pandas as pd
 from sqlmodel import Session, select
 
 import anonymize as an
+from anonymize.linkable import detect_linkable
 from market.csv_ingest import ParsedCsv, parse_csv_upload
 from market.errors import Forbidden, InvalidRequest, NotFound, UploadRejected
 from market.events import record_event
 from market.models import Dataset, Licence, Participant, utcnow
 from market.quality import DatasetSchema, QualityReport
 from market.quality.assess import assess, schema_json
+from market.ratings.record import rescore_dataset, seller_credibility
 from market.vocabulary import SELLER_KINDS, DataClass
 
 UPLOADABLE_CLASSES = (DataClass.PERSONAL, DataClass.NON_PERSONAL)
@@ -71,6 +73,8 @@ class AnalysedUpload:
     parsed: ParsedCsv
     quality: dict[str, Any]
     quality_score: int
+    # Columns a buyer could link to a person (個人関連情報), by anonymize.linkable.
+    linkable_columns: tuple[str, ...] = ()
 
 
 def require_uploadable(*, seller: Participant, data_class: str) -> None:
@@ -96,8 +100,10 @@ def analyse_upload(
     parsed = parse_csv_upload(raw, **caps)
     if data_class == DataClass.NON_PERSONAL:
         require_no_personal_data(parsed)
-    quality = assess(csv_frame(parsed.data), schema, now=now)
-    return AnalysedUpload(parsed, quality.to_dict(), quality.score)
+    frame = csv_frame(parsed.data)
+    quality = assess(frame, schema, now=now)
+    linkable = tuple(found.column for found in detect_linkable(frame))
+    return AnalysedUpload(parsed, quality.to_dict(), quality.score, linkable)
 
 
 def create_dataset(
@@ -132,7 +138,12 @@ def create_dataset(
         quality_score=analysed.quality_score,
         quality=analysed.quality,
         data_schema=schema_json(schema),
+        linkable_columns=list(analysed.linkable_columns),
     )
+    # The seller's record is part of every score it earns (docs/quality.md, credibility).
+    credibility = seller_credibility(session=session, seller_id=seller.id)
+    if credibility is not None:
+        rescore_dataset(session=session, dataset=dataset, credibility=credibility)
     session.add(dataset)
     record_event(
         session,

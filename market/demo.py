@@ -20,9 +20,19 @@ from typing import Any
 from market import db
 from market.data.desk import DescribeDataset
 from market.errors import MarketError
-from market.models import AnonymizationJob, Bid, Dataset, Licence, Listing, Participant, Trade
+from market.models import (
+    AnonymizationJob,
+    Bid,
+    Dataset,
+    Invoice,
+    Licence,
+    Listing,
+    Participant,
+    Trade,
+)
 from market.participants import issue_api_key
 from market.service import Market
+from market.settlement.tables import InvoiceRefund
 from market.trading.commands import LicenceTerms, OfferLicences, PlaceBid
 
 OPERATOR = "Market Operations"
@@ -92,6 +102,8 @@ class DemoResult:
     trades: list[Trade] = field(default_factory=list)
     anonymized_dataset_id: str = ""
     anonymized_holder: str | None = None  # a demo buyer holding a licence to it
+    # With a Stripe key: each card buyer's payment status (and a refund of the paid one).
+    card_payments: dict[str, str] = field(default_factory=dict)
 
     @property
     def already_seeded(self) -> bool:
@@ -174,6 +186,15 @@ def next_steps(result: DemoResult, *, base_url: str, keys_path: Path) -> list[st
         f'curl -fsS -H "Authorization: Bearer $SELLER" {url}/datasets',
         f"curl -fsS {url}/announcements/{result.anonymized_dataset_id}",
     ]
+    if result.card_payments:
+        card_buyer = CARD_BUYERS[0][0]
+        lines += [
+            "# card payments through Stripe: "
+            + ", ".join(f"{name}: {status}" for name, status in result.card_payments.items()),
+            f"CARD_BUYER=$({read('buyers', card_buyer)})",
+            f'curl -fsS -H "Authorization: Bearer $CARD_BUYER" {url}/payments',
+            f'curl -fsS -H "Authorization: Bearer $OPERATOR" {url}/operator/disputes',
+        ]
     return lines
 
 
@@ -279,7 +300,7 @@ def seed_demo(market: Market, *, known_keys: Mapping[str, str] | None = None) ->
     """
     rng = random.Random(7)  # noqa: S311  (demo data, not secrets)
     seeder = _Seeder(market, known_keys or {})
-    seeder.participant("operator", OPERATOR, "operator")
+    operator = seeder.participant("operator", OPERATOR, "operator")
     listings = []
     for index, (name, category, title, tags) in enumerate(SELLERS):
         seller = seeder.participant("seller", name, "business")
@@ -349,8 +370,51 @@ def seed_demo(market: Market, *, known_keys: Mapping[str, str] | None = None) ->
             )
             outcome = market.orders.place_bid(buyer=rng.choice(buyers), order=order)
             result.trades.extend(outcome.trades)
+    if market.settings.stripe_api_key:
+        _card_round(market, seeder, operator, listings)
     holders = {lic.buyer_id for lic in market.find(Licence, dataset_id=anonymized_id)}
     result.anonymized_holder = next(
         (p.name for p in result.participants if p.role == "buyer" and p.id in holders), None
     )
     return result
+
+
+# Stripe's test payment methods (localstripe knows them too): one that pays, one whose charges
+# are declined after it was attached.
+CARD_BUYERS = [
+    ("カード払い商事 (card buyer)", "pm_card_visa"),
+    ("カード不通商事 (declined card buyer)", "pm_card_chargeCustomerFail"),
+]
+
+
+def _card_round(
+    market: Market, seeder: _Seeder, operator: Participant, listings: list[Listing]
+) -> None:
+    """With Stripe configured: buyers without credit pay by card, one card is declined, and the
+    operator refunds half of the paid trade (docs/settlement.md)."""
+    for (name, method), listing in zip(CARD_BUYERS, listings, strict=False):
+        buyer = seeder.participant("buyer", name, "business")
+        if not market.find(Bid, limit=1, buyer_id=buyer.id):
+            market.settlement.register_card(buyer=buyer, payment_method_id=method)
+            order = PlaceBid(
+                instrument=listing.instrument,
+                max_price_yen=listing.price_yen,
+                purpose="research.statistics",
+                dataset_id=listing.dataset_id,
+            )
+            seeder.result.trades.extend(market.orders.place_bid(buyer=buyer, order=order).trades)
+    market.settlement.run_payments()
+    payer = next(p for p in seeder.result.participants if p.name == CARD_BUYERS[0][0])
+    paid = market.find(Invoice, limit=1, buyer_id=payer.id, status="paid")
+    if paid and not market.find(InvoiceRefund, limit=1, invoice_id=paid[0].id):
+        market.settlement.refund_invoice(
+            operator=operator,
+            invoice_id=paid[0].id,
+            amount_yen=paid[0].amount_yen // 2,
+            reason="demo: half of the licence fee returned",
+        )
+        market.settlement.run_payments()
+    for name, _ in CARD_BUYERS:
+        buyer_id = next(p.id for p in seeder.result.participants if p.name == name)
+        payments = market.settlement.payments_of(buyer=market.find(Participant, id=buyer_id)[0])
+        seeder.result.card_payments[name] = payments[0].status if payments else "none"

@@ -8,10 +8,12 @@ import json
 import threading
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from market.models import OutboxEvent, utcnow
+from market.models import OutboxEvent
+
+# Publication lives with the background publisher; re-exported for existing callers.
+from market.outbox import publish_pending as publish_pending
 
 
 def record_event(session: Session, event_type: str, payload: dict[str, Any]) -> None:
@@ -71,22 +73,3 @@ class RedisStreamBus:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def publish_pending(engine: Engine, bus: EventBus, batch: int = 500) -> int:
-    """Publish unpublished outbox events in order and mark them; returns how many."""
-    published = 0
-    with Session(engine) as session:
-        pending = session.exec(
-            select(OutboxEvent)
-            .where(OutboxEvent.published_at == None)  # noqa: E711
-            .order_by(OutboxEvent.id)  # type: ignore[arg-type]
-            .limit(batch)
-        ).all()
-        for event in pending:
-            bus.publish(event.id or 0, event.type, event.payload)
-            event.published_at = utcnow()
-            session.add(event)
-            published += 1
-        session.commit()
-    return published

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, TypeDecorator, text
 from sqlmodel import Field, SQLModel
 
 
@@ -107,10 +107,21 @@ class Dataset(SQLModel, table=True):
     # before breakdowns were kept have none.
     data_schema: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     quality: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Columns a buyer could link to a person (個人関連情報: cookie, device and advertising IDs,
+    # location traces), found on upload by anonymize.linkable (market/revisions).
+    linkable_columns: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = _created()
 
 
 class Listing(SQLModel, table=True):
+    # GET /listings: open listings, newest first, without a scan and sort.
+    __table_args__ = (
+        Index("ix_listing_status_created", "status", "created_at", "id"),
+        Index("ix_listing_status_price", "status", "price_yen", "id"),
+    )
+
     id: str = Field(default_factory=new_id, primary_key=True)
     dataset_id: str = Field(foreign_key="dataset.id", index=True)
     seller_id: str = Field(foreign_key="participant.id", index=True)
@@ -129,18 +140,32 @@ class Listing(SQLModel, table=True):
     exclusive: bool = False
     # Whether price_yen includes consumption tax (docs/settlement.md).
     price_includes_tax: bool = False
+    # Linkable data (個人関連情報): only bids confirming the people's consent match it.
+    linkable: bool = False
+    # What its licences cover: "revision" (the one bought), "history" (it and every earlier
+    # one) or "updates" (it and every revision published during the term); market/revisions.
+    covers: str = Field(default="revision", max_length=20)
     status: str = Field(default="open", max_length=20)
     status_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = _created()
 
 
 class Bid(SQLModel, table=True):
+    # A buyer's bids by status, newest first; the open bids the risk stage rebuilds from.
+    __table_args__ = (
+        Index("ix_bid_buyer_status_created", "buyer_id", "status", "created_at", "id"),
+        Index("ix_bid_status", "status"),
+    )
+
     id: str = Field(default_factory=new_id, primary_key=True)
     buyer_id: str = Field(foreign_key="participant.id", index=True)
     instrument: str = Field(max_length=140, index=True)
     max_price_yen: int = _yen()
     quantity: int
     filled: int = 0
+    # The most records one licence may deliver (PDS listings invoice price × records; 1 for a
+    # dataset): the risk stage reserves max price × this per licence (market/banks/orders.py).
+    records_per_licence: int = 1
     purpose: str = Field(max_length=50)
     time_in_force: str = Field(default="GTC", max_length=3)
     constraints: dict[str, Any] = Field(
@@ -162,6 +187,8 @@ class Trade(SQLModel, table=True):
     dataset_id: str = Field(foreign_key="dataset.id")
     price_yen: int = _yen()
     quantity: int
+    # The buyer confirmed it holds the people's consent to receive linkable data (APPI art. 31).
+    linkable_consent: bool = False
     created_at: datetime = _created()
 
 
@@ -172,6 +199,9 @@ class Licence(SQLModel, table=True):
     dataset_id: str = Field(foreign_key="dataset.id", index=True)
     purpose: str = Field(max_length=50)
     exclusive: bool = False
+    # The dataset revision bought and what the licence covers (market/revisions).
+    revision: int = 1
+    covers: str = Field(default="revision", max_length=20)
     created_at: datetime = _created()
     expires_at: datetime | None = _optional_ts()
     revoked_at: datetime | None = _optional_ts()
@@ -249,6 +279,18 @@ class JournalCommand(SQLModel, table=True):
 class OutboxEvent(SQLModel, table=True):
     """A domain event written in the same transaction as its change, published after commit."""
 
+    # The publisher reads unpublished ids in id order from a partial index that holds only them,
+    # and prunes delivered rows by age through the second (market/outbox.py).
+    __table_args__ = (
+        Index(
+            "ix_outboxevent_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+        Index("ix_outboxevent_published_at", "published_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(max_length=60, index=True)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -291,6 +333,9 @@ class AnonymizationJob(SQLModel, table=True):
 
 
 import market.banks.tables  # noqa: E402
+import market.catalog.tables  # noqa: E402
 import market.personal.tables  # noqa: E402
+import market.ratings.tables  # noqa: E402
+import market.revisions.tables  # noqa: E402
 import market.settlement.tables  # noqa: E402
 import market.trading.tables  # noqa: E402,F401

@@ -37,6 +37,7 @@ REFERRERS = (
     Referrer("dataset", "id"),  # the dataset's CSV (upload or anonymization output)
     Referrer("dataset", "id", "method-"),  # the sealed 加工方法等情報 of an anonymized dataset
     Referrer("personalrecord", "id"),  # a person's record in their PDS
+    Referrer("datasetrevision", "id", "revision-"),  # a dataset's later revision
 )
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")  # market.models.new_id
 BATCH = 500

@@ -76,16 +76,18 @@ def authenticate(*, session: Session, presented: str) -> Participant:
     key_id, _, secret = rest.partition("_")
     if prefix != KEY_PREFIX or not key_id or not secret:
         raise InvalidApiKey("malformed API key: send 'Authorization: Bearer dm_<id>_<secret>'")
-    record = session.get(ApiKey, key_id)
-    expected = record.secret_hash if record is not None else _hash_secret("")
-    if not hmac.compare_digest(expected, _hash_secret(secret)) or record is None:
+    # One round trip: the key's hash and state with its owner.
+    found = session.exec(
+        select(ApiKey.secret_hash, ApiKey.revoked_at, Participant)
+        .join(Participant, col(Participant.id) == col(ApiKey.participant_id))
+        .where(ApiKey.id == key_id)
+    ).first()
+    expected = found[0] if found is not None else _hash_secret("")
+    if not hmac.compare_digest(expected, _hash_secret(secret)) or found is None:
         raise InvalidApiKey("unknown or revoked API key")
-    if record.revoked_at is not None:
+    if found[1] is not None:
         raise InvalidApiKey("unknown or revoked API key")
-    participant = session.get(Participant, record.participant_id)
-    if participant is None:
-        raise InvalidApiKey("unknown or revoked API key")
-    return participant
+    return found[2]
 
 
 MAX_LIVE_KEYS = 10

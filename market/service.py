@@ -27,7 +27,9 @@ from sqlmodel import Session, select
 
 from market import catalog, db, idempotency, offload
 from market.accounts.desk import AccountDesk
+from market.auth_cache import ApiKeyCache
 from market.banks.desk import BankDesk
+from market.catalog.desk import CatalogDesk
 from market.data.desk import DataDesk
 from market.delivery.desk import DeliveryDesk
 from market.desk import UnitOfWork
@@ -35,9 +37,12 @@ from market.events import EventBus, InProcessBus, RedisStreamBus, publish_pendin
 from market.jobs import AnonymizationRunner
 from market.models import Instrument, OperatorAction, Participant, Trade
 from market.orphans import sweep_orphans
+from market.outbox import OutboxPublisher
 from market.paging import Page, fetch_page
 from market.personal.desk import PdsDesk
 from market.quality.assess import quality_view
+from market.ratings.desk import RatingsDesk
+from market.revisions.desk import RevisionsDesk
 from market.settings import Settings
 from market.settlement.credit_desk import CreditDesk
 from market.settlement.desk import SettlementDesk
@@ -87,8 +92,13 @@ class Market:
             on_recipients_changed=self.orders.refresh_personal_listings,
         )
         self.pds.on_people_changed = self.orders.refresh_personal_listings
+        # A board's or a person's decision may unwind a provisional trade through the engine.
+        self.pds.orders = self.banks.orders = self.orders
         self.data = DataDesk(self.db, self.store, settings, self.jobs, after_commit=published)
         self.credit = CreditDesk(self.db, self.orders.risk, after_commit=published)
+        self.catalog = CatalogDesk(self.db, self.store)
+        self.ratings = RatingsDesk(self.orders)
+        self.revisions = RevisionsDesk(self.orders, self.store, settings)
         self.delivery = DeliveryDesk(self.db, self.store, settings)
 
     @property
@@ -113,6 +123,15 @@ class Market:
         except BaseException:
             self.orders.close()
             raise
+        self.outbox = OutboxPublisher(
+            db=self.db,
+            bus=lambda: self.bus,
+            lock=self._publish_lock,
+            retention=timedelta(seconds=self.settings.outbox_retention_seconds),
+        )
+        self.outbox.start()
+        self.key_cache = ApiKeyCache.from_settings(self.settings, self.db)
+        self.key_cache.start()
         self._sweep_orphans()
         # People may have changed while no engine ran (commands beside a stopped market).
         self.orders.refresh_personal_listings()
@@ -137,6 +156,8 @@ class Market:
         self.jobs.shutdown()
         if self.running:
             offload.shutdown()
+            self.outbox.stop()
+            self.key_cache.stop()
             self.orders.close()
         self.db.dispose()
 
@@ -147,7 +168,15 @@ class Market:
         self.close()
 
     def _publish_after_commit(self) -> None:
-        """Publish what the commit added to the outbox; what fails stays there for the next try."""
+        """Publish what the commit added to the outbox; what fails stays there for the next try.
+
+        A running market wakes its background publisher (market/outbox.py), so no request waits
+        for the bus; a market that is not started publishes here.
+        """
+        outbox = getattr(self, "outbox", None)
+        if self.running and outbox is not None:
+            outbox.signal()
+            return
         try:
             self.publish_events()
         except Exception as exc:

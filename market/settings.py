@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from market.ratelimit import RateLimit
@@ -42,8 +42,22 @@ class Settings(BaseSettings):
     market_legal_name: str = "データ取引市場 Datamarket"
     market_invoice_registration_number: str | None = None
     payment_terms_days: int = 30
+    # Card payments through Stripe (docs/settlement.md): off unless a key is set. The API base
+    # points the SDK at another Stripe-API server (localstripe in tests); a trade whose card
+    # payment has not succeeded this many hours after it first failed fails.
+    stripe_api_key: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_secret: str | None = None
+    payment_deadline_hours: int = 72
     # Journaled engine commands between snapshots: a restart replays at most about this many.
     engine_snapshot_interval: int = 10_000
+    # Most trading requests the sequencer commits in one transaction (market/trading/sequencer.py).
+    engine_batch_max: int = Field(default=256, ge=1, le=10_000)
+    # Order intake (docs/operations.md): how long a verified API key is trusted from memory (the
+    # longest a revocation made in another process without Redis can go unseen; 0 turns the
+    # cache off), and how long published outbox events are kept before the publisher prunes them.
+    api_key_cache_seconds: float = 2.0
+    outbox_retention_seconds: int = 3600
     max_upload_bytes: int = 50 * 1024 * 1024
     # Hostile-input caps (docs/security.md): each bounds the work one request can cause.
     max_csv_columns: int = 1_000
@@ -97,7 +111,7 @@ class Settings(BaseSettings):
     def _refuse_placeholders(self) -> "Settings":
         if self.environment == "development":
             return self
-        for name in ("master_key",):
+        for name in ("master_key", "stripe_api_key", "stripe_webhook_secret"):
             value = getattr(self, name)
             if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
                 raise InsecureSettings(

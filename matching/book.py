@@ -184,6 +184,14 @@ class Book(MatchingCore):
         out.append(Updated(order.id, self.instrument))
         self._reenter(order, out)
 
+    def give_back(self, order_id: str, qty: int) -> int:
+        """Return `qty` licences of a voided trade to a live limited ask, keeping its place."""
+        order = self.orders.get(order_id)
+        if order is None or order.is_buy or order.is_market or order.unlimited:
+            return 0
+        order.qty += qty
+        return qty
+
     def expire(self, order_id: str, expires_at: int, out: list[Event]) -> None:
         """Expire a GTD order whose expiry time is due (no-op when it already left)."""
         order = self.orders.get(order_id)

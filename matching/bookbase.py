@@ -46,6 +46,14 @@ class BookBase:
         """Replace terms or constraints of a live order, keeping its time."""
         raise NotImplementedError
 
+    def give_back(self, order_id: str, qty: int) -> int:
+        """Return `qty` licences of a voided trade to a live limited ask, keeping its place.
+
+        Returns the licences given back: 0 when the order is gone, a bid, a market order or an
+        unlimited ask (which lost none).
+        """
+        raise NotImplementedError
+
     def expire(self, order_id: str, expires_at: int, out: list[Event]) -> None:
         """Expire a GTD order whose time is due."""
         raise NotImplementedError

@@ -19,6 +19,7 @@ from .commands import (
     Reduce,
     RunAuction,
     SetMode,
+    Unwind,
     Update,
 )
 from .events import (
@@ -32,6 +33,7 @@ from .events import (
     Reduced,
     Rejected,
     TradeExecuted,
+    TradeUnwound,
     Updated,
 )
 from .fields import ASK_FIELDS, BID_FIELDS, FieldReader, constraints_to_dict, terms_to_dict
@@ -49,6 +51,7 @@ EVENT_TYPES: dict[type, str] = {
     Updated: "updated",
     ModeChanged: "mode",
     AuctionResult: "auction",
+    TradeUnwound: "unwound",
 }
 _EVENT_CLASSES = {name: cls for cls, name in EVENT_TYPES.items()}
 
@@ -104,6 +107,14 @@ def command_from_dict(data: dict[str, Any], version: int = COMMAND_FORMAT) -> Co
             reader.text("instrument"),
             reader.choice("mode", Mode),
             reader.optional_integer("interval_ms"),
+        )
+    elif op == "unwind" and owned:
+        command = Unwind(
+            reader.text("instrument"),
+            reader.integer("seq"),
+            reader.text("buy_id"),
+            reader.text("sell_id"),
+            reader.integer("qty"),
         )
     else:
         raise ValueError(f"unknown op {op!r}")
@@ -225,6 +236,15 @@ def command_to_dict(cmd: Command) -> dict[str, Any]:
             "instrument": cmd.instrument,
             "mode": cmd.mode.value,
             "interval_ms": cmd.interval_ms,
+        }
+    if isinstance(cmd, Unwind):
+        return {
+            "op": "unwind",
+            "instrument": cmd.instrument,
+            "seq": cmd.seq,
+            "buy_id": cmd.buy_id,
+            "sell_id": cmd.sell_id,
+            "qty": cmd.qty,
         }
     raise ValueError(f"not a command: {cmd!r}")
 

@@ -223,4 +223,29 @@ class SetMode:
         self.interval_ms = interval_ms
 
 
-Command = Limit | Market | Cancel | Reduce | Amend | Update | Clock | RunAuction | SetMode
+@final
+@dataclass(init=False, eq=True, unsafe_hash=True, slots=True)
+class Unwind:
+    """Void trade `seq` (`qty` licences of ask `sell_id` to bid `buy_id`) the market could not
+    complete, e.g. one a data-ethics board rejected.
+
+    The ask gets the licences back when it still rests with a limited size (an unlimited ask
+    lost none); the bid does not: its demand was answered, by a refusal. The journal keeps the
+    unwind, so a replay yields the same books and the same `TradeUnwound`.
+    """
+
+    instrument: Final[str]
+    seq: Final[int]
+    buy_id: Final[str]
+    sell_id: Final[str]
+    qty: Final[int]
+
+    def __init__(self, instrument: str, seq: int, buy_id: str, sell_id: str, qty: int) -> None:
+        self.instrument = instrument
+        self.seq = seq
+        self.buy_id = buy_id
+        self.sell_id = sell_id
+        self.qty = qty
+
+
+Command = Limit | Market | Cancel | Reduce | Amend | Update | Clock | RunAuction | SetMode | Unwind

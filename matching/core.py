@@ -93,6 +93,7 @@ class MatchingCore(BookBase):
                 not terms.allowed_recipients
                 and not terms.denied_recipients
                 and terms.purpose_recipients is None
+                and not terms.linkable
             )
             return CLASS_BITS.get(terms.data_class, 0), purposes, 0, simple
         return 0, 0, 0, True

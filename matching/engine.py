@@ -19,9 +19,10 @@ from .commands import (
     Reduce,
     RunAuction,
     SetMode,
+    Unwind,
     Update,
 )
-from .events import AuctionResult, Event, ModeChanged, Rejected
+from .events import AuctionResult, Event, ModeChanged, Rejected, TradeUnwound
 from .snapshot import book_state
 from .types import Mode, TimeInForce
 
@@ -103,6 +104,8 @@ class Engine:
                     self._auction(book, cmd.reference_price, out)
         elif isinstance(cmd, SetMode):
             self._set_mode(cmd, out)
+        elif isinstance(cmd, Unwind):
+            self._unwind(cmd, out)
         else:
             out.append(Rejected("", "", f"unknown command {type(cmd).__name__}"))
 
@@ -177,6 +180,19 @@ class Engine:
                 book.auction_fill(buy_id, sell_id, qty, price, out)
         if not book.continuous:
             book.cancel_market_orders(out)
+
+    def _unwind(self, cmd: Unwind, out: list[Event]) -> None:
+        """Void a trade: the ask gets its licences back if it rests with a limited size."""
+        if cmd.qty < 1 or not 0 < cmd.seq <= self.counter.seq:
+            out.append(Rejected(cmd.sell_id, cmd.instrument, "no such trade to unwind"))
+            return
+        book = self._existing(cmd.instrument, cmd.sell_id, out)
+        if book is None:
+            return
+        restored = book.give_back(cmd.sell_id, cmd.qty)
+        out.append(
+            TradeUnwound(cmd.seq, cmd.instrument, cmd.buy_id, cmd.sell_id, cmd.qty, restored)
+        )
 
     def _set_mode(self, cmd: SetMode, out: list[Event]) -> None:
         """Switch trading mode; opening continuous trading runs an auction first."""

@@ -183,6 +183,29 @@ class AuctionResult:
         self.imbalance = imbalance
 
 
+@final
+@dataclass(init=False, eq=True, unsafe_hash=True, slots=True)
+class TradeUnwound:
+    """Trade `seq` was voided; `restored` licences went back to the ask (0: unlimited or gone)."""
+
+    seq: Final[int]
+    instrument: Final[str]
+    buy_id: Final[str]
+    sell_id: Final[str]
+    qty: Final[int]
+    restored: Final[int]
+
+    def __init__(
+        self, seq: int, instrument: str, buy_id: str, sell_id: str, qty: int, restored: int
+    ) -> None:
+        self.seq = seq
+        self.instrument = instrument
+        self.buy_id = buy_id
+        self.sell_id = sell_id
+        self.qty = qty
+        self.restored = restored
+
+
 Event = (
     Accepted
     | Rejected
@@ -194,4 +217,5 @@ Event = (
     | Updated
     | ModeChanged
     | AuctionResult
+    | TradeUnwound
 )

@@ -21,6 +21,7 @@ from .commands import (
     Reduce,
     RunAuction,
     SetMode,
+    Unwind,
     Update,
 )
 from .engine import Engine
@@ -35,6 +36,7 @@ from .events import (
     Reduced,
     Rejected,
     TradeExecuted,
+    TradeUnwound,
     Updated,
 )
 from .replay import events_to_lines, parse_journal, replay
@@ -76,6 +78,8 @@ __all__ = [
     "Side",
     "TimeInForce",
     "TradeExecuted",
+    "TradeUnwound",
+    "Unwind",
     "Update",
     "Updated",
     "command_from_dict",

@@ -20,6 +20,7 @@ BID_FIELDS = (
     "min_term_days",
     "exclusive",
     "held_datasets",
+    "confirms_linkable_consent",
 )
 ASK_FIELDS = (
     "dataset_id",
@@ -34,6 +35,7 @@ ASK_FIELDS = (
     "term_days",
     "exclusive",
     "purpose_recipients",
+    "linkable",
 )
 
 
@@ -156,6 +158,7 @@ class FieldReader:
             min_term_days=self.optional_integer("min_term_days"),
             exclusive=self.optional_flag("exclusive"),
             held_datasets=self.names("held_datasets"),
+            confirms_linkable_consent=self.flag("confirms_linkable_consent", False),
         )
 
     def terms(self) -> AskTerms:
@@ -173,6 +176,7 @@ class FieldReader:
             term_days=self.optional_integer("term_days"),
             exclusive=self.flag("exclusive", False),
             purpose_recipients=self.recipients_by_purpose("purpose_recipients"),
+            linkable=self.flag("linkable", False),
         )
 
 
@@ -195,6 +199,7 @@ def constraints_to_dict(constraints: BidConstraints) -> dict[str, Any]:
             if constraints.held_datasets
             else {}
         ),
+        **({"confirms_linkable_consent": True} if constraints.confirms_linkable_consent else {}),
     }
 
 
@@ -218,6 +223,7 @@ def terms_to_dict(terms: AskTerms) -> dict[str, Any]:
             if terms.purpose_recipients is not None
             else {}
         ),
+        **({"linkable": True} if terms.linkable else {}),
     }
 
 

@@ -45,7 +45,11 @@ def terms_state(terms: AskTerms | None) -> tuple[object, ...] | None:
         sorted(terms.denied_recipients),
         terms.term_days,
         terms.exclusive,
-    ) + (() if terms.purpose_recipients is None else (sorted(terms.purpose_recipients),))
+    ) + (
+        (() if terms.purpose_recipients is None else (sorted(terms.purpose_recipients),))
+        # Appended only when set, so the state hash of books without linkable asks is unchanged.
+        + (("linkable",) if terms.linkable else ())
+    )
 
 
 def constraints_state(constraints: BidConstraints | None) -> tuple[object, ...] | None:
@@ -63,4 +67,7 @@ def constraints_state(constraints: BidConstraints | None) -> tuple[object, ...] 
         constraints.dataset_id,
         constraints.min_term_days,
         constraints.exclusive,
-    ) + ((sorted(constraints.held_datasets),) if constraints.held_datasets else ())
+    ) + (
+        ((sorted(constraints.held_datasets),) if constraints.held_datasets else ())
+        + (("confirms_linkable_consent",) if constraints.confirms_linkable_consent else ())
+    )

@@ -28,6 +28,9 @@ class AskTerms:
     # (purpose, recipient) pairs; None: no such rule. An information bank's pool carries, for
     # each purpose, the recipients whose cohort of consenting people reaches its minimum.
     purpose_recipients: Final[frozenset[tuple[str, str]] | None]
+    # Holds data a buyer could link to a person (個人関連情報, APPI art. 31): only bids that
+    # confirm they hold the people's consent may buy it.
+    linkable: Final[bool]
 
     def __init__(
         self,
@@ -43,6 +46,7 @@ class AskTerms:
         term_days: int | None = None,
         exclusive: bool = False,
         purpose_recipients: frozenset[tuple[str, str]] | None = None,
+        linkable: bool = False,
     ) -> None:
         self.dataset_id = dataset_id
         self.data_class = data_class
@@ -56,6 +60,7 @@ class AskTerms:
         self.term_days = term_days
         self.exclusive = exclusive
         self.purpose_recipients = purpose_recipients
+        self.linkable = linkable
 
 
 @final
@@ -75,6 +80,8 @@ class BidConstraints:
     exclusive: Final[bool | None]
     # Datasets the buyer already licenses for this purpose: never bought again.
     held_datasets: Final[frozenset[str]]
+    # The buyer confirms it holds the consent of the people linkable data is about (APPI art. 31).
+    confirms_linkable_consent: Final[bool]
 
     def __init__(
         self,
@@ -89,6 +96,7 @@ class BidConstraints:
         min_term_days: int | None = None,
         exclusive: bool | None = None,
         held_datasets: frozenset[str] = EMPTY,
+        confirms_linkable_consent: bool = False,
     ) -> None:
         self.purpose = purpose
         self.data_classes = data_classes
@@ -101,6 +109,7 @@ class BidConstraints:
         self.min_term_days = min_term_days
         self.exclusive = exclusive
         self.held_datasets = held_datasets
+        self.confirms_linkable_consent = confirms_linkable_consent
 
 
 def terms_problem(terms: AskTerms, qty: int | None) -> str | None:
@@ -169,6 +178,8 @@ def eligible(
     if constraints.dataset_id is not None and constraints.dataset_id != terms.dataset_id:
         return False
     if terms.dataset_id in constraints.held_datasets:
+        return False
+    if terms.linkable and not constraints.confirms_linkable_consent:
         return False
     if not constraints.required_tags <= terms.tags:
         return False

@@ -1,6 +1,6 @@
 """Checks that decide whether an order command may enter a book (shared by every book)."""
 
-from .commands import Amend, Cancel, Command, Limit, Market, Reduce, Update
+from .commands import Amend, Cancel, Command, Limit, Market, Reduce, Unwind, Update
 from .orders import Order
 from .terms import AskTerms, BidConstraints, constraints_problem, terms_problem
 from .types import MAX_LIST_ITEMS, MAX_PRICE, MAX_QTY, MAX_TEXT_LENGTH, Side, TimeInForce
@@ -159,6 +159,8 @@ def size_problem(cmd: Command) -> str | None:
         terms = cmd.terms
     elif isinstance(cmd, (Cancel, Reduce, Amend)):
         texts = [("id", cmd.id), ("instrument", cmd.instrument), ("participant", cmd.participant)]
+    elif isinstance(cmd, Unwind):
+        texts = [("instrument", cmd.instrument), ("buy_id", cmd.buy_id), ("sell_id", cmd.sell_id)]
     if constraints is not None:
         texts += [("purpose", constraints.purpose), ("dataset_id", constraints.dataset_id)]
         lists += [

@@ -9,19 +9,19 @@ from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.paging import Cursor, Limit, paginated
 from api.ratelimit import ORDER_ENTRY_LIMIT, UPLOAD_LIMIT
+from api.routers.catalog import ListingEntry as ListingPublic
 from api.schemas import (
     CohortPublic,
     DatasetPublic,
     ListingAmend,
     ListingCreate,
-    ListingPublic,
     QualityPublic,
     SellerBalance,
     SellerStatement,
     TradePublic,
 )
 from market.banks.orders import CohortView
-from market.catalog import ListingFilter, get_listing
+from market.catalog import get_listing
 from market.data.desk import DescribeDataset
 from market.errors import UploadRejected
 from market.models import Dataset, Listing, Trade
@@ -212,42 +212,6 @@ def my_sales(
 def my_balance(market: MarketDep, seller: CurrentParticipant) -> dict[str, int]:
     """Your gross sales, the market's fees, what you earned, were paid out and are owed."""
     return market.credit.seller_balance(seller)
-
-
-@router.get("/listings", response_model=list[ListingPublic])
-def listings(
-    market: MarketDep,
-    viewer: CurrentParticipant,
-    status: Literal["open", "sold_out", "cancelled", "rejected", "expired"] | None = "open",
-    instrument: Annotated[str | None, Query(max_length=140)] = None,
-    data_class: Literal["personal", "anonymized", "non_personal"] | None = None,
-    min_quality: Annotated[int | None, Query(ge=0, le=100)] = None,
-    mine: bool = False,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-    *,
-    request: Request,
-    response: Response,
-) -> list[dict[str, Any]]:
-    """Listings across the market, newest first, with each dataset's public description.
-
-    Filters: `status` (default open), `instrument`, `data_class`, `min_quality`, `mine` (your own).
-    """
-    where = ListingFilter(
-        status=status,
-        instrument=instrument,
-        data_class=data_class,
-        min_quality=min_quality,
-        mine=mine,
-    )
-    page = market.listings(viewer=viewer, where=where, cursor=cursor, limit=limit)
-    return paginated(request, response, page)
-
-
-@router.get("/listings/{listing_id}", response_model=ListingPublic)
-def listing(listing_id: str, market: MarketDep, viewer: CurrentParticipant) -> dict[str, Any]:
-    """One listing with its dataset's public description, columns, row count, quality and k."""
-    return market.listing(viewer=viewer, listing_id=listing_id)
 
 
 @router.get("/sales/statements/{month}", response_model=SellerStatement)

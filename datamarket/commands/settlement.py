@@ -48,9 +48,15 @@ def reconcile() -> None:
     A clean run prints 0 mismatches and exits 0; otherwise each mismatch is printed and the
     exit status is 1.
     """
+    from market.settings import get_settings
+    from market.settlement.payments.configured import provider_from
+    from market.settlement.payments.provider_reconcile import reconcile_provider
     from market.settlement.reconcile import reconcile as compare
 
-    mismatches = _read(compare)
+    provider = provider_from(get_settings())  # with a Stripe key, the provider's view too
+    mismatches = _read(compare) + _read(
+        lambda session: reconcile_provider(session=session, provider=provider)
+    )
     for mismatch in mismatches:
         typer.echo(str(mismatch))
     typer.echo(f"{len(mismatches)} mismatches")

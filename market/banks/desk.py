@@ -56,7 +56,7 @@ class BankDesk(Desk):
         """The board's decision; a trade waiting on it is settled or unwound in the same
         transaction."""
 
-        def work(s: Session) -> tuple[BoardCase, ProvisionRequest]:
+        def work(s: Session) -> tuple[tuple[BoardCase, ProvisionRequest], Any | None]:
             case, request = board.decide_case(
                 session=s,
                 bank=bank,
@@ -67,12 +67,12 @@ class BankDesk(Desk):
                 now=self.now(),
                 ref_key=self.ref_key,
             )
-            trades.conclude(
+            unwind = trades.conclude(
                 session=s, request=request, now=self.now(), fee_bps=self.settings.market_fee_bps
             )
-            return case, request
+            return (case, request), unwind
 
-        return self.transaction(work)
+        return self.decided(work)
 
     # the order book's questions
     def cohort(self, *, viewer: Participant, listing_id: str, purpose: str) -> CohortView:

@@ -4,7 +4,7 @@ The trading core owns listings, bids and trades; these answer its questions abou
 who a pool's ask may match, what a cohort query may reveal, and what a trade delivered.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,9 +101,10 @@ def pool_terms(
     min_cohort: int,
     now: datetime,
     purposes: Iterable[str] = PURPOSES,
+    admits: Callable[[Participant], bool] | None = None,
 ) -> dict[str, frozenset[str]]:
-    """`eligible_recipients` over every registered business as a candidate recipient."""
-    candidates = session.exec(select(Participant).where(Participant.kind == "business")).all()
+    """`eligible_recipients` over every registered business the listing admits as a recipient."""
+    candidates = _businesses(session, admits)
     return eligible_recipients(
         standings(session=session, bank_id=bank_id),
         candidates=candidates,
@@ -122,6 +123,7 @@ def direct_sale_terms(
     categories: list[str],
     price_per_record_yen: int,
     now: datetime,
+    admits: Callable[[Participant], bool] | None = None,
 ) -> dict[str, frozenset[str]]:
     """For a person's own ask: per purpose, the recipient ids their conditions allow now.
 
@@ -134,7 +136,7 @@ def direct_sale_terms(
     held = held_categories(session=session, person_ids=[person_id])[person_id]
     if not held & set(categories):
         return {}
-    candidates = session.exec(select(Participant).where(Participant.kind == "business")).all()
+    candidates = _businesses(session, admits)
     allowed: dict[str, frozenset[str]] = {}
     for purpose in sorted(conditions.purposes):
         ids = frozenset(
@@ -157,6 +159,14 @@ def direct_sale_terms(
         if ids:
             allowed[purpose] = ids
     return allowed
+
+
+def _businesses(
+    session: Session, admits: Callable[[Participant], bool] | None
+) -> list[Participant]:
+    """Every registered business (a candidate recipient) that `admits` lets receive."""
+    found = session.exec(select(Participant).where(Participant.kind == "business")).all()
+    return [p for p in found if admits is None or admits(p)]
 
 
 def request_for_trade(*, session: Session, trade_id: str) -> ProvisionRequest | None:

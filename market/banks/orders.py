@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 import matching
 from market.banks import hooks
-from market.banks.delegation import current_delegation
+from market.banks.delegation import current_delegation, delegators
 from market.banks.judgement import ProvisionAsk, judge
 from market.banks.pool import cohort_of
 from market.banks.tables import PersonalListing
@@ -25,12 +25,13 @@ from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import Dataset, Licence, Listing, Participant, utcnow
 from market.money import MAX_YEN
-from market.participants import denied_for_engine
+from market.participants import denied_for_engine, recipient_claims
 from market.personal.categories import CATEGORIES, UnknownCategory, require_categories
-from market.personal.errors import CohortBelowMinimum
+from market.personal.errors import CohortBelowMinimum, RecipientDenied
 from market.personal.records import held_categories
 from market.personal.requests import ensure_self_control, refuse, require_recipient
 from market.personal.standing import effective_conditions
+from market.personal.tables import PersonalRecord
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
 from market.trading.instruments import ensure_instrument, instrument_of
 
@@ -185,10 +186,29 @@ def _description(
     return dataset
 
 
+def listing_admits(listing: Listing, recipient: Participant) -> bool:
+    """Whether the listing's own allowed and denied recipients let `recipient` receive.
+
+    The engine's rule (`matching.terms.recipient_allowed`) on the same claims: a denied id or
+    category (verified or not) refuses; a non-empty allow list admits only what it names.
+    """
+    claims = recipient_claims(recipient)
+    denied = denied_for_engine(listing.denied_recipients)
+    if recipient.id in denied or claims & denied:
+        return False
+    allowed = set(listing.allowed_recipients)
+    return not allowed or recipient.id in allowed or bool(claims & allowed)
+
+
 def recipients_for(
     *, session: Session, listing: Listing, personal: PersonalListing, now: datetime
 ) -> dict[str, frozenset[str]]:
-    """Per allowed purpose, the recipient ids a match would be allowed for, judged now."""
+    """Per allowed purpose, the recipient ids a match would be allowed for, judged now: those
+    the listing itself admits and, for each, the people's conditions allow."""
+
+    def admits(recipient: Participant) -> bool:
+        return listing_admits(listing, recipient)
+
     if personal.channel == POOL:
         found = hooks.pool_terms(
             session=session,
@@ -198,6 +218,7 @@ def recipients_for(
             min_cohort=personal.min_cohort,
             now=now,
             purposes=listing.allowed_purposes,
+            admits=admits,
         )
     else:
         found = hooks.direct_sale_terms(
@@ -206,6 +227,7 @@ def recipients_for(
             categories=personal.categories,
             price_per_record_yen=listing.price_yen,
             now=now,
+            admits=admits,
         )
     allowed = set(listing.allowed_purposes)
     return {p: ids for p, ids in found.items() if p in allowed and ids}
@@ -263,6 +285,40 @@ def refresh_commands(*, session: Session, now: datetime) -> list[Any]:
     return commands
 
 
+def records_per_licence(*, session: Session, instrument: str, dataset_id: str | None) -> int:
+    """The most records one licence of a bid may deliver: the largest pool (every record of the
+    listed categories its delegators hold) or person's own records among the open PDS listings
+    the bid could buy when it enters; 1 on an instrument of datasets.
+
+    The risk stage reserves max price × this per licence, and the trade releases it for the
+    invoice of the records actually delivered: a pool delivers only its people's records of those
+    categories, and of them only those whose conditions allow it. (People who join a pool after
+    the bid entered can raise its delivery above the reservation: docs/personal-data.md.)
+    """
+    query = select(PersonalListing, Listing).where(
+        PersonalListing.listing_id == Listing.id,
+        Listing.instrument == instrument,
+        Listing.status == "open",
+    )
+    if dataset_id is not None:
+        query = query.where(Listing.dataset_id == dataset_id)
+    most = 1
+    for personal, _ in session.exec(query).all():
+        people = (
+            delegators(session=session, bank_id=personal.holder_id)
+            if personal.channel == POOL
+            else [personal.holder_id]
+        )
+        if not people:
+            continue
+        count = select(func.count()).where(
+            col(PersonalRecord.person_id).in_(people),
+            col(PersonalRecord.category).in_(personal.categories),
+        )
+        most = max(most, int(session.exec(count).one()))
+    return most
+
+
 def open_personal_listings(*, session: Session) -> bool:
     query = select(PersonalListing.listing_id).where(
         PersonalListing.listing_id == Listing.id, Listing.status == "open"
@@ -294,6 +350,11 @@ def require_bid_allowed(
     if found is None:
         return
     personal, listing = found
+    if not listing_admits(listing, buyer):
+        raise RecipientDenied(
+            "the listing's seller does not provide to you (its denied or allowed recipients); "
+            "nothing was stored"
+        )
     if personal.channel == POOL:
         people = cohort_of(
             session=session,
@@ -357,7 +418,12 @@ def cohort_for(
     except UnknownPurpose as exc:
         raise InvalidRequest(str(exc)) from None
     people = 0
-    if purpose in listing.allowed_purposes and viewer.kind in ("business", "info_bank"):
+    admitted = listing_admits(listing, viewer)
+    if (
+        admitted
+        and purpose in listing.allowed_purposes
+        and viewer.kind in ("business", "info_bank")
+    ):
         if personal.channel == POOL:
             answer = hooks.cohort_answer(
                 session=session,

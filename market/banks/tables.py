@@ -47,3 +47,18 @@ class PersonalListing(SQLModel, table=True):
     )
     created_at: datetime = _created()
     refreshed_at: datetime = _created()
+
+
+class ProvisionalTrade(SQLModel, table=True):
+    """A trade of PDS records waiting for a decision (the bank's board or the person).
+
+    Keeps the licences the engine traded, so a rejection unwinds exactly them with the engine's
+    journaled `Unwind`; `status` becomes `settled` or `unwound` when it is decided.
+    """
+
+    trade_id: str = Field(foreign_key="trade.id", primary_key=True)
+    request_id: str = Field(foreign_key="provisionrequest.id", index=True)
+    licences: int
+    status: str = Field(default="provisional", max_length=20)
+    created_at: datetime = _created()
+    concluded_at: datetime | None = _optional_ts()

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from market.datasets import get_dataset, require_download_right
 from market.errors import Forbidden, NotFound
 from market.models import Dataset, Licence, Participant
+from market.settlement.payments.booking import require_paid
 
 
 def is_live(licence: Licence, now: datetime) -> bool:
@@ -32,6 +33,7 @@ def delivery_licence(
     live = [licence for licence in licences if is_live(licence, now)]
     if not live:
         raise Forbidden(f"you hold no live licence for dataset {dataset.id}")
+    require_paid(session=session, licence=live[0])
     return live[0]
 
 
@@ -49,4 +51,5 @@ def require_own_live_licence(
         )
     dataset = get_dataset(session=session, dataset_id=licence.dataset_id)
     require_download_right(session=session, participant=participant, dataset=dataset)
+    require_paid(session=session, licence=licence)
     return licence, dataset

@@ -5,7 +5,7 @@
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -32,6 +32,19 @@ from market.settings import Settings
 from market.storage import BlobStore
 
 T = TypeVar("T")
+
+
+class TradingUnit(Protocol):
+    """What a decision on a trade needs of the order desk (market/trading/desk.py): its trading
+    transaction, and journaling, applying and booking one engine command inside it."""
+
+    running: bool
+
+    def transaction(self, work: Callable[[Session], T]) -> T: ...
+
+    def submit(self, session: Session, command: Any | None) -> list[Any]: ...
+
+    def book(self, session: Session, events: list[Any], placed_id: str | None = None) -> Any: ...
 
 
 def reference_key(master_key: bytes) -> bytes:
@@ -61,6 +74,9 @@ class Desk:
         # Called after a change that can alter who may receive whose records (conditions,
         # delegations, records): the market recomputes its PDS listings' engine terms then.
         self.on_people_changed: Callable[[], object] = lambda: None
+        # The order desk, wired by the market: a decision that unwinds a trade runs in its
+        # trading transaction, so the engine's `Unwind` is journaled with the decision.
+        self.orders: TradingUnit | None = None
 
     def changed(self, result: T) -> T:
         """Pass `result` through after letting the order book see the change."""
@@ -76,6 +92,22 @@ class Desk:
     def read(self, work: Callable[[Session], T]) -> T:
         with Session(self.db) as session:
             return work(session)
+
+    def decided(self, work: Callable[[Session], tuple[T, Any | None]]) -> T:
+        """Run a decision on a provision request; the engine command it returns (a trade's
+        `Unwind`) is journaled, applied and booked in the same trading transaction."""
+        orders = self.orders if self.orders is not None and self.orders.running else None
+
+        def run(session: Session) -> T:
+            result, command = work(session)
+            if command is not None:
+                if orders is None:
+                    # Rolled back: only the engine's owner can void a trade in the order book.
+                    raise RuntimeError("a trade is unwound only by the running market's engine")
+                orders.book(session, orders.submit(session, command))
+            return result
+
+        return self.transaction(run) if orders is None else orders.transaction(run)
 
 
 class PdsDesk(Desk):
@@ -279,7 +311,7 @@ class PdsDesk(Desk):
         """The person's decision; a trade waiting on it is settled or unwound in the same
         transaction."""
 
-        def work(s: Session) -> ProvisionRequest:
+        def work(s: Session) -> tuple[ProvisionRequest, Any | None]:
             request = direct.decide_request(
                 session=s,
                 person=person,
@@ -288,12 +320,12 @@ class PdsDesk(Desk):
                 now=self.now(),
                 ref_key=self.ref_key,
             )
-            trades.conclude(
+            unwind = trades.conclude(
                 session=s, request=request, now=self.now(), fee_bps=self.settings.market_fee_bps
             )
-            return request
+            return request, unwind
 
-        return self.transaction(work)
+        return self.decided(work)
 
     def consents(self, *, person: Participant) -> list[ConsentReceipt]:
         return self.read(lambda s: consent.receipts_of(session=s, person_id=person.id))

@@ -4,7 +4,9 @@ Data, a declaration and the figures measured elsewhere (the anonymizer's report,
 record) go in; a QualityReport with every component comes out (docs/quality.md).
 """
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +14,7 @@ from market.quality import measures
 from market.quality.declaration import DatasetSchema, check_against
 from market.quality.measures import AnonymizationFigures, Credibility
 from market.quality.profile import profile_column
-from market.quality.report import WEIGHTS, QualityReport, weigh
+from market.quality.report import WEIGHTS, Measure, QualityReport, weigh
 
 
 def score_table(
@@ -49,3 +51,28 @@ def score_table(
         measures.credibility(credibility),
     ]
     return weigh(found, rows=rows, columns=len(names), measured_at=now, weights=weights)
+
+
+def rescore(
+    stored: Mapping[str, Any],
+    *,
+    credibility: Credibility | None,
+    weights: dict[str, int] = WEIGHTS,
+) -> QualityReport:
+    """Weigh a stored breakdown again with the seller's current credibility (no data is read).
+
+    The other components keep their stored scores (rounded to hundredths) and measurement time.
+    """
+    found = [
+        Measure(c["name"], c["score"], c["formula"], c["explanation"], dict(c["details"]))
+        for c in stored["components"]
+        if c["name"] != "credibility"
+    ]
+    found.append(measures.credibility(credibility))
+    return weigh(
+        found,
+        rows=int(stored["rows"]),
+        columns=int(stored["columns"]),
+        measured_at=datetime.fromisoformat(stored["measured_at"]),
+        weights=weights,
+    )

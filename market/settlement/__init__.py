@@ -2,5 +2,6 @@
 refunds, seller statements, and the checks that the books agree (docs/settlement.md).
 
 Import from the modules: `ledger`, `invoices`, `credit`, `tax`, `registration`, `refunds`,
-`statements`, `documents`, `check`, `reconcile`.
+`statements`, `documents`, `check`, `reconcile`, `disputes`, and `payments/` (card payments
+through Stripe, at the folder's edge).
 """

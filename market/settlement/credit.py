@@ -22,6 +22,8 @@ from market.settlement.ledger import (
     deposit_account,
     post,
 )
+from market.settlement.payments.booking import allow_by_card
+from market.settlement.tables import Payment
 
 
 def deposit_balance_yen(*, session: Session, buyer_id: str) -> int:
@@ -45,11 +47,14 @@ def require_credit(
     """Refuse a bid whose worst-case cost exceeds what the buyer may still commit."""
     available = available_yen(session=session, buyer=buyer, reserved_yen=reserved_yen)
     if exposure_yen > available:
+        if allow_by_card(session=session, buyer=buyer, exposure_yen=exposure_yen):
+            return
         raise CreditLimitExceeded(
             f"this bid could cost up to {exposure_yen:,} yen but you may commit only "
             f"{max(available, 0):,} yen more (credit limit {buyer.credit_limit_yen:,} yen plus "
             f"deposits, less unpaid invoices and {reserved_yen:,} yen held by your open bids). "
-            "Ask the operator for credit or make a deposit, pay open invoices, or cancel bids"
+            "Ask the operator for credit or make a deposit, pay open invoices, cancel bids, "
+            "or register a card (PUT /me/card) where the market takes cards"
         )
 
 
@@ -137,7 +142,14 @@ def settle_invoices_from_deposit(*, session: Session, buyer_id: str) -> list[Inv
         .where(Invoice.buyer_id == buyer_id, Invoice.status == "issued")
         .order_by(col(Invoice.issued_at), col(Invoice.id))
     ).all()
+    by_card = set(
+        session.exec(
+            select(Payment.invoice_id).where(col(Payment.invoice_id).in_([i.id for i in issued]))
+        )
+    )
     for invoice in issued:
+        if invoice.id in by_card:
+            continue  # paid by its card payment, never twice
         if invoice.amount_yen > balance:
             break
         if not claim_invoice_payment(session=session, invoice_id=invoice.id):

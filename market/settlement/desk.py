@@ -4,19 +4,35 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from market import db
+from market.audit import record_operator_action
 from market.models import Instrument, Participant, utcnow
 from market.settings import Settings
-from market.settlement import check, documents, payouts, profiles, reconcile, refunds, statements
+from market.settlement import (
+    check,
+    disputes,
+    documents,
+    payouts,
+    profiles,
+    reconcile,
+    refunds,
+    statements,
+)
 from market.settlement.invoices import (
     TERMS_KEY,
     SettlementTerms,
     get_invoice_for,
     register_terms,
 )
-from market.settlement.tables import InvoiceRefund
+from market.settlement.ledger import PAYMENT_CLEARING_ACCOUNT
+from market.settlement.payments import booking, provider_reconcile, webhooks
+from market.settlement.payments.configured import provider_from
+from market.settlement.payments.driver import PaymentDriver
+from market.settlement.payments.provider import Payments, ProviderDeclined, ProviderUnavailable
+from market.settlement.tables import Dispute, InvoiceRefund, Payment, PaymentAccount
 
 T = TypeVar("T")
 
@@ -26,11 +42,14 @@ def terms_from(settings: Settings) -> SettlementTerms:
         legal_name=settings.market_legal_name,
         registration_number=settings.market_invoice_registration_number,
         payment_terms_days=settings.payment_terms_days,
+        card_payments=bool(settings.stripe_api_key),
+        payment_deadline_hours=settings.payment_deadline_hours,
     )
 
 
 class SettlementDesk:
-    """Tax profiles, instrument fees, refunds, payouts, documents, statements and checks."""
+    """Tax profiles, instrument fees, refunds, payouts, documents, statements and checks, and
+    card payments (cards, the payment run, webhooks, disputes)."""
 
     def __init__(
         self, engine: Engine, settings: Settings, *, after_commit: Callable[[], None]
@@ -38,7 +57,16 @@ class SettlementDesk:
         self.db = engine
         self.terms = terms_from(settings)
         self.after_commit = after_commit
+        self.webhook_secret = settings.stripe_webhook_secret
+        self.payments = PaymentDriver(engine, provider_from(settings))
+        # Gives licences of failed trades back to their listings in the order book; the API
+        # process wires it to the market (api/app.py), a bare desk only lowers the sold count.
+        self.restore_licences: Callable[[list[tuple[str, int]]], None] | None = None
         register_terms(engine, self.terms)
+
+    def use_provider(self, provider: Payments) -> None:
+        """Drive payments through another provider (a Stripe client on a recording transport)."""
+        self.payments.provider = provider
 
     def bind(self, session: Session) -> Session:
         """Give a unit of work the market's invoicing terms (read when a trade is invoiced)."""
@@ -94,15 +122,110 @@ class SettlementDesk:
     def refund_invoice(
         self, *, operator: Participant, invoice_id: str, amount_yen: int, reason: str
     ) -> InvoiceRefund:
-        return self._transaction(
-            lambda s: refunds.refund_invoice(
-                session=s,
+        """Refund (part of) a paid invoice; a card payment is refunded at the provider too."""
+
+        def work(session: Session) -> InvoiceRefund:
+            payment = booking.paid_by_card(session=session, invoice_id=invoice_id)
+            card = payment is not None and payment.status == "succeeded"
+            if payment is not None and card:
+                booking.require_refundable(payment=payment, amount_yen=amount_yen)
+            refund = refunds.refund_invoice(
+                session=session,
                 operator=operator,
                 invoice_id=invoice_id,
                 amount_yen=amount_yen,
                 reason=reason,
+                **({"source": PAYMENT_CLEARING_ACCOUNT} if card else {}),
+            )
+            if card and payment is not None:
+                booking.card_refund_booked(
+                    session=session, payment=payment, refund=refund, now=utcnow()
+                )
+                self.payments.queue_refund(session=session, payment=payment, refund=refund)
+            return refund
+
+        refund = self._transaction(work)
+        self.run_payments()
+        return refund
+
+    # Card payments -------------------------------------------------------------------------
+
+    def register_card(self, *, buyer: Participant, payment_method_id: str) -> PaymentAccount:
+        """Keep the buyer's card (a provider PaymentMethod id, never card details)."""
+        try:
+            account = self.payments.register_card(buyer=buyer, payment_method_id=payment_method_id)
+        except ProviderDeclined as declined:
+            raise booking.CardRefused(f"{declined.reason}; give another card") from None
+        except ProviderUnavailable:
+            raise booking.ProviderUnreachable(
+                "the payment provider did not answer; your card was not kept, try again"
+            ) from None
+        self.run_payments()
+        return account
+
+    def set_connected_account(
+        self, *, operator: Participant, seller_id: str, account_id: str, reason: str
+    ) -> PaymentAccount:
+        """Pay a seller's card sales to its Connect account (audited)."""
+        account = self.payments.set_connected_account(seller_id=seller_id, account_id=account_id)
+        self._transaction(
+            lambda s: record_operator_action(
+                session=s,
+                operator=operator,
+                action="payments.connected_account_set",
+                target_id=seller_id,
+                reason=reason,
+                details={"account": account_id},
             )
         )
+        return account
+
+    @property
+    def takes_cards(self) -> bool:
+        return self.payments.provider.name != "invoice"
+
+    def run_payments(self) -> int:
+        """Make every due provider call and fail trades past their payment deadline; returns
+        how many calls are still waiting for an answer."""
+        if self.payments.provider.name == "invoice":
+            return 0
+        waiting = self.payments.run_pending()
+        restored = self.payments.expire_overdue()
+        if restored and self.restore_licences is not None:
+            self.restore_licences(restored)
+        self.after_commit()
+        return waiting
+
+    def handle_webhook(self, *, payload: bytes, signature: str | None) -> str:
+        """Verify and apply one provider event (once per event id)."""
+        if not self.webhook_secret:
+            raise webhooks.InvalidWebhook(
+                "this market has no webhook secret (DATAMARKET_STRIPE_WEBHOOK_SECRET)"
+            )
+        event = webhooks.verify(payload=payload, signature=signature, secret=self.webhook_secret)
+        try:
+            outcome = self._transaction(
+                lambda s: webhooks.handle(session=s, event=event, now=utcnow())
+            )
+        except IntegrityError:
+            return "duplicate"  # the same event, delivered twice at once
+        # Any call the event makes due is made by the next payment run, not while Stripe waits.
+        return outcome
+
+    def payments_of(self, *, buyer: Participant) -> list[Payment]:
+        return self._read(
+            lambda s: list(
+                s.exec(
+                    select(Payment)
+                    .where(Payment.buyer_id == buyer.id)
+                    .order_by(col(Payment.created_at).desc())
+                    .limit(100)
+                )
+            )
+        )
+
+    def disputes(self, *, limit: int = 100) -> list[Dispute]:
+        return self._read(lambda s: disputes.list_disputes(session=s, limit=limit))
 
     def record_payout(self, *, operator: Participant, seller_id: str, **fields: Any) -> int:
         return self._transaction(
@@ -151,4 +274,10 @@ class SettlementDesk:
         return self._read(lambda s: check.check_ledger(session=s))
 
     def reconcile(self) -> list[reconcile.Mismatch]:
-        return self._read(lambda s: reconcile.reconcile(session=s))
+        """The ledger against the invoices and refunds, and the payments against the provider."""
+        return self._read(
+            lambda s: (
+                reconcile.reconcile(session=s)
+                + provider_reconcile.reconcile_provider(session=s, provider=self.payments.provider)
+            )
+        )

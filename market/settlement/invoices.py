@@ -41,6 +41,10 @@ class SettlementTerms:
     legal_name: str = "データ取引市場 Datamarket"
     registration_number: str | None = None
     payment_terms_days: int = 30
+    # Card payments (market/settlement/payments): on when a provider is configured; a trade
+    # whose card payment keeps failing fails this many hours after its first failure.
+    card_payments: bool = False
+    payment_deadline_hours: int = 72
 
 
 # Each market's terms by its database engine, so that a trade settled in any unit of work of

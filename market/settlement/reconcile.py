@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 
 from market.models import Invoice, LedgerEntry
 from market.settlement.invoices import invoice_postings, payment_postings
-from market.settlement.ledger import CASH_ACCOUNT, Posting
+from market.settlement.ledger import CASH_ACCOUNT, PAYMENT_CLEARING_ACCOUNT, Posting
 from market.settlement.refunds import refund_postings
-from market.settlement.tables import InvoiceRefund, LedgerTransaction
+from market.settlement.tables import InvoiceRefund, LedgerTransaction, Payment
 
 ISSUED = "invoice.issued"
 PAYMENTS = ("invoice.paid", "invoice.paid_from_deposit")
@@ -98,6 +98,10 @@ def reconcile(*, session: Session) -> list[Mismatch]:
     invoices = {i.id: i for i in session.exec(select(Invoice))}
     refunds = {r.id: r for r in session.exec(select(InvoiceRefund))}
     refunded_by_invoice: dict[str, int] = defaultdict(int)
+    # A card-paid invoice is repaid through the provider's clearing account, not the bank.
+    by_card = set(
+        session.exec(select(Payment.invoice_id).where(Payment.status == "succeeded")).all()
+    )
     problems: list[Mismatch] = []
     for refund in refunds.values():
         refunded_by_invoice[refund.invoice_id] += refund.amount_yen
@@ -106,7 +110,9 @@ def reconcile(*, session: Session) -> list[Mismatch]:
             problems.append(Mismatch("extra_posting", refund.id, "refund of a missing invoice"))
             continue
         txs = [t for t in ledger.get(refund.id, []) if t[0].kind == REFUNDED]
-        problems += _one(refund.id, "refund", txs, refund_postings(invoice=invoice, refund=refund))
+        source = PAYMENT_CLEARING_ACCOUNT if invoice.id in by_card else CASH_ACCOUNT
+        expected = refund_postings(invoice=invoice, refund=refund, source=source)
+        problems += _one(refund.id, "refund", txs, expected)
     for invoice in invoices.values():
         txs = ledger.get(invoice.id, [])
         issued = [t for t in txs if t[0].kind == ISSUED]

@@ -28,8 +28,11 @@ from market.settlement.tables import InvoiceRefund
 REFUNDABLE = ("paid", "refunded")
 
 
-def refund_postings(*, invoice: Invoice, refund: InvoiceRefund) -> list[Posting]:
-    """The balanced postings that take a refund back from the seller and the market."""
+def refund_postings(
+    *, invoice: Invoice, refund: InvoiceRefund, source: str = CASH_ACCOUNT
+) -> list[Posting]:
+    """The balanced postings that take a refund back from the seller and the market; the buyer
+    is repaid from `source` (the bank, or the card provider's clearing account)."""
     return [
         Posting(
             payable(invoice.seller_id or ""),
@@ -37,7 +40,7 @@ def refund_postings(*, invoice: Invoice, refund: InvoiceRefund) -> list[Posting]
         ),
         Posting(FEE_ACCOUNT, debit_yen=refund.fee_yen),
         Posting(TAX_PAYABLE_ACCOUNT, debit_yen=refund.fee_tax_yen),
-        Posting(CASH_ACCOUNT, credit_yen=refund.amount_yen),
+        Posting(source, credit_yen=refund.amount_yen),
     ]
 
 
@@ -106,6 +109,7 @@ def refund_invoice(
     invoice_id: str,
     amount_yen: int,
     reason: str,
+    source: str = CASH_ACCOUNT,
 ) -> InvoiceRefund:
     """Refund (part of) a paid invoice: reversing entries and a return invoice (audited)."""
     if not 0 < amount_yen <= MAX_YEN:
@@ -149,7 +153,7 @@ def refund_invoice(
     )
     refund.transaction_id = post(
         session,
-        refund_postings(invoice=invoice, refund=refund),
+        refund_postings(invoice=invoice, refund=refund, source=source),
         memo=f"refund of invoice {invoice.id}",
         kind="invoice.refunded",
         reference_id=refund.id,

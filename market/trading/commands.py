@@ -54,3 +54,4 @@ class PlaceBid:
     dataset_id: str | None = None
     min_term_days: int | None = None
     exclusive: bool | None = None
+    confirms_linkable_consent: bool = False

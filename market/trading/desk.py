@@ -19,19 +19,26 @@ from sqlmodel import Session, select
 import matching
 from market import db, idempotency
 from market.banks import orders as personal_orders
-from market.errors import InvalidRequest, MarketError, NotFound, OrderRejected
-from market.models import Bid, Listing, Participant, Trade, utcnow
+from market.banks.terms import PersonalTerms
+from market.errors import Conflict, InvalidRequest, MarketError, NotFound, OrderRejected
+from market.models import Bid, IdempotencyRecord, Listing, Participant, Trade, utcnow
 from market.settings import Settings
 from market.settlement import credit
 from market.trading import instruments
+from market.trading.batch import BatchAnswer, BatchItem
 from market.trading.commands import OfferLicences, OfferRecords, PlaceBid
 from market.trading.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
 from market.trading.ownership import EngineOwnership
 from market.trading.risk import RiskStage, worst_case_yen
+from market.trading.sequencer import Job, Sequencer
 from market.trading.service import TradingService
 
 T = TypeVar("T")
 log = logging.getLogger("datamarket.market")
+
+
+class _ReplayAlone(Exception):
+    """A job failed after reaching the engine: the batch must not commit."""
 
 
 @dataclass
@@ -64,6 +71,8 @@ class OrderDesk:
         self.after_commit = after_commit
         self.now = now
         self.running = False
+        self.personal_terms = PersonalTerms(engine, lambda: self.now())
+        self.sequencer = Sequencer(self._run_batch, max_batch=settings.engine_batch_max)
 
     # ownership and recovery
     def open(self) -> None:
@@ -74,6 +83,7 @@ class OrderDesk:
         except BaseException:
             self.owner.release()
             raise
+        self.sequencer.start()
         self.running = True
 
     def close(self) -> None:
@@ -81,6 +91,7 @@ class OrderDesk:
         if not self.running:
             return
         self.running = False
+        self.sequencer.stop()
         try:
             self.trading.write_snapshot(self.db, self.owner)
         except Exception as exc:
@@ -97,13 +108,25 @@ class OrderDesk:
         """Reserve again what every open bid may cost, from the committed order book."""
         with Session(self.db) as session:
             bids = session.exec(select(Bid).where(Bid.status == "open")).all()
-        self.risk.rebuild((b.id, b.buyer_id, b.max_price_yen, b.quantity - b.filled) for b in bids)
+        self.risk.rebuild(
+            (b.id, b.buyer_id, b.max_price_yen, b.quantity - b.filled, b.records_per_licence)
+            for b in bids
+        )
 
     # the trading unit of work
     def transaction(self, work: Callable[[Session], T]) -> T:
-        """A transaction that may drive the engine; the engine is rebuilt if it fails after that."""
+        """Run trading work in the engine's sequence and return its result once it committed.
+
+        The work may drive the engine; it runs in the sequencer's engine thread, batched with
+        other callers' work into one transaction (market/trading/sequencer.py).
+        """
         if not self.running:
             raise RuntimeError("the market is not started: call Market.start() to trade")
+        return self.sequencer.run(work)
+
+    def _run_alone(self, work: Callable[[Session], T]) -> T:
+        """One unit of trading work in its own transaction; the engine is rebuilt if it fails
+        after reaching the engine."""
         with self.trading.lock:
             self.trading.touched = False
             try:
@@ -119,6 +142,60 @@ class OrderDesk:
             self.trading.committed()
         self.after_commit()
         return result
+
+    def _run_batch(self, jobs: list[Job[Any]]) -> None:
+        """Run queued work in one transaction, each job in a savepoint; answer after commit.
+
+        A job that fails before reaching the engine rolls back its savepoint and gets its error;
+        the others go on. When a job fails after reaching the engine, or the commit fails, the
+        engine already holds work that will not commit: it is rebuilt from its snapshot and
+        journal, and every job of the batch runs again alone, so one bad job fails no other.
+        """
+        outcomes: list[tuple[bool, Any]] = []
+        with self.trading.lock:
+            self.trading.touched = False
+            try:
+                with db.unit_of_work(self.db) as session:
+                    self.owner.fence(session)
+                    self.bind(session)
+                    for job in jobs:
+                        outcomes.append(self._run_in_savepoint(session, job))
+            except _ReplayAlone:
+                outcomes = []
+            except BaseException as exc:
+                log.warning("trading batch did not commit: %s", type(exc).__name__)
+                outcomes = []
+            if not outcomes:
+                self.trading.discarded()
+                if self.trading.touched:
+                    self.restore()
+            else:
+                self.trading.committed()
+        if not outcomes:
+            for job in jobs:
+                try:
+                    job.future.set_result(self._run_alone(job.work))
+                except BaseException as exc:
+                    job.future.set_exception(exc)
+            return
+        self.after_commit()
+        for job, (ok, value) in zip(jobs, outcomes, strict=True):
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    def _run_in_savepoint(self, session: Session, job: Job[Any]) -> tuple[bool, Any]:
+        touched_before, self.trading.touched = self.trading.touched, False
+        try:
+            with session.begin_nested():
+                return True, job.work(session)
+        except Exception as exc:
+            if self.trading.touched:
+                raise _ReplayAlone() from exc
+            return False, exc
+        finally:
+            self.trading.touched = touched_before or self.trading.touched
 
     def submit(self, session: Session, command: Any | None) -> list[Any]:
         """Apply a command to the engine (journaled) and let the risk stage see its events."""
@@ -159,7 +236,11 @@ class OrderDesk:
         claim: idempotency.Claim | None = None,
     ) -> Listing:
         """Offer licences of a dataset (an ask) and match it against resting bids."""
+        return self._raise_rejection(self.transaction(self._ask_work(seller, offer, claim)))
 
+    def _ask_work(
+        self, seller: Participant, offer: OfferLicences, claim: idempotency.Claim | None
+    ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
         def work(session: Session) -> tuple[Listing, OrderRejected | None]:
             listing, command = make_ask(
                 session=session,
@@ -176,7 +257,7 @@ class OrderDesk:
             listing.price_includes_tax = offer.terms.price_includes_tax
             return self._placed(session, listing, command, claim)
 
-        return self._raise_rejection(self.transaction(work))
+        return work
 
     def offer_records(
         self,
@@ -186,7 +267,11 @@ class OrderDesk:
         claim: idempotency.Claim | None = None,
     ) -> Listing:
         """List records kept in PDSs: a bank's pool or a person's own (market/banks/orders.py)."""
+        return self._raise_rejection(self.transaction(self._records_work(seller, offer, claim)))
 
+    def _records_work(
+        self, seller: Participant, offer: OfferRecords, claim: idempotency.Claim | None
+    ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
         def work(session: Session) -> tuple[Listing, OrderRejected | None]:
             listing, command = personal_orders.make_personal_ask(
                 session=session,
@@ -205,7 +290,7 @@ class OrderDesk:
             listing.price_includes_tax = offer.terms.price_includes_tax
             return self._placed(session, listing, command, claim)
 
-        return self._raise_rejection(self.transaction(work))
+        return work
 
     def _placed(
         self,
@@ -233,7 +318,7 @@ class OrderDesk:
 
         def work(session: Session) -> list[Trade]:
             booked: list[Trade] = []
-            for command in personal_orders.refresh_commands(session=session, now=self.now()):
+            for command in self.personal_terms.commands(session):
                 trades, _ = self.book(session, self.submit(session, command))
                 booked.extend(trades)
             return booked
@@ -251,7 +336,11 @@ class OrderDesk:
         self, *, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None = None
     ) -> BidOutcome:
         """Place a bid; it trades at once against eligible asks or rests until it can."""
+        return self._raise_rejection(self.transaction(self._bid_work(buyer, order, claim)))
 
+    def _bid_work(
+        self, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None
+    ) -> Callable[[Session], tuple[BidOutcome, OrderRejected | None]]:
         def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
             bid, command = make_bid(
                 session=session,
@@ -268,18 +357,24 @@ class OrderDesk:
                 dataset_id=order.dataset_id,
                 min_term_days=order.min_term_days,
                 exclusive=order.exclusive,
+                confirms_linkable_consent=order.confirms_linkable_consent,
             )
             credit.require_credit(
                 session=session,
                 buyer=buyer,
-                exposure_yen=worst_case_yen(bid.max_price_yen, bid.quantity),
+                exposure_yen=worst_case_yen(
+                    bid.max_price_yen * bid.records_per_licence, bid.quantity
+                ),
                 reserved_yen=self.risk.reserved_yen(buyer.id),
             )
+            # The reservation is in-memory state like the engine's: a failure after it rebuilds.
+            self.trading.touched = True
             self.risk.reserve(
                 order_id=bid.id,
                 buyer_id=buyer.id,
                 price_yen=bid.max_price_yen,
                 quantity=bid.quantity,
+                units=bid.records_per_licence,
             )
             trades, rejection = self.book(session, self.submit(session, command), placed_id=bid.id)
             outcome = BidOutcome(bid, trades)
@@ -287,7 +382,7 @@ class OrderDesk:
                 claim.complete(session, outcome)
             return outcome, rejection
 
-        return self._raise_rejection(self.transaction(work))
+        return work
 
     @staticmethod
     def _raise_rejection(result: tuple[T, OrderRejected | None]) -> T:
@@ -318,8 +413,11 @@ class OrderDesk:
 
         def reserve_more(session: Session, bid: Bid, command: Any) -> None:
             remaining = bid.quantity - bid.filled
-            before = worst_case_yen(bid.max_price_yen, remaining)
-            after = worst_case_yen(max_price_yen or bid.max_price_yen, command.qty or remaining)
+            units = bid.records_per_licence  # a pooled bid may be invoiced per record
+            before = worst_case_yen(bid.max_price_yen * units, remaining)
+            after = worst_case_yen(
+                (max_price_yen or bid.max_price_yen) * units, command.qty or remaining
+            )
             if after > before:
                 credit.require_credit(
                     session=session,
@@ -387,6 +485,11 @@ class OrderDesk:
         return self._raise_rejection(self.transaction(work))
 
     def _cancel(self, *, participant: Participant, order_id: str, kind: type[T]) -> T:
+        return self.transaction(self._cancel_work(participant, order_id, kind))
+
+    def _cancel_work(
+        self, participant: Participant, order_id: str, kind: type[T]
+    ) -> Callable[[Session], T]:
         def work(session: Session) -> T:
             command = make_cancel(
                 session=session,
@@ -402,7 +505,71 @@ class OrderDesk:
                 raise NotFound(f"order {order_id} does not exist")
             return order
 
-        return self.transaction(work)
+        return work
+
+    # bulk order entry
+    def enter_batch(self, *, participant: Participant, items: list[BatchItem]) -> list[BatchAnswer]:
+        """Many new orders and cancels, each atomic on its own, answered in order.
+
+        Every item goes to the sequencer at once, so they share few transactions; each runs in
+        its own savepoint. An item's `client_order_id` is its idempotency key: a retried id is
+        answered from what the first attempt stored, never applied twice.
+        """
+        if not self.running:
+            raise RuntimeError("the market is not started: call Market.start() to trade")
+        works = [self._batch_item_work(participant, item) for item in items]
+        answers: list[BatchAnswer] = []
+        for item, future in zip(items, self.sequencer.run_many(works), strict=True):
+            try:
+                answers.append(future.result())
+            except MarketError as exc:
+                answers.append(BatchAnswer.refused(item.client_order_id, exc))
+        return answers
+
+    def _batch_item_work(
+        self, participant: Participant, item: BatchItem
+    ) -> Callable[[Session], BatchAnswer]:
+        key = f"order:{item.client_order_id}"
+
+        def work(session: Session) -> BatchAnswer:
+            stored = session.get(IdempotencyRecord, (participant.id, key))
+            if stored is not None:
+                if stored.request_hash != item.request_hash or stored.response is None:
+                    raise Conflict(
+                        f"client_order_id {item.client_order_id} was already used for a "
+                        "different order; use a new id"
+                    )
+                return BatchAnswer.from_stored(stored.response)
+            answer = self._apply_batch_item(session, participant, item)
+            session.add(
+                IdempotencyRecord(
+                    participant_id=participant.id,
+                    key=key,
+                    request_hash=item.request_hash,
+                    response=answer.stored(),
+                )
+            )
+            return answer
+
+        return work
+
+    def _apply_batch_item(
+        self, session: Session, participant: Participant, item: BatchItem
+    ) -> BatchAnswer:
+        cid = item.client_order_id
+        order = item.order
+        if isinstance(order, PlaceBid):
+            outcome, rejection = self._bid_work(participant, order, None)(session)
+            return BatchAnswer.placed(cid, outcome.bid.id, outcome.trades, rejection)
+        if isinstance(order, OfferLicences):
+            listing, rejection = self._ask_work(participant, order, None)(session)
+            return BatchAnswer.placed(cid, listing.id, [], rejection)
+        if isinstance(order, OfferRecords):
+            listing, rejection = self._records_work(participant, order, None)(session)
+            return BatchAnswer.placed(cid, listing.id, [], rejection)
+        kind: type[Bid] | type[Listing] = Bid if order.side == "bid" else Listing
+        cancelled = self._cancel_work(participant, order.order_id, kind)(session)
+        return BatchAnswer.placed(cid, cancelled.id, [], None, status="cancelled")
 
     # trading modes, auctions and the clock
     def set_trading_mode(
@@ -435,6 +602,8 @@ class OrderDesk:
 
     def tick_if_due(self) -> list[Trade] | None:
         """Advance the engine clock only when an auction or expiry is due (None: nothing was)."""
+        if self.personal_terms.is_due():
+            self.refresh_personal_listings()
         if not self.trading.is_due():
             return None
         return self.tick()

@@ -53,7 +53,7 @@ def dataset_family(*, session: Session, dataset: Dataset) -> set[str]:
     return family
 
 
-def _live(now: datetime) -> ColumnElement[bool]:
+def live_licence(now: datetime) -> ColumnElement[bool]:
     return and_(
         col(Licence.revoked_at).is_(None),
         or_(col(Licence.expires_at).is_(None), col(Licence.expires_at) > now),
@@ -69,7 +69,7 @@ def require_listable(
     now = utcnow()
     exclusive_licence = session.exec(
         select(Licence).where(
-            col(Licence.dataset_id).in_(family), col(Licence.exclusive).is_(True), _live(now)
+            col(Licence.dataset_id).in_(family), col(Licence.exclusive).is_(True), live_licence(now)
         )
     ).first()
     if exclusive_licence is not None:
@@ -97,7 +97,9 @@ def require_listable(
             "an exclusive licence excludes every other listing of the data: cancel the open "
             f"listings {', '.join(sorted(listing.id for listing in open_listings))} first"
         )
-    live = session.exec(select(Licence.id).where(col(Licence.dataset_id).in_(family), _live(now)))
+    live = session.exec(
+        select(Licence.id).where(col(Licence.dataset_id).in_(family), live_licence(now))
+    )
     if live.first() is not None:
         raise ExclusivityConflict(
             "licences of this data (or of data derived from the same source) are still live, so "
@@ -119,50 +121,4 @@ def _require_not_bought(*, session: Session, seller: Participant, dataset: Datas
         raise RedistributionForbidden(
             f"this data is identical to dataset {bought}, which you bought under a licence that "
             "forbids redistribution; it cannot be listed"
-        )
-
-
-def held_datasets(
-    *, session: Session, buyer: Participant, instrument: str, purpose: str
-) -> frozenset[str]:
-    """Datasets of an instrument the buyer already licenses for a purpose (live, perpetual or
-    not): a bid for any datasets of the instrument skips them instead of paying twice."""
-    category, _, data_class = instrument.rpartition("/")
-    held = session.exec(
-        select(Licence.dataset_id)
-        .join(Dataset, col(Dataset.id) == col(Licence.dataset_id))
-        .where(
-            Licence.buyer_id == buyer.id,
-            Licence.purpose == purpose,
-            Dataset.category == category,
-            Dataset.data_class == data_class,
-            _live(utcnow()),
-        )
-    ).all()
-    return frozenset(held)
-
-
-def require_no_duplicate_licence(
-    *,
-    session: Session,
-    buyer: Participant,
-    dataset_id: str,
-    purpose: str,
-    min_term_days: int | None,
-) -> None:
-    """Refuse a bid for a licence the buyer already holds (same dataset and purpose, live)."""
-    held = session.exec(
-        select(Licence).where(
-            Licence.buyer_id == buyer.id,
-            Licence.dataset_id == dataset_id,
-            Licence.purpose == purpose,
-            _live(utcnow()),
-        )
-    ).all()
-    # A bid that requires a term differs from a held licence that ends; a perpetual one covers all.
-    duplicates = [lic for lic in held if lic.expires_at is None or min_term_days is None]
-    if duplicates:
-        raise DuplicateLicence(
-            f"you already hold licence {duplicates[0].id} of dataset {dataset_id} for purpose "
-            f"{purpose}; download it (GET /datasets/{dataset_id}/download) instead of buying again"
         )

@@ -6,20 +6,26 @@ from typing import Any
 from sqlmodel import Session
 
 import matching
-from market.banks.orders import require_bid_allowed
+from market.banks.orders import records_per_licence, require_bid_allowed
 from market.banks.tables import PersonalListing
 from market.banks.trades import book_personal_trade
 from market.datasets import get_dataset
 from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
-from market.models import Bid, Licence, Listing, Participant, Trade, utcnow
+from market.models import Bid, Dataset, Licence, Listing, Participant, Trade, utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.participants import denied_for_engine, recipient_claims
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
+from market.revisions.entitlement import (
+    current_revision,
+    held_datasets,
+    require_no_duplicate_licence,
+)
 from market.settlement.credit import settle_invoices_from_deposit
 from market.settlement.invoices import settle_trade_by_invoice
+from market.settlement.payments import booking as card_payments
 from market.trading.instruments import ensure_instrument, instrument_of, require_instrument
-from market.trading.licensing import held_datasets, require_listable, require_no_duplicate_licence
+from market.trading.licensing import require_listable
 from market.vocabulary import SELLER_KINDS
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK")
@@ -92,6 +98,7 @@ def make_ask(
         denied_recipients=sorted(set(denied_recipients or [])),
         term_days=term_days,
         exclusive=exclusive,
+        linkable=bool(dataset.linkable_columns),
     )
     session.add(listing)
     session.flush()
@@ -107,21 +114,27 @@ def make_ask(
         side=matching.Side.SELL,
         price=price_yen,
         qty=licence_count,
-        terms=matching.AskTerms(
-            dataset_id=dataset.id,
-            data_class=dataset.data_class,
-            quality=dataset.quality_score,
-            k=dataset.privacy_k,
-            tags=frozenset(dataset.tags),
-            columns=frozenset(dataset.columns),
-            allowed_purposes=purposes,
-            allowed_recipients=frozenset(listing.allowed_recipients),
-            denied_recipients=denied_for_engine(listing.denied_recipients),
-            term_days=term_days,
-            exclusive=exclusive,
-        ),
+        terms=listing_terms(listing, dataset),
     )
     return listing, command
+
+
+def listing_terms(listing: Listing, dataset: Dataset) -> Any:
+    """The engine terms of a (non-PDS) listing of a dataset, as the dataset stands now."""
+    return matching.AskTerms(
+        dataset_id=dataset.id,
+        data_class=dataset.data_class,
+        quality=dataset.quality_score,
+        k=dataset.privacy_k,
+        tags=frozenset(dataset.tags),
+        columns=frozenset(dataset.columns),
+        allowed_purposes=frozenset(listing.allowed_purposes),
+        allowed_recipients=frozenset(listing.allowed_recipients),
+        denied_recipients=denied_for_engine(listing.denied_recipients),
+        term_days=listing.term_days,
+        exclusive=listing.exclusive,
+        linkable=listing.linkable,
+    )
 
 
 def make_bid(
@@ -140,6 +153,7 @@ def make_bid(
     dataset_id: str | None = None,
     min_term_days: int | None = None,
     exclusive: bool | None = None,
+    confirms_linkable_consent: bool = False,
 ) -> tuple[Bid, Any]:
     """Create a bid and the engine command that places it (the caller checks credit)."""
     if not 0 < max_price_yen <= MAX_YEN:
@@ -175,12 +189,16 @@ def make_bid(
         "dataset_id": dataset_id,
         "min_term_days": min_term_days,
         "exclusive": exclusive,
+        **({"confirms_linkable_consent": True} if confirms_linkable_consent else {}),
     }
     bid = Bid(
         buyer_id=buyer.id,
         instrument=instrument,
         max_price_yen=max_price_yen,
         quantity=quantity,
+        records_per_licence=records_per_licence(
+            session=session, instrument=instrument, dataset_id=dataset_id
+        ),
         purpose=purpose,
         time_in_force=time_in_force,
         constraints=constraints,
@@ -210,6 +228,7 @@ def make_bid(
                 if dataset_id is None
                 else frozenset()
             ),
+            confirms_linkable_consent=confirms_linkable_consent,
         ),
     )
     return bid, command
@@ -314,6 +333,7 @@ def book_engine_events(
     """
     trades: list[Trade] = []
     rejection: OrderRejected | None = None
+    card_payments.open_authorization(session=session, placed_id=placed_id)
     for event in events:
         if isinstance(event, matching.TradeExecuted):
             trades.append(_book_trade(session, event, fee_bps, ref_key))
@@ -327,6 +347,7 @@ def book_engine_events(
             _set_status(session, event.id, "expired", "its time in force ended")
         elif isinstance(event, matching.Amended):
             _apply_amend(session, event)
+    card_payments.release_authorizations(session=session)
     return trades, rejection
 
 
@@ -379,6 +400,8 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
         dataset_id=listing.dataset_id,
         price_yen=event.price,
         quantity=event.qty,
+        linkable_consent=listing.linkable
+        and bool(bid.constraints.get("confirms_linkable_consent", False)),
     )
     session.add(trade)
     session.flush()
@@ -389,6 +412,8 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
             dataset_id=listing.dataset_id,
             purpose=bid.purpose,
             exclusive=listing.exclusive,
+            revision=current_revision(session=session, dataset_id=listing.dataset_id),
+            covers=listing.covers,
             expires_at=(
                 trade.created_at + timedelta(days=listing.term_days) if listing.term_days else None
             ),
@@ -404,7 +429,8 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
     session.flush()
     personal = session.get(PersonalListing, listing.id)
     if personal is None:
-        settle_trade_by_invoice(session=session, trade=trade, fee_bps=fee_bps)
+        invoice = settle_trade_by_invoice(session=session, trade=trade, fee_bps=fee_bps)
+        card_payments.charge_trade(session=session, trade=trade, invoice=invoice)
         settle_invoices_from_deposit(session=session, buyer_id=trade.buyer_id)
     else:
         if not ref_key:

@@ -1,8 +1,9 @@
 """The pre-trade risk stage: every open bid reserves its worst-case cost against the buyer's credit.
 
 A bid reserves its worst-case cost when it enters: `max price × unfilled licences` plus the
-consumption tax a tax-exclusive listing would add (`worst_case_yen`). The reservation shrinks as
-it fills (the invoice then owes the trade price and its tax instead) and is released when the bid
+consumption tax a tax-exclusive listing would add (`worst_case_yen`); a bid on PDS records, which
+is invoiced per record, reserves that times the most records a licence may deliver (`units`).
+The reservation shrinks as it fills (the invoice then owes the trade price and its tax instead) and is released when the bid
 is cancelled, expires or is rejected. The stage lives beside the engine, under its lock, and is pure state: it is rebuilt
 from the open bids the journal produced whenever the engine is rebuilt, so it never drifts from
 the book. (After exchange-core's risk engine, which holds each account's exposure in memory.)
@@ -30,10 +31,12 @@ class Reservation:
     buyer_id: str
     price_yen: int
     remaining: int
+    # Records per licence: a bid for PDS records is invoiced price × records delivered.
+    units: int = 1
 
     @property
     def yen(self) -> int:
-        return worst_case_yen(self.price_yen, self.remaining)
+        return worst_case_yen(self.price_yen * self.units, self.remaining)
 
 
 class RiskStage:
@@ -46,10 +49,13 @@ class RiskStage:
     def reserved_yen(self, buyer_id: str) -> int:
         return self._reserved.get(buyer_id, 0)
 
-    def reserve(self, *, order_id: str, buyer_id: str, price_yen: int, quantity: int) -> None:
-        """Reserve a new bid's worst-case cost (the caller checked the buyer can afford it)."""
+    def reserve(
+        self, *, order_id: str, buyer_id: str, price_yen: int, quantity: int, units: int = 1
+    ) -> None:
+        """Reserve a new bid's worst-case cost (the caller checked the buyer can afford it);
+        `units` is the most records a licence may deliver when the price is per record."""
         self._release_all(order_id)
-        reservation = Reservation(buyer_id, price_yen, quantity)
+        reservation = Reservation(buyer_id, price_yen, quantity, max(units, 1))
         self._orders[order_id] = reservation
         self._add(buyer_id, reservation.yen)
 
@@ -72,12 +78,19 @@ class RiskStage:
             elif isinstance(event, matching.Amended):
                 self._amend(event.id, event.price, event.qty)
 
-    def rebuild(self, open_bids: Iterable[tuple[str, str, int, int]]) -> None:
-        """Start over from (order id, buyer id, max price, unfilled licences) of every open bid."""
+    def rebuild(self, open_bids: Iterable[tuple[Any, ...]]) -> None:
+        """Start over from (order id, buyer id, max price, unfilled licences[, records per
+        licence]) of every open bid."""
         self._orders.clear()
         self._reserved.clear()
-        for order_id, buyer_id, price, remaining in open_bids:
-            self.reserve(order_id=order_id, buyer_id=buyer_id, price_yen=price, quantity=remaining)
+        for order_id, buyer_id, price, remaining, *units in open_bids:
+            self.reserve(
+                order_id=order_id,
+                buyer_id=buyer_id,
+                price_yen=price,
+                quantity=remaining,
+                units=units[0] if units else 1,
+            )
 
     def total_yen(self) -> int:
         return sum(self._reserved.values())

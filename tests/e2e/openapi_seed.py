@@ -177,6 +177,11 @@ def seed_market(http: httpx.Client, settings: Settings) -> Seeded:
     path = f"/operator/invoices/{invoice['id']}/refund"
     s.ids["refund"] = _ok(http.post(path, headers=ops, json=refund), 201)["id"]
     s.ids["licence"] = _ok(http.get("/licences", headers=buyer), 200)[0]["id"]
+    # Ratings and revisions (api/routers/ratings.py): a paid licence to rate, and a listing that
+    # has sold nothing, whose coverage may still change.
+    licences = _ok(http.get("/licences", headers=buyer), 200)
+    s.ids["paid_licence"] = next(lic["id"] for lic in licences if lic["trade_id"] == refunded)
+    s.ids["listing_for_coverage"] = listing(9_800)
     # A signed download link lasts minutes (market/delivery/urls.py): the fuzzer uses it at once.
     link = _ok(http.post(f"/licences/{s.ids['licence']}/download-url", headers=buyer), 200)
     s.ids["download_token"] = link["url"].rsplit("/", 1)[1]
@@ -317,6 +322,11 @@ ROLES = {
         "GET /datasets/{dataset_id}/quality",
         "POST /anonymization-jobs",
         "GET /anonymization-jobs/{job_id}",
+        "POST /datasets/{dataset_id}/revisions",
+        "GET /datasets/{dataset_id}/revisions",
+        "PUT /listings/{listing_id}/coverage",
+        "PUT /datasets/{dataset_id}/metadata",
+        "GET /datasets/{dataset_id}/metadata",
     ],
     "person": [
         "POST /sessions/reauthenticate",
@@ -345,6 +355,8 @@ PATH_IDS = {
     "GET /datasets/{dataset_id}": {"dataset_id": "dataset"},
     "GET /datasets/{dataset_id}/download": {"dataset_id": "dataset"},
     "GET /datasets/{dataset_id}/quality": {"dataset_id": "dataset"},
+    "PUT /datasets/{dataset_id}/metadata": {"dataset_id": "dataset"},
+    "GET /datasets/{dataset_id}/metadata": {"dataset_id": "dataset"},
     "GET /datasets/{dataset_id}/proposed-columns": {"dataset_id": "personal_dataset"},
     "GET /announcements/{dataset_id}": {"dataset_id": "anonymized_dataset"},
     "GET /listings/{listing_id}": {"listing_id": "listing"},
@@ -360,6 +372,7 @@ PATH_IDS = {
     "PUT /operator/participants/{participant_id}/verification": {"participant_id": "spare"},
     "DELETE /operator/keys/{key_id}": {"key_id": "spare_key"},
     "POST /operator/participants/{participant_id}/payouts": {"participant_id": "seller"},
+    "PUT /operator/participants/{participant_id}/connected-account": {"participant_id": "seller"},
     "GET /refunds/{refund_id}/document": {"refund_id": "refund"},
     "PUT /operator/instruments/{instrument}/mode": {"instrument": "spare_instrument"},
     "PUT /operator/instruments/{instrument}/fees": {"instrument": "spare_instrument"},
@@ -375,6 +388,11 @@ PATH_IDS = {
     "GET /provision-requests/{request_id}/records": {"request_id": "provided_request"},
     "POST /licences/{licence_id}/download-url": {"licence_id": "licence"},
     "GET /downloads/{token}": {"token": "download_token"},
+    "POST /licences/{licence_id}/rating": {"licence_id": "paid_licence"},
+    "GET /sellers/{seller_id}/credibility": {"seller_id": "seller"},
+    "POST /datasets/{dataset_id}/revisions": {"dataset_id": "dataset"},
+    "GET /datasets/{dataset_id}/revisions": {"dataset_id": "dataset"},
+    "PUT /listings/{listing_id}/coverage": {"listing_id": "listing_for_coverage"},
 }
 
 

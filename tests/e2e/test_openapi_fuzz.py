@@ -47,6 +47,9 @@ CONTENT_RULES = {
     "PUT /me/conditions",
     "PUT /me/tax-profile",
     "POST /listings",
+    "POST /datasets/{dataset_id}/revisions",
+    "PUT /datasets/{dataset_id}/metadata",
+    "POST /orders/batch",
 }
 # Orders checked against the buyer's credit: 402 answers the account's state, as 409 would.
 CREDIT_CHECKED = {"POST /bids", "PATCH /bids/{bid_id}"}
@@ -85,6 +88,10 @@ def _with_examples(document: dict[str, Any], seeded: Seeded) -> dict[str, Any]:
         ("/anonymization-jobs", "application/json"): {
             "dataset_id": seeded.ids["personal_dataset"],
             "spec": CHECKUP_SPEC,
+        },
+        ("/datasets/{dataset_id}/revisions", "multipart/form-data"): {
+            "file": TRAFFIC_CSV.decode(),
+            "note": "a new month",
         },
         ("/me/records", "application/json"): record,
         ("/me/records/import", "application/json"): {

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
-from market.models import Bid, Invoice
+from market.models import Bid, Invoice, JournalCommand
 from market.personal.tables import ProvisionRecord
 from market.service import Market
 from market.settings import Settings
@@ -123,7 +123,7 @@ def rows_of(market: Market, table: type, **equals: object) -> int:
 
 def licence_of(http: httpx.Client, key: str, trade_id: str) -> dict[str, Any]:
     licences = ok(http.get("/licences", headers=auth(key)))
-    return next(lic for lic in licences if lic["trade_id"] == trade_id)  # type: ignore[no-any-return]
+    return next(lic for lic in licences if lic["trade_id"] == trade_id)
 
 
 def test_healthcare_pool_and_own_asks_trade_only_what_people_allow(
@@ -277,6 +277,10 @@ def test_healthcare_pool_and_own_asks_trade_only_what_people_allow(
     assert ok(http.get("/invoices", headers=auth(lab_key))) == []
     assert rows_of(market, ProvisionRecord, recipient_id=lab_id) == 0
     assert rows_of(market, Invoice, buyer_id=foreign_id) == 0
+    # The rejection and the person's decline each voided their trade in the order book with a
+    # journaled command (replayed on every restart).
+    unwound = {c["seq"] for c in _journal(market) if c["op"] == "unwind"}
+    assert unwound == {lab_trade["seq"], trades[asks[people[16].id]["id"]]["seq"]}
     market.close()
 
 
@@ -331,6 +335,127 @@ def test_tourism_pool_opens_when_enough_people_allow_and_a_resting_bid_then_trad
     assert invoice["trade_id"] == trade["id"]
     assert invoice.get("net_yen", invoice["amount_yen"]) == 500
     market.close()
+
+
+def location_records(http: httpx.Client, who: Person, i: int) -> None:
+    ok(http.post("/me/records/import", headers=auth(who.session), json={
+        "format": "datamarket.pds/1",
+        "records": [
+            {"category": "location_history", "data": {
+                "recorded_at": f"2026-05-0{day}T09:00:00+09:00",
+                "latitude": 35.0 + i / 100, "longitude": 135.7, "place_name": "京都駅"}}
+            for day in (1, 2)
+        ],
+    }), 201)  # fmt: skip
+
+
+def test_tourism_location_history_through_a_second_bank_and_peoples_own_asks(
+    http: httpx.Client, operator_key: str, settings: Settings
+) -> None:
+    market = Market(settings)
+    first_bank_id, first_bank_key = register(http, "ヘルスデータ銀行", "info_bank")
+    bank_id, bank_key = register(http, "観光データ銀行", "info_bank")
+    agency_id, agency_key = buyer(
+        http, operator_key, "京都観光協会", recipient_category="tourism", country="JP"
+    )
+    overseas_id, overseas_key = buyer(
+        http, operator_key, "Global Travel", recipient_category="tourism", country="US"
+    )
+    railway_id, railway_key = buyer(
+        http, operator_key, "嵐山鉄道", recipient_category="tourism", country="JP"
+    )
+    people = [person(http, f"traveller {i}") for i in range(10)]
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    for i, who in enumerate(people):
+        location_records(http, who, i)
+        # 3 allows another purpose, 4 denies the agency, 5's conditions run out before the bid.
+        conditions(
+            http,
+            who,
+            purposes=["research.statistics"] if i == 3 else ["tourism.promotion"],
+            categories=["location_history"],
+            allowed_recipient_categories=["tourism"],
+            denied_recipients=[agency_id] if i == 4 else [],
+            **({"expires_at": soon.isoformat()} if i == 5 else {}),
+        )
+    # 0-5 delegate to the tourism bank, 6 and 7 to the first bank, 8 and 9 keep self-control.
+    for who in people[:6]:
+        delegate(http, who, bank_id)
+    for who in people[6:8]:
+        delegate(http, who, first_bank_id)
+    # The tourism bank's pool serves no railway company, whatever its people allow.
+    pool = ok(http.post("/listings", headers=auth(bank_key), json={
+        "pool": {"categories": ["location_history"], "min_cohort": 3}, "price_yen": 50,
+        "allowed_purposes": ["tourism"], "denied_recipients": [railway_id],
+    }), 201)  # fmt: skip
+    assert pool["instrument"] == LOCATION
+    first_pool = pool_listing(
+        http, first_bank_key, ["location_history"], 50, ["tourism"], min_cohort=3
+    )
+    asks = {
+        i: pool_listing(http, people[i].key, ["location_history"], 40, ["tourism"]) for i in (8, 9)
+    }
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.2)
+
+    # Refusals: the bank's own denial, abroad, a cohort below the minimum; no bid is stored.
+    bids_before = rows_of(market, Bid)
+    assert cohort(http, railway_key, pool["id"], "tourism.promotion")["below_minimum"] is True
+    denied = bid(http, railway_key, LOCATION, "tourism.promotion", max_price_yen=50,
+                 dataset_id=pool["dataset_id"])  # fmt: skip
+    assert_problem(denied, 403, "Recipient denied")
+    abroad = bid(http, overseas_key, LOCATION, "tourism.promotion", max_price_yen=50,
+                 dataset_id=asks[8]["dataset_id"])  # fmt: skip
+    assert_problem(abroad, 403, "Provision abroad not allowed")
+    assert cohort(http, overseas_key, pool["id"], "tourism.promotion")["below_minimum"] is True
+    small = bid(http, agency_key, LOCATION, "tourism.promotion", max_price_yen=50,
+                dataset_id=first_pool["dataset_id"])  # fmt: skip
+    assert_problem(small, 403, "Cohort below minimum")
+    assert rows_of(market, Bid) == bids_before
+
+    # People 0, 1 and 2 cover the agency in the tourism bank's pool (3-5 do not; 6 and 7 are
+    # the first bank's, whose pool of two stays below its minimum).
+    before = cohort(http, agency_key, pool["id"], "tourism.promotion")
+    assert before["people"] == 3 and before["below_minimum"] is False
+    placed = ok(bid(http, agency_key, LOCATION, "tourism.promotion", max_price_yen=50,
+                    quantity=10), 201)  # fmt: skip
+    trades = {t["listing_id"]: t for t in placed["trades"]}
+    assert set(trades) == {pool["id"], asks[8]["id"], asks[9]["id"]}
+    assert trades[pool["id"]]["seller_id"] == bank_id
+    # Location history is not 要配慮: the pool provides at once; own asks wait for the person.
+    assert trades[pool["id"]]["quantity"] == 6
+    for i, approve in ((8, True), (9, False)):
+        [pending] = ok(http.get("/me/requests", headers=auth(people[i].session)))
+        assert pending["explanation"]["en"]["text"] and pending["explanation"]["ja"]["text"]
+        ok(http.post(f"/me/requests/{pending['id']}/decision",
+                     headers=auth(people[i].session), json={"approve": approve}))  # fmt: skip
+
+    licence = licence_of(http, agency_key, trades[pool["id"]]["id"])
+    rows = ok(http.get(f"/licences/{licence['id']}/records", headers=auth(agency_key)))
+    assert len(rows) == 6 and all(r["category"] == "location_history" for r in rows)
+    assert len({r["person_ref"] for r in rows}) == before["people"]
+    provided = {r.person_id for r in _provisions(market, agency_id)}
+    assert provided == {people[i].id for i in (0, 1, 2, 8)}
+    assert rows_of(market, ProvisionRecord, recipient_id=railway_id) == 0
+    assert rows_of(market, ProvisionRecord, recipient_id=overseas_id) == 0
+    # The declined own ask was unwound in the order book by a journaled command.
+    declined = trades[asks[9]["id"]]
+    assert licence_of(http, agency_key, declined["id"])["revoked_at"] is not None
+    unwound = [c for c in _journal(market) if c["op"] == "unwind"]
+    assert [(c["seq"], c["sell_id"]) for c in unwound] == [(declined["seq"], asks[9]["id"])]
+    invoiced = sorted(
+        i.get("net_yen", i["amount_yen"])
+        for i in ok(http.get("/invoices", headers=auth(agency_key)))
+    )
+    assert invoiced == [80, 300]
+    for i in (3, 4, 5, 6, 7, 9):
+        assert ok(http.get("/me/provisions", headers=auth(people[i].session))) == []
+    market.close()
+
+
+def _journal(market: Market) -> list[dict[str, Any]]:
+    with Session(market.db) as session:
+        rows = session.exec(select(JournalCommand).order_by(col(JournalCommand.seq))).all()
+        return [row.payload for row in rows]
 
 
 def _provisions(market: Market, recipient_id: str) -> list[ProvisionRecord]:

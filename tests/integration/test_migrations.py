@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import market.models  # noqa: F401  (registers every table)
 from market import db
+from market.catalog.tables import modelled
 from market.settings import Settings
 
 
@@ -14,7 +15,9 @@ def test_migrations_and_models_agree(settings: Settings) -> None:
     try:
         db.migrate(engine)
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": modelled}
+            )
             differences = compare_metadata(context, SQLModel.metadata)
     finally:
         engine.dispose()

@@ -1,0 +1,117 @@
+"""Which revisions a licence covers, and the duplicate-licence rule applied per revision.
+
+A licence is of the revision current when it was bought (`Licence.revision`) and covers, by its
+listing's `covers`:
+- "revision": that revision only;
+- "history": that revision and every earlier one;
+- "updates": that revision and every later one published while the licence is live.
+A buyer holding a live licence that covers a dataset's current revision for a purpose cannot buy
+it again for that purpose (it would pay twice); once a revision it does not cover is published,
+it may buy that one.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from market.models import Dataset, Licence, Participant, utcnow
+from market.revisions.tables import DatasetRevision
+from market.trading.licensing import DuplicateLicence, live_licence
+
+COVERS = ("revision", "history", "updates")
+
+
+def current_revision(*, session: Session, dataset_id: str) -> int:
+    """The number of a dataset's newest revision (1 until a new one is uploaded)."""
+    newest = session.exec(
+        select(func.max(DatasetRevision.number)).where(DatasetRevision.dataset_id == dataset_id)
+    ).one()
+    return int(newest or 1)
+
+
+def covers(licence: Licence, *, number: int, published_at: datetime) -> bool:
+    """Whether a licence entitles its holder to revision `number` (published at `published_at`)."""
+    if number == licence.revision:
+        return True
+    if licence.covers == "history":
+        return number < licence.revision
+    if licence.covers == "updates":
+        ends = licence.expires_at
+        return number > licence.revision and (ends is None or published_at < ends)
+    return False
+
+
+def _covers_current(licence: Licence, current: int) -> bool:
+    # A live "updates" licence covers whatever is published while it lives, the newest included.
+    return licence.revision == current or (
+        licence.covers == "updates" and current > licence.revision
+    )
+
+
+def held_datasets(
+    *, session: Session, buyer: Participant, instrument: str, purpose: str
+) -> frozenset[str]:
+    """Datasets of an instrument whose current revision the buyer already licenses for a purpose
+    (live licences): a bid for any datasets of the instrument skips them."""
+    category, _, data_class = instrument.rpartition("/")
+    held = session.exec(
+        select(Licence)
+        .join(Dataset, col(Dataset.id) == col(Licence.dataset_id))
+        .where(
+            Licence.buyer_id == buyer.id,
+            Licence.purpose == purpose,
+            Dataset.category == category,
+            Dataset.data_class == data_class,
+            live_licence(utcnow()),
+        )
+    ).all()
+    current = _current_revisions(session, {licence.dataset_id for licence in held})
+    return frozenset(
+        licence.dataset_id
+        for licence in held
+        if _covers_current(licence, current.get(licence.dataset_id, 1))
+    )
+
+
+def _current_revisions(session: Session, dataset_ids: set[str]) -> dict[str, int]:
+    if not dataset_ids:
+        return {}
+    rows = session.exec(
+        select(DatasetRevision.dataset_id, func.max(DatasetRevision.number))
+        .where(col(DatasetRevision.dataset_id).in_(dataset_ids))
+        .group_by(col(DatasetRevision.dataset_id))
+    ).all()
+    return {dataset_id: int(number) for dataset_id, number in rows}
+
+
+def require_no_duplicate_licence(
+    *,
+    session: Session,
+    buyer: Participant,
+    dataset_id: str,
+    purpose: str,
+    min_term_days: int | None,
+) -> None:
+    """Refuse a bid for a licence the buyer holds: same dataset, purpose and current revision."""
+    held = session.exec(
+        select(Licence).where(
+            Licence.buyer_id == buyer.id,
+            Licence.dataset_id == dataset_id,
+            Licence.purpose == purpose,
+            live_licence(utcnow()),
+        )
+    ).all()
+    current = current_revision(session=session, dataset_id=dataset_id)
+    # A bid that requires a term differs from a held licence that ends; a perpetual one covers all.
+    duplicates = [
+        lic
+        for lic in held
+        if (lic.expires_at is None or min_term_days is None) and _covers_current(lic, current)
+    ]
+    if duplicates:
+        raise DuplicateLicence(
+            f"you already hold licence {duplicates[0].id} of dataset {dataset_id} (revision "
+            f"{current}) for purpose {purpose}; download it (GET /datasets/{dataset_id}/download) "
+            "instead of buying again"
+        )

@@ -1,0 +1,127 @@
+"""Provider webhooks: verified by signature, handled once per event id, in any order.
+
+`verify` checks the `Stripe-Signature` header with the SDK (`stripe.WebhookSignature`), so a
+tampered or stale body is refused before anything is read from it. `handle` records the event id
+(a redelivery changes nothing) and applies the event through the forward-only state machine, so
+events arriving late or out of order never undo a later state.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+import stripe
+from sqlmodel import Session, col, or_, select
+
+from market.errors import InvalidRequest
+from market.settlement.disputes import record_dispute
+from market.settlement.payments import booking
+from market.settlement.payments.driver import apply_state
+from market.settlement.payments.provider import IntentState
+from market.settlement.tables import Payment, WebhookEvent
+
+# Stripe's default: a signature older than five minutes is a replay.
+TOLERANCE_SECONDS = 300
+INTENT_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.amount_capturable_updated",
+)
+DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
+
+
+class InvalidWebhook(InvalidRequest):
+    """A webhook whose signature does not verify (or is too old): nothing was changed."""
+
+    status = 400
+    title = "Invalid webhook"
+
+
+def verify(*, payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event in a signed body; InvalidWebhook when the signature is missing, wrong or stale."""
+    if not signature:
+        raise InvalidWebhook("the Stripe-Signature header is missing")
+    try:
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature, secret, TOLERANCE_SECONDS)
+        event = json.loads(text)
+    except stripe.SignatureVerificationError:
+        raise InvalidWebhook(
+            "the signature does not match the body, or it is older than five minutes"
+        ) from None
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidWebhook("the body is not a JSON event") from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        raise InvalidWebhook("the body is not a Stripe event")
+    return event
+
+
+def intent_state(intent: dict[str, Any]) -> IntentState:
+    """A PaymentIntent as a webhook carries it."""
+    charge = intent.get("latest_charge")
+    charge_id = charge.get("id") if isinstance(charge, dict) else charge
+    error = intent.get("last_payment_error") or {}
+    failure = error.get("decline_code") or error.get("code") if isinstance(error, dict) else None
+    return IntentState(
+        intent_id=str(intent.get("id")),
+        status=str(intent.get("status")),
+        amount_yen=int(intent.get("amount") or 0),
+        received_yen=int(intent.get("amount_received") or 0),
+        charge_id=charge_id,
+        failure=str(failure) if failure else None,
+        metadata=dict(intent.get("metadata") or {}),
+    )
+
+
+def _payment_of_intent(session: Session, intent: dict[str, Any]) -> Payment | None:
+    """The payment of a PaymentIntent: by its id, or by our metadata when the answer that
+    carried its id was lost."""
+    by_id = session.exec(select(Payment).where(Payment.intent_id == intent.get("id"))).first()
+    if by_id is not None:
+        return by_id
+    payment_id = (intent.get("metadata") or {}).get("payment_id")
+    payment = session.get(Payment, payment_id) if payment_id else None
+    if payment is not None and payment.intent_id is None:
+        payment.intent_id = str(intent.get("id"))
+        session.add(payment)
+        session.flush()
+        return payment
+    return None
+
+
+def handle(*, session: Session, event: dict[str, Any], now: datetime) -> str:
+    """Apply one verified event; returns what it did (a redelivered event does nothing)."""
+    if session.get(WebhookEvent, event["id"]) is not None:
+        return "duplicate"
+    kind = str(event.get("type"))
+    obj = (event.get("data") or {}).get("object") or {}
+    outcome = "ignored"
+    if kind in INTENT_EVENTS:
+        payment = _payment_of_intent(session, obj)
+        if payment is not None:
+            apply_state(session=session, payment=payment, state=intent_state(obj), now=now)
+            session.refresh(payment)
+            outcome = f"payment {payment.id} {payment.status}"
+    elif kind == "charge.refunded":
+        payment = session.exec(
+            select(Payment).where(
+                or_(
+                    col(Payment.charge_id) == obj.get("id"),
+                    col(Payment.intent_id) == obj.get("payment_intent"),
+                )
+            )
+        ).first()
+        if payment is not None:
+            booked = booking.provider_refund(
+                session=session,
+                payment=payment,
+                refunded_total=int(obj.get("amount_refunded") or 0),
+                now=now,
+            )
+            outcome = f"payment {payment.id} refunded {booked} yen more"
+    elif kind in DISPUTE_EVENTS:
+        dispute = record_dispute(session=session, dispute=obj)
+        outcome = f"dispute {dispute.id} {dispute.status}"
+    session.add(WebhookEvent(id=event["id"][:100], type=kind[:100], outcome=outcome[:200]))
+    return outcome

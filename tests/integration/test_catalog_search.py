@@ -1,0 +1,422 @@
+"""GET /listings' search, filters, sorts and pages on SQLite (FTS5 trigram) and PostgreSQL
+(pg_trgm): the same rows in the same order on both, Japanese included."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+
+from market import db
+from market.catalog import CatalogDesk, ListingFilter, find_listings
+from market.catalog.desk import UnknownColumns
+from market.catalog.metadata import ListingMetadata
+from market.catalog.tables import CatalogEntry
+from market.errors import Forbidden
+from market.models import Dataset, Listing, Participant
+from market.paging import InvalidCursor, Page
+from market.settings import Settings
+from market.storage import open_store
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+# (key, title, description, tags, data_class, category, price, quality, k, seller kind)
+CORPUS: list[tuple[str, str, str, list[str], str, str, int, int, int | None, str]] = [
+    (
+        "tokyo_traffic",
+        "東京都 交通量 2025",
+        "Traffic counts on Tokyo arterial roads",
+        ["交通", "iot"],
+        "non_personal",
+        "mobility.traffic",
+        1_000,
+        90,
+        None,
+        "business",
+    ),
+    (
+        "osaka_traffic",
+        "大阪 交通量",
+        "Osaka traffic sensors, hourly",
+        ["交通"],
+        "non_personal",
+        "mobility.traffic",
+        800,
+        70,
+        None,
+        "business",
+    ),
+    (
+        "tokyo_medical",
+        "東京 医療機関 受診データ",
+        "匿名加工情報: outpatient visits",
+        ["医療"],
+        "anonymized",
+        "health.visits",
+        5_000,
+        85,
+        10,
+        "info_bank",
+    ),
+    (
+        "blood_pressure",
+        "血圧測定値",
+        "家庭用血圧計の測定値 (匿名加工)",
+        ["医療", "ヘルスケア"],
+        "anonymized",
+        "health.vitals",
+        3_000,
+        60,
+        5,
+        "info_bank",
+    ),
+    (
+        "blood_sugar",
+        "血糖値ログ",
+        "Glucose readings from wearables",
+        ["healthcare"],
+        "anonymized",
+        "health.vitals",
+        3_000,
+        75,
+        20,
+        "info_bank",
+    ),
+    (
+        "weather",
+        "Weather stations Kanto",
+        "Temperature and rain, 関東",
+        ["weather", "iot"],
+        "non_personal",
+        "environment.weather",
+        500,
+        95,
+        None,
+        "business",
+    ),
+    (
+        "fullwidth",
+        "ＴＯＫＹＯ ｶﾞｲﾄﾞ",
+        "Full-width title, half-width katakana",
+        ["guide"],
+        "non_personal",
+        "tourism.guides",
+        200,
+        50,
+        None,
+        "individual",
+    ),
+    (
+        "percent",
+        "100% renewable_energy",
+        "Share of 再生可能エネルギー",
+        ["energy"],
+        "non_personal",
+        "energy.mix",
+        700,
+        80,
+        None,
+        "business",
+    ),
+    (
+        "retail",
+        "POS 購買データ",
+        "Retail purchases in 東京 and 大阪",
+        ["retail"],
+        "anonymized",
+        "retail.pos",
+        2_000,
+        65,
+        3,
+        "business",
+    ),
+]
+
+# query -> keys expected, newest first (the corpus is inserted in order, one minute apart)
+QUERIES: dict[str, list[str]] = {
+    "東京": ["retail", "tokyo_medical", "tokyo_traffic"],
+    "医療": ["blood_pressure", "tokyo_medical"],
+    "血": ["blood_sugar", "blood_pressure"],
+    "血圧": ["blood_pressure"],
+    "交通量": ["osaka_traffic", "tokyo_traffic"],
+    "東京 医療": ["tokyo_medical"],
+    "医療 東京": ["tokyo_medical"],
+    "tokyo": ["fullwidth", "tokyo_traffic"],
+    "TOKYO traffic": ["tokyo_traffic"],
+    "ｔｏｋｙｏ": ["fullwidth", "tokyo_traffic"],
+    "ガイド": ["fullwidth"],
+    "iot": ["weather", "tokyo_traffic"],
+    "%": ["percent"],
+    "_": ["percent"],
+    "e_e": ["percent"],
+    "s_n": [],
+    '"': [],
+    '"東京"': [],
+    "再生": ["percent"],
+    "関東 rain": ["weather"],
+    "glucose": ["blood_sugar"],
+    "東京 大阪": ["retail"],
+    "no-such-data": [],
+}
+
+
+def seed(engine: Engine) -> dict[str, str]:
+    """The corpus as listings; returns listing id by key."""
+    ids: dict[str, str] = {}
+    with db.unit_of_work(engine) as session:
+        sellers = {
+            kind: Participant(name=f"{kind} seller", kind=kind, display_name=f"{kind}-shop")
+            for kind in ("business", "info_bank", "individual")
+        }
+        session.add_all(sellers.values())
+        session.flush()
+        for minute, row in enumerate(CORPUS):
+            key, title, description, tags, data_class, category, price, quality, k, kind = row
+            seller = sellers[kind]
+            dataset = Dataset(
+                id=f"dataset{minute:02d}",
+                seller_id=seller.id,
+                title=title,
+                description=description,
+                category=category,
+                data_class=data_class,
+                columns=["a", "b"],
+                tags=tags,
+                row_count=10,
+                size_bytes=100,
+                source_encoding="utf-8",
+                sha256=f"{minute:064d}",
+                quality_score=quality,
+                privacy_k=k,
+            )
+            session.add(dataset)
+            session.flush()
+            # Fixed ids: ties break by id, so both databases must hold the same ones.
+            listing = Listing(
+                id=f"listing{minute:02d}",
+                dataset_id=dataset.id,
+                seller_id=seller.id,
+                instrument=f"{category}/{data_class}",
+                price_yen=price,
+                allowed_purposes=["research"],
+                created_at=T0 + timedelta(minutes=minute),
+            )
+            session.add(listing)
+            session.flush()
+            ids[key] = listing.id
+    return ids
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = db.make_engine(settings.resolved_database_url)
+    db.migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def ids(engine: Engine) -> dict[str, str]:
+    return seed(engine)
+
+
+def keys_of(ids: dict[str, str], items: list[dict[str, Any]]) -> list[str]:
+    by_id = {listing_id: key for key, listing_id in ids.items()}
+    return [by_id[item["id"]] for item in items]
+
+
+def search_page(
+    engine: Engine,
+    *,
+    sort: str = "recency",
+    cursor: str | None = None,
+    limit: int = 100,
+    **where: Any,
+) -> Page[dict[str, Any]]:
+    with Session(engine) as session:
+        viewer = session.exec(select(Participant)).first()
+        assert viewer is not None
+        return find_listings(
+            session=session,
+            viewer=viewer,
+            where=ListingFilter(**where),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+        )
+
+
+def search(engine: Engine, **where: Any) -> list[dict[str, Any]]:
+    return search_page(engine, **where).items
+
+
+def test_search_finds_every_term_as_a_substring(engine: Engine, ids: dict[str, str]) -> None:
+    found = {query: keys_of(ids, search(engine, q=query)) for query in QUERIES}
+    assert found == QUERIES
+
+
+def test_one_and_two_character_terms_use_the_like_fallback_on_sqlite(
+    engine: Engine, ids: dict[str, str]
+) -> None:
+    # A trigram MATCH cannot find a term shorter than three characters; the fallback does.
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            matched = connection.execute(
+                text("SELECT count(*) FROM catalog_search WHERE catalog_search MATCH '\"東京\"'")
+            ).scalar_one()
+        assert matched == 0
+    assert keys_of(ids, search(engine, q="東京")) == QUERIES["東京"]
+
+
+def test_filters_narrow_the_listings(engine: Engine, ids: dict[str, str]) -> None:
+    assert keys_of(ids, search(engine, tags=("医療",))) == ["blood_pressure", "tokyo_medical"]
+    assert keys_of(ids, search(engine, tags=("医療", "ヘルスケア"))) == ["blood_pressure"]
+    assert keys_of(ids, search(engine, tags=("IoT",))) == ["weather", "tokyo_traffic"]
+    assert keys_of(ids, search(engine, data_class="anonymized", min_k=10)) == [
+        "blood_sugar",
+        "tokyo_medical",
+    ]
+    assert keys_of(ids, search(engine, min_quality=90)) == ["weather", "tokyo_traffic"]
+    assert keys_of(ids, search(engine, min_price_yen=2_000, max_price_yen=3_000)) == [
+        "retail",
+        "blood_sugar",
+        "blood_pressure",
+    ]
+    assert keys_of(ids, search(engine, seller_kind="individual")) == ["fullwidth"]
+    assert keys_of(ids, search(engine, instrument="mobility.traffic/non_personal", q="東京")) == [
+        "tokyo_traffic"
+    ]
+
+
+def test_sorts_break_ties_by_id(engine: Engine, ids: dict[str, str]) -> None:
+    cheapest = keys_of(ids, search(engine, sort="price"))
+    assert cheapest[:3] == ["fullwidth", "weather", "percent"]
+    tied = sorted(["blood_pressure", "blood_sugar"], key=lambda key: ids[key])
+    assert cheapest[cheapest.index(tied[0]) : cheapest.index(tied[0]) + 2] == tied
+    dearest = keys_of(ids, search(engine, sort="price_desc"))
+    assert dearest[:2] == ["tokyo_medical", tied[1]]
+    assert keys_of(ids, search(engine, sort="quality"))[:3] == [
+        "weather",
+        "tokyo_traffic",
+        "tokyo_medical",
+    ]
+
+
+@pytest.mark.parametrize("sort", ["recency", "price", "price_desc", "quality"])
+def test_pages_are_stable_under_inserts(engine: Engine, ids: dict[str, str], sort: str) -> None:
+    whole = [item["id"] for item in search(engine, sort=sort)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = search_page(engine, sort=sort, cursor=cursor, limit=2)
+        seen += [item["id"] for item in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+        if len(seen) == 2:
+            _insert_newest(engine)
+    new = set(seen) - set(whole)
+    assert [listing_id for listing_id in seen if listing_id not in new] == whole
+    assert len(seen) == len(set(seen))
+
+
+def _insert_newest(engine: Engine) -> None:
+    with db.unit_of_work(engine) as session:
+        dataset = session.exec(select(Dataset)).first()
+        assert dataset is not None
+        session.add(
+            Listing(
+                dataset_id=dataset.id,
+                seller_id=dataset.seller_id,
+                instrument="mobility.traffic/non_personal",
+                price_yen=1,
+                allowed_purposes=["research"],
+            )
+        )
+
+
+def test_a_cursor_continues_only_its_own_sort(engine: Engine, ids: dict[str, str]) -> None:
+    first = search_page(engine, sort="price", limit=2)
+    assert first.next_cursor is not None
+    with pytest.raises(InvalidCursor, match="sorted by price"):
+        search_page(engine, sort="recency", cursor=first.next_cursor, limit=2)
+
+
+def test_metadata_is_searchable_and_filterable(
+    engine: Engine, ids: dict[str, str], settings: Settings
+) -> None:
+    desk = CatalogDesk(engine, open_store(settings))
+    with Session(engine) as session:
+        listing = session.get(Listing, ids["weather"])
+        seller = session.get(Participant, listing.seller_id) if listing else None
+        assert listing is not None and seller is not None
+    metadata = ListingMetadata.model_validate(
+        {
+            "columns": [{"name": "a", "semantic_tag": "measure.temperature", "unit": "℃"}],
+            "coverage": {"geography": ["神奈川県"], "period_start": "2025-01-01"},
+            "update_frequency": "daily",
+            "tags": ["weather", "気象"],
+        }
+    )
+    desk.set_metadata(seller=seller, dataset_id=listing.dataset_id, metadata=metadata)
+    assert keys_of(ids, search(engine, q="神奈川")) == ["weather"]
+    assert keys_of(ids, search(engine, q="temperature 気象")) == ["weather"]
+    assert keys_of(ids, search(engine, update_frequency="daily")) == ["weather"]
+    assert keys_of(ids, search(engine, tags=("iot",))) == ["tokyo_traffic"]
+
+
+def test_refused_metadata_stores_nothing(
+    engine: Engine, ids: dict[str, str], settings: Settings
+) -> None:
+    desk = CatalogDesk(engine, open_store(settings))
+    with Session(engine) as session:
+        listing = session.get(Listing, ids["weather"])
+        assert listing is not None
+        owner = session.get(Participant, listing.seller_id)
+        other = session.exec(select(Participant).where(Participant.kind == "individual")).one()
+        before = session.exec(
+            select(CatalogEntry).where(CatalogEntry.dataset_id == listing.dataset_id)
+        ).one()
+        assert owner is not None
+    unknown = ListingMetadata.model_validate(
+        {"title": "renamed", "columns": [{"name": "nope", "description": "x"}]}
+    )
+    with pytest.raises(UnknownColumns, match="no column 'nope'"):
+        desk.set_metadata(seller=owner, dataset_id=listing.dataset_id, metadata=unknown)
+    with pytest.raises(Forbidden):
+        desk.set_metadata(
+            seller=other,
+            dataset_id=listing.dataset_id,
+            metadata=ListingMetadata.model_validate({"title": "stolen"}),
+        )
+    with Session(engine) as session:
+        after = session.exec(
+            select(CatalogEntry).where(CatalogEntry.dataset_id == listing.dataset_id)
+        ).one()
+        dataset = session.get(Dataset, listing.dataset_id)
+        assert dataset is not None and dataset.title == "Weather stations Kanto"
+    assert (after.search_text, after.details) == (before.search_text, before.details)
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgres_return_the_same_pages(tmp_path, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+    answers = []
+    for url in (f"sqlite:///{tmp_path / 'same.db'}", postgres_url):
+        engine = db.make_engine(url)
+        try:
+            db.migrate(engine)
+            seeded = seed(engine)
+            answers.append(
+                {
+                    (query, sort): keys_of(seeded, search(engine, q=query, sort=sort))
+                    for query in QUERIES
+                    for sort in ("recency", "price", "quality")
+                }
+            )
+        finally:
+            engine.dispose()
+    assert answers[0] == answers[1]

@@ -1,0 +1,180 @@
+"""The sequencer (issue 14, item 1): trading work queued by many callers commits in batches.
+
+Batches are made deterministic by holding the engine lock while callers queue: the engine thread
+takes the first job and waits for the lock, so every later job lands in the next batch.
+Every test runs on SQLite and on PostgreSQL.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+import matching
+from market.errors import CreditLimitExceeded
+from market.events import InProcessBus
+from market.models import Bid, JournalCommand
+from market.service import Market
+from market.settings import Settings
+from market.trading.service import TradingService
+from tests.factories import list_sensor_dataset, place_bid, register_buyer
+
+PURPOSE = "research.academic"
+
+
+@pytest.fixture
+def market(settings: Settings) -> Iterator[Market]:
+    with Market(settings, bus=InProcessBus()) as market:
+        yield market
+
+
+class Caller(threading.Thread):
+    """Runs one call in its own thread and keeps what it returned or raised."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.call = call
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.call()
+        except BaseException as exc:
+            self.error = exc
+
+
+def _queued(market: Market) -> int:
+    return market.orders.sequencer._queue.qsize()
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "the sequencer did not take the queued work"
+        time.sleep(0.005)
+
+
+@contextmanager
+def one_batch(market: Market, calls: list[Callable[[], Any]]) -> Iterator[list[Caller]]:
+    """Queue `calls` in order behind a held engine lock; they then run as one batch."""
+    sequencer = market.orders.sequencer
+    callers = [Caller(call) for call in calls]
+    with market.trading.lock:
+        jobs_before = sequencer.jobs
+        opener = Caller(market.orders.tick)  # taken at once; waits for the lock
+        opener.start()
+        _wait_for(lambda: sequencer.jobs == jobs_before + 1)
+        for number, caller in enumerate(callers, start=1):
+            caller.start()
+            _wait_for(lambda number=number: _queued(market) == number)  # type: ignore[misc]
+        batches_before = sequencer.batches
+    for caller in [opener, *callers]:
+        caller.join(timeout=30)
+    assert sequencer.batches == batches_before + 1, "the queued work did not share one batch"
+    yield callers
+
+
+def _bids(market: Market) -> list[Bid]:
+    with Session(market.db) as session:
+        return list(session.exec(select(Bid)).all())
+
+
+def test_concurrent_bids_commit_in_one_batch_and_each_caller_gets_its_own_answer(
+    market: Market,
+) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyers = [register_buyer(market) for _ in range(5)]
+    prices = [900, 800, 700, 600, 1_000]
+    calls = [
+        (
+            lambda b=buyer, p=price: place_bid(
+                market, buyer=b, instrument=listing.instrument, max_price_yen=p, purpose=PURPOSE
+            )
+        )
+        for buyer, price in zip(buyers, prices, strict=True)
+    ]
+    with one_batch(market, calls) as callers:
+        assert [c.error for c in callers] == [None] * 5
+        outcomes = [c.result for c in callers]
+    assert [o.bid.buyer_id for o in outcomes] == [b.id for b in buyers]
+    # Only the last bid reached the ask's price: it alone traded.
+    assert [len(o.trades) for o in outcomes] == [0, 0, 0, 0, 1]
+    assert {b.id for b in _bids(market)} == {o.bid.id for o in outcomes}
+
+
+def test_work_refused_before_the_engine_fails_alone_and_stores_nothing(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    rich, poor, other = (
+        register_buyer(market),
+        register_buyer(market, credit_limit_yen=0),
+        register_buyer(market),
+    )
+
+    def bid(buyer: Any, price: int) -> Callable[[], Any]:
+        return lambda: place_bid(
+            market, buyer=buyer, instrument=listing.instrument, max_price_yen=price, purpose=PURPOSE
+        )
+
+    with one_batch(market, [bid(rich, 500), bid(poor, 500), bid(other, 400)]) as callers:
+        assert callers[0].error is None and callers[2].error is None
+        assert isinstance(callers[1].error, CreditLimitExceeded)
+    stored = {b.buyer_id for b in _bids(market)}
+    assert stored == {rich.id, other.id}
+
+
+def test_work_failing_after_the_engine_replays_the_batch_alone(market: Market) -> None:
+    """A job that reached the engine and then failed: the engine is rebuilt, the other jobs run
+    again alone and commit, the failed one leaves nothing (journal included)."""
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    first, second = register_buyer(market), register_buyer(market)
+
+    def reaches_engine_then_fails(session: Session) -> None:
+        # A resting bid no row will describe: the engine holds it until it is rebuilt.
+        order = matching.Limit("ghost", listing.instrument, first.id, matching.Side.BUY, 10, 1)
+        market.orders.submit(session, order)
+        raise RuntimeError("booking failed after the engine applied the command")
+
+    def bid(buyer: Any, price: int) -> Callable[[], Any]:
+        return lambda: place_bid(
+            market, buyer=buyer, instrument=listing.instrument, max_price_yen=price, purpose=PURPOSE
+        )
+
+    with market.trading.lock:
+        journal_before = _journal(market)
+    calls = [
+        bid(first, 500),
+        lambda: market.orders.transaction(reaches_engine_then_fails),
+        bid(second, 1_000),
+    ]
+    with one_batch(market, calls) as callers:
+        assert callers[0].error is None and callers[2].error is None
+        assert isinstance(callers[1].error, RuntimeError)
+        assert len(callers[2].result.trades) == 1
+    assert {b.buyer_id for b in _bids(market)} == {first.id, second.id}
+    journal = _journal(market)
+    ghosts = [row for row in journal[len(journal_before) :] if row.get("id") == "ghost"]
+    assert ghosts == [], "the failed job's engine command must not be journaled"
+    assert "ghost" not in market.trading.engine.books[listing.instrument].orders
+    # The live engine equals one rebuilt from the journal alone.
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()
+
+
+def _journal(market: Market) -> list[dict[str, Any]]:
+    with Session(market.db) as session:
+        rows = session.exec(select(JournalCommand).order_by(JournalCommand.seq)).all()
+        return [row.payload for row in rows]
+
+
+def test_nested_trading_work_is_refused_instead_of_waiting_forever(market: Market) -> None:
+    def nested(_: Session) -> None:
+        market.orders.tick()
+
+    with pytest.raises(RuntimeError, match="cannot queue more trading work"):
+        market.orders.transaction(nested)

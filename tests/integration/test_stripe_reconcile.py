@@ -1,0 +1,133 @@
+"""Reconciliation against the provider: each kind of mismatch injected on one side (missing,
+extra, amount, state, the charge whose answer was lost) is listed; a clean market lists none.
+Through the real SDK on a recording transport; SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from market import db
+from market.events import InProcessBus
+from market.service import Market
+from market.settings import Settings
+from market.settlement.payments.stripe_adapter import StripePayments
+from market.settlement.tables import Payment
+from tests.factories import offer_licences, place_bid, sensor_csv, upload
+from tests.stripe_support import API_KEY, FakeStripe, RecordingHTTPClient
+
+PURPOSE = "research.academic"
+
+
+@pytest.fixture
+def fake() -> FakeStripe:
+    return FakeStripe()
+
+
+@pytest.fixture
+def market(settings: Settings, fake: FakeStripe) -> Iterator[Market]:
+    configured = settings.model_copy(
+        update={"stripe_api_key": API_KEY, "stripe_api_base": "https://api.stripe.test"}
+    )
+    with Market(configured, bus=InProcessBus()) as market:
+        market.settlement.use_provider(
+            StripePayments(
+                api_key=API_KEY,
+                api_base="https://api.stripe.test",
+                http_client=RecordingHTTPClient(respond=fake),
+            )
+        )
+        yield market
+
+
+def _paid_trade(market: Market) -> Payment:
+    seller, _ = market.accounts.register(name="Seller KK", kind="business")
+    dataset = upload(
+        market,
+        seller=seller,
+        raw=sensor_csv(5),
+        title="交通量",
+        category="mobility.traffic",
+        data_class="non_personal",
+    )
+    listing = offer_licences(
+        market,
+        seller=seller,
+        dataset_id=dataset.id,
+        price_yen=1_000,
+        licence_count=None,
+        allowed_purposes=["research"],
+    )
+    buyer, _ = market.accounts.register(name="Buyer KK", kind="business", credit_limit_yen=0)
+    market.settlement.register_card(buyer=buyer, payment_method_id="pm_card_visa")
+    place_bid(
+        market,
+        buyer=buyer,
+        instrument=listing.instrument,
+        max_price_yen=1_000,
+        purpose=PURPOSE,
+        dataset_id=dataset.id,
+    )
+    market.settlement.run_payments()
+    with Session(market.db) as session:
+        return session.exec(select(Payment)).one()
+
+
+def _kinds(market: Market) -> list[tuple[str, str]]:
+    return [(m.kind, m.reference) for m in market.settlement.reconcile()]
+
+
+def test_a_clean_market_reconciles_with_the_provider(market: Market) -> None:
+    _paid_trade(market)
+    assert _kinds(market) == []
+
+
+def test_a_payment_intent_the_provider_does_not_have_is_missing(
+    market: Market, fake: FakeStripe
+) -> None:
+    payment = _paid_trade(market)
+    del fake.intents[payment.intent_id or ""]
+    assert _kinds(market) == [("missing_charge", payment.id)]
+
+
+def test_money_taken_for_a_payment_the_market_does_not_know_is_extra(
+    market: Market, fake: FakeStripe
+) -> None:
+    _paid_trade(market)
+    stray = {**next(iter(fake.intents.values())), "id": "pi_stray", "metadata": {"payment_id": "x"}}
+    fake.intents["pi_stray"] = stray
+    assert _kinds(market) == [("extra_charge", "pi_stray")]
+
+
+def test_captured_and_refunded_amounts_that_differ_are_amount_mismatches(
+    market: Market, fake: FakeStripe
+) -> None:
+    payment = _paid_trade(market)
+    intent = fake.intents[payment.intent_id or ""]
+    intent["received"] -= 1
+    intent["refunded"] = 100  # refunded in Stripe's dashboard, never reported
+    assert _kinds(market) == [("amount_mismatch", payment.id), ("amount_mismatch", payment.id)]
+
+
+def test_paid_on_one_side_only_is_a_state_mismatch(market: Market, fake: FakeStripe) -> None:
+    payment = _paid_trade(market)
+    fake.intents[payment.intent_id or ""]["status"] = "canceled"
+    assert _kinds(market) == [("state_mismatch", payment.id)]
+    fake.intents[payment.intent_id or ""]["status"] = "succeeded"
+    with db.unit_of_work(market.db) as session:
+        session.execute(
+            update(Payment).where(col(Payment.id) == payment.id).values(status="authorized")
+        )
+    assert ("state_mismatch", payment.id) in _kinds(market)
+
+
+def test_a_charge_whose_answer_was_lost_is_listed_until_the_next_run_settles_it(
+    market: Market, fake: FakeStripe
+) -> None:
+    fake.faults.append(("POST", "/confirm", "lost"))
+    payment = _paid_trade(market)
+    assert payment.status == "created"
+    assert _kinds(market) == [("lost_response", payment.id)]
+    market.settlement.run_payments()
+    assert _kinds(market) == []
