@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from market.anonymization import JobSpec
-from market.models import utcnow
+from market.models import BidBase, TradeBase, utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.personal.categories import CATEGORIES
 from market.purposes import PURPOSE_GROUPS, PURPOSES, expand_purposes, require_leaf_purpose
@@ -534,32 +534,23 @@ class BidCreate(Request):
         )
 
 
-class BidPublic(Public):
-    id: str
-    buyer_id: str
-    instrument: str
-    max_price_yen: int
-    quantity: int
-    filled: int
-    purpose: str
-    time_in_force: str
-    status: str
-    status_reason: str | None
-    created_at: datetime
+# The public members of SQLModel families (market/models.py): a table's fields are declared once.
+# Every field is in the response (required), defaults included.
+FAMILY_CONFIG: Any = ConfigDict(
+    from_attributes=True, json_schema_serialization_defaults_required=True
+)
 
 
-class TradePublic(Public):
-    id: str
-    seq: int
-    instrument: str
-    bid_id: str
-    listing_id: str
-    buyer_id: str
-    seller_id: str
-    dataset_id: str
-    price_yen: int
-    quantity: int
-    created_at: datetime
+class BidPublic(BidBase):
+    """A bid: the fields of `market.models.BidBase`."""
+
+    model_config = FAMILY_CONFIG
+
+
+class TradePublic(TradeBase):
+    """A trade: the fields of `market.models.TradeBase`."""
+
+    model_config = FAMILY_CONFIG
 
 
 class BidResult(BaseModel):

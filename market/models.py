@@ -150,12 +150,8 @@ class Listing(SQLModel, table=True):
     created_at: datetime = _created()
 
 
-class Bid(SQLModel, table=True):
-    # A buyer's bids by status, newest first; the open bids the risk stage rebuilds from.
-    __table_args__ = (
-        Index("ix_bid_buyer_status_created", "buyer_id", "status", "created_at", "id"),
-        Index("ix_bid_status", "status"),
-    )
+class BidBase(SQLModel):
+    """A bid as its buyer sees it; `api.schemas.BidPublic` is this family's public member."""
 
     id: str = Field(default_factory=new_id, primary_key=True)
     buyer_id: str = Field(foreign_key="participant.id", index=True)
@@ -163,20 +159,31 @@ class Bid(SQLModel, table=True):
     max_price_yen: int = _yen()
     quantity: int
     filled: int = 0
-    # The most records one licence may deliver (PDS listings invoice price × records; 1 for a
-    # dataset): the risk stage reserves max price × this per licence (market/banks/orders.py).
-    records_per_licence: int = 1
     purpose: str = Field(max_length=50)
     time_in_force: str = Field(default="GTC", max_length=3)
-    constraints: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
-    )
     status: str = Field(default="open", max_length=20)
     status_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = _created()
 
 
-class Trade(SQLModel, table=True):
+class Bid(BidBase, table=True):
+    # A buyer's bids by status, newest first; the open bids the risk stage rebuilds from.
+    __table_args__ = (
+        Index("ix_bid_buyer_status_created", "buyer_id", "status", "created_at", "id"),
+        Index("ix_bid_status", "status"),
+    )
+
+    # The most records one licence may deliver (PDS listings invoice price × records; 1 for a
+    # dataset): the risk stage reserves max price × this per licence (market/banks/orders.py).
+    records_per_licence: int = 1
+    constraints: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class TradeBase(SQLModel):
+    """A trade as its parties see it; `api.schemas.TradePublic` is this family's public member."""
+
     id: str = Field(default_factory=new_id, primary_key=True)
     seq: int = Field(index=True)
     instrument: str = Field(max_length=140)
@@ -187,9 +194,12 @@ class Trade(SQLModel, table=True):
     dataset_id: str = Field(foreign_key="dataset.id")
     price_yen: int = _yen()
     quantity: int
+    created_at: datetime = _created()
+
+
+class Trade(TradeBase, table=True):
     # The buyer confirmed it holds the people's consent to receive linkable data (APPI art. 31).
     linkable_consent: bool = False
-    created_at: datetime = _created()
 
 
 class Licence(SQLModel, table=True):

@@ -5,6 +5,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 import matching
+from market import db
 from market.errors import OrderRejected
 from market.events import InProcessBus
 from market.models import Bid, JournalCommand
@@ -79,7 +80,7 @@ def test_a_snapshot_that_does_not_hash_right_is_skipped(market: Market, clock: F
     _trade_a_little(market, clock, 4)
     market.orders.snapshot_if_due()
     live = market.trading.state_hash()
-    with Session(market.db) as session:
+    with db.unit_of_work(market.db) as session:
         snapshot = session.exec(select(EngineSnapshot)).one()
         snapshot.state_hash = "0" * 64
         session.add(snapshot)
@@ -129,7 +130,7 @@ def test_a_journal_of_the_first_format_keeps_replaying(market: Market) -> None:
         {"op": "limit", "id": "a2", "instrument": "x", "participant": "s", "side": "sell",
          "price": 11, "qty": 1, "tif": "GTC", "expires_at": None},
     ]  # fmt: skip
-    with Session(market.db) as session:
+    with db.unit_of_work(market.db) as session:
         for payload in commands:
             session.add(JournalCommand(payload=payload, format=1))
         session.commit()

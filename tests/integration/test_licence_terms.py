@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from market import db
 from market.errors import Forbidden, InvalidRequest
 from market.events import InProcessBus
 from market.models import Licence, utcnow
@@ -74,7 +75,7 @@ def test_licence_term_ends_download_rights(market: Market) -> None:
     assert licence.expires_at is not None
     assert timedelta(days=29) < licence.expires_at - utcnow() <= timedelta(days=30)
     market.data.download(participant=buyer, dataset_id=dataset.id)
-    with Session(market.db) as session:
+    with db.unit_of_work(market.db) as session:
         stored = session.get(Licence, licence.id)
         assert stored is not None
         stored.expires_at = utcnow() - timedelta(seconds=1)

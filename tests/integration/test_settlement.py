@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, col, select
 
+from market import db
 from market.errors import Conflict, InvalidRequest
 from market.events import InProcessBus
 from market.models import Invoice, LedgerEntry, OperatorAction, Participant
@@ -283,7 +284,7 @@ def test_a_clean_book_reconciles_and_each_kind_of_mismatch_is_named(
     )
     assert market.settlement.reconcile() == [] and market.settlement.check() == []
 
-    with Session(market.db) as session:
+    with db.unit_of_work(market.db) as session:
         # missing posting: the issued invoice's issuing transaction vanishes
         header = session.exec(
             select(LedgerTransaction).where(LedgerTransaction.reference_id == issued.id)
@@ -338,7 +339,7 @@ def test_an_entry_changed_after_posting_is_caught_even_when_it_still_balances(
     seller = _seller(market)
     listing = _list(market, seller, 1_000)
     _buy(market, register_buyer(market), listing.instrument, 1_000)
-    with Session(market.db) as session:
+    with db.unit_of_work(market.db) as session:
         entries = session.exec(select(LedgerEntry).order_by(col(LedgerEntry.id))).all()
         entries[0].account = "receivable:buyer:someone-else"
         session.add(entries[0])
