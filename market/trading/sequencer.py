@@ -69,6 +69,14 @@ class Sequencer:
         self._queue.put(None)
         thread.join()
         self._thread = None
+        # Work queued after the stop was asked for would otherwise wait forever.
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and not job.future.done():
+                job.future.set_exception(RuntimeError("the market stopped before this work ran"))
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Queue `work` and wait for its answer (its result, or the exception it raised)."""
