@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from market import db
 from market.banks import delegation as delegations
 from market.banks import trades
 from market.banks.tables import Delegation
+from market.desk import UnitOfWork
 from market.errors import NotFound
 from market.models import Participant, utcnow
 from market.personal import consent, direct, provision, records, requests, signin, standing
@@ -53,8 +53,8 @@ def reference_key(master_key: bytes) -> bytes:
     return hkdf.derive(master_key)
 
 
-class Desk:
-    """Shared plumbing of the feature desks: a unit of work, the clock and publication."""
+class Desk(UnitOfWork):
+    """Shared plumbing of the PDS and bank desks: a unit of work, the clock, references."""
 
     def __init__(
         self,
@@ -65,10 +65,9 @@ class Desk:
         after_commit: Callable[[], None],
         now: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.db = engine
+        super().__init__(engine, after_commit=after_commit)
         self.store = store
         self.settings = settings
-        self.after_commit = after_commit
         self.now = now
         self.ref_key = reference_key(settings.resolved_master_key())
         # Called after a change that can alter who may receive whose records (conditions,
@@ -82,16 +81,6 @@ class Desk:
         """Pass `result` through after letting the order book see the change."""
         self.on_people_changed()
         return result
-
-    def transaction(self, work: Callable[[Session], T]) -> T:
-        with db.unit_of_work(self.db) as session:
-            result = work(session)
-        self.after_commit()
-        return result
-
-    def read(self, work: Callable[[Session], T]) -> T:
-        with Session(self.db) as session:
-            return work(session)
 
     def decided(self, work: Callable[[Session], tuple[T, Any | None]]) -> T:
         """Run a decision on a provision request; the engine command it returns (a trade's
