@@ -78,6 +78,16 @@ class BatchAnswer:
         return cls(client_order_id=client_order_id, status="rejected", problem=_problem(error))
 
     @classmethod
+    def failed(cls, client_order_id: str) -> "BatchAnswer":
+        """The market failed on this order; nothing of it was stored, a retry may succeed."""
+        problem = {
+            "title": "Internal error",
+            "status": 500,
+            "detail": "the market failed to handle this order; nothing of it was stored. Retry it",
+        }
+        return cls(client_order_id=client_order_id, status="rejected", problem=problem)
+
+    @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> "BatchAnswer":
         return cls(**{**stored, "replayed": True})
 

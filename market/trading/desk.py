@@ -532,6 +532,11 @@ class OrderDesk:
                 answers.append(future.result())
             except MarketError as exc:
                 answers.append(BatchAnswer.refused(item.client_order_id, exc))
+            except Exception as exc:
+                # Its work rolled back (its savepoint, or its own transaction when the batch
+                # ran again alone); the other orders keep their answers.
+                log.error("batch order failed: %s", type(exc).__name__)
+                answers.append(BatchAnswer.failed(item.client_order_id))
         return answers
 
     def _batch_item_work(

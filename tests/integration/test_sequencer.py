@@ -178,3 +178,34 @@ def test_nested_trading_work_is_refused_instead_of_waiting_forever(market: Marke
 
     with pytest.raises(RuntimeError, match="cannot queue more trading work"):
         market.orders.transaction(nested)
+
+
+def test_a_batch_order_the_market_fails_on_is_answered_and_leaves_nothing(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from market.models import IdempotencyRecord
+    from market.trading.batch import BatchItem
+    from market.trading.commands import PlaceBid
+
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    apply = market.orders._apply_batch_item
+
+    def failing(session: Session, participant: Any, item: BatchItem) -> Any:
+        answer = apply(session, participant, item)
+        if item.client_order_id == "broken":
+            raise RuntimeError("a bug after the order was applied")
+        return answer
+
+    monkeypatch.setattr(market.orders, "_apply_batch_item", failing)
+    order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
+    items = [
+        BatchItem(client_order_id=cid, order=order, request_hash=cid) for cid in ("ok", "broken")
+    ]
+    first, second = market.orders.enter_batch(participant=buyer, items=items)
+    assert (first.status, second.status) == ("accepted", "rejected")
+    assert second.problem is not None and second.problem["status"] == 500
+    with Session(market.db) as session:
+        keys = {r.key for r in session.exec(select(IdempotencyRecord)).all()}
+    assert keys == {"order:ok"}
+    assert [b.id for b in _bids(market)] == [first.order_id]
