@@ -26,7 +26,7 @@ from market.settings import Settings
 from market.settlement import credit
 from market.trading import instruments
 from market.trading.batch import BatchAnswer, BatchItem
-from market.trading.commands import OfferLicences, OfferRecords, PlaceBid
+from market.trading.commands import LicenceTerms, OfferLicences, OfferRecords, PlaceBid
 from market.trading.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
 from market.trading.ownership import EngineOwnership
 from market.trading.risk import RiskStage, worst_case_yen
@@ -249,23 +249,23 @@ class OrderDesk:
     def _ask_work(
         self, seller: Participant, offer: OfferLicences, claim: idempotency.Claim | None
     ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
-        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
-            listing, command = make_ask(
+        terms = offer.terms
+        return self._listing_work(
+            lambda session: make_ask(
                 session=session,
                 seller=seller,
                 dataset_id=offer.dataset_id,
-                price_yen=offer.terms.price_yen,
-                licence_count=offer.terms.licence_count,
-                allowed_purposes=offer.terms.allowed_purposes,
-                allowed_recipients=offer.terms.allowed_recipients,
-                denied_recipients=offer.terms.denied_recipients,
-                term_days=offer.terms.term_days,
-                exclusive=offer.terms.exclusive,
-            )
-            listing.price_includes_tax = offer.terms.price_includes_tax
-            return self._placed(session, listing, command, claim)
-
-        return work
+                price_yen=terms.price_yen,
+                licence_count=terms.licence_count,
+                allowed_purposes=terms.allowed_purposes,
+                allowed_recipients=terms.allowed_recipients,
+                denied_recipients=terms.denied_recipients,
+                term_days=terms.term_days,
+                exclusive=terms.exclusive,
+            ),
+            terms,
+            claim,
+        )
 
     def offer_records(
         self,
@@ -280,22 +280,37 @@ class OrderDesk:
     def _records_work(
         self, seller: Participant, offer: OfferRecords, claim: idempotency.Claim | None
     ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
-        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
-            listing, command = personal_orders.make_personal_ask(
+        terms = offer.terms
+        return self._listing_work(
+            lambda session: personal_orders.make_personal_ask(
                 session=session,
                 seller=seller,
                 now=self.now(),
                 categories=offer.categories,
                 min_cohort=offer.min_cohort,
-                price_yen=offer.terms.price_yen,
-                allowed_purposes=offer.terms.allowed_purposes,
-                licence_count=offer.terms.licence_count,
-                allowed_recipients=offer.terms.allowed_recipients,
-                denied_recipients=offer.terms.denied_recipients,
-                term_days=offer.terms.term_days,
-                exclusive=offer.terms.exclusive,
-            )
-            listing.price_includes_tax = offer.terms.price_includes_tax
+                price_yen=terms.price_yen,
+                allowed_purposes=terms.allowed_purposes,
+                licence_count=terms.licence_count,
+                allowed_recipients=terms.allowed_recipients,
+                denied_recipients=terms.denied_recipients,
+                term_days=terms.term_days,
+                exclusive=terms.exclusive,
+            ),
+            terms,
+            claim,
+        )
+
+    def _listing_work(
+        self,
+        make: Callable[[Session], tuple[Listing, Any]],
+        terms: LicenceTerms,
+        claim: idempotency.Claim | None,
+    ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
+        """An ask's unit of work: create the listing and its engine command, then place it."""
+
+        def work(session: Session) -> tuple[Listing, OrderRejected | None]:
+            listing, command = make(session)
+            listing.price_includes_tax = terms.price_includes_tax
             return self._placed(session, listing, command, claim)
 
         return work
