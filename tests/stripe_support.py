@@ -190,6 +190,8 @@ TYPED_PARAMS: list[tuple[str, str, type]] = [
     ("GET", r"^/v1/payment_intents/[^/]+$", stripe.params.PaymentIntentRetrieveParams),
     ("GET", r"^/v1/payment_intents$", stripe.params.PaymentIntentListParams),
     ("POST", r"^/v1/refunds$", stripe.params.RefundCreateParams),
+    ("GET", r"^/v1/refunds$", stripe.params.RefundListParams),
+    ("POST", r"^/v1/transfers$", stripe.params.TransferCreateParams),
 ]
 
 
@@ -228,13 +230,18 @@ DECLINING_METHOD = "pm_card_chargeDeclined"  # Stripe's test card that attaches 
 
 class FakeStripe:
     """A small stateful Stripe for the recording client: customers, intents (held, captured,
-    cancelled, declined), refunds; Idempotency-Key honoured as Stripe does (a repeated key
-    returns the first answer). `faults` injects failures: each entry (method, path suffix,
-    kind) fires once, kind `lost` (the call takes effect, the answer is lost), `timeout` (no
-    effect, no answer) or `error` (a 500, no effect)."""
+        cancelled, declined), refunds, transfers, the balance transaction of a succeeded charge (with a 3.6%
+    fee, expanded when asked); Idempotency-Key honoured as Stripe does (a repeated key
+        returns the first answer). `faults` injects failures: each entry (method, path suffix,
+        kind) fires once, kind `lost` (the call takes effect, the answer is lost), `timeout` (no
+        effect, no answer) or `error` (a 500, no effect)."""
 
     def __init__(self, *, decline: bool = False) -> None:
         self.intents: dict[str, dict[str, Any]] = {}
+        self.refunds: list[dict[str, Any]] = []
+        self.transfers: list[dict[str, Any]] = []
+        self.fees: dict[str, int] = {}  # a fee other than 3.6%, by PaymentIntent
+        self.balance_pending = False  # charges have no balance transaction yet
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
         self.faults: list[tuple[str, str, str]] = []
         self.decline = decline
@@ -243,6 +250,27 @@ class FakeStripe:
     def _id(self, prefix: str) -> str:
         self.count += 1
         return f"{prefix}_{self.count:04d}"
+
+    def refund_elsewhere(self, intent_id: str, amount_yen: int) -> dict[str, Any]:
+        """A refund made at the provider, not by the market (in Stripe's dashboard): no
+        metadata of the market's."""
+        return self._refund(self.intents[intent_id], amount_yen, metadata={})
+
+    def _refund(
+        self, intent: dict[str, Any], amount_yen: int, *, metadata: dict[str, str]
+    ) -> dict[str, Any]:
+        intent["refunded"] += amount_yen
+        refund = {
+            "id": self._id("re"),
+            "object": "refund",
+            "amount": amount_yen,
+            "charge": intent["charge"],
+            "payment_intent": intent["id"],
+            "metadata": metadata,
+            "status": "succeeded",
+        }
+        self.refunds.append(refund)
+        return refund
 
     def __call__(self, request: Recorded) -> tuple[int, dict[str, Any]]:
         fault = next(
@@ -275,10 +303,17 @@ class FakeStripe:
             return 200, {"id": self._id("cus"), "object": "customer"}
         if parts[1] == "payment_methods":
             return 200, {"id": parts[2], "object": "payment_method", "customer": p.get("customer")}
+        if parts[1] == "transfers":
+            transfer = {"id": self._id("tr"), "object": "transfer", **p}
+            self.transfers.append(transfer)
+            return 200, transfer
+        if parts[1] == "refunds" and request.method == "GET":
+            found = [r for r in self.refunds if r["payment_intent"] == p.get("payment_intent")]
+            return 200, {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
         if parts[1] == "refunds":
+            metadata = {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")}
             intent = self.intents[p["payment_intent"]]
-            intent["refunded"] += int(p["amount"])
-            return 200, {"id": self._id("re"), "object": "refund", "amount": int(p["amount"])}
+            return 200, self._refund(intent, int(p["amount"]), metadata=metadata)
         if parts[1] == "payment_intents" and request.method == "GET" and len(parts) == 2:
             return 200, {
                 "object": "list",
@@ -305,6 +340,9 @@ class FakeStripe:
             return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
         intent = found
         action = parts[3] if len(parts) > 3 else None
+        if request.method == "GET":
+            expanded = "latest_charge.balance_transaction" in p.values()
+            return 200, self._view(intent, balance_transaction=expanded)
         if action == "confirm":
             if self.decline or intent["params"].get("payment_method") == DECLINING_METHOD:
                 intent["status"] = "requires_payment_method"
@@ -328,7 +366,14 @@ class FakeStripe:
             intent["status"] = "canceled"
         return 200, self._view(intent)
 
-    def _view(self, intent: dict[str, Any]) -> dict[str, Any]:
+    def fee_of(self, intent_id: str) -> int:
+        """The processing fee the provider keeps of a succeeded charge: 3.6% (Stripe's rate
+        for cards in Japan), rounded to the yen."""
+        if intent_id in self.fees:
+            return self.fees[intent_id]
+        return (self.intents[intent_id]["received"] * 36 + 500) // 1000
+
+    def _view(self, intent: dict[str, Any], *, balance_transaction: bool = False) -> dict[str, Any]:
         charge = None
         if intent["charge"] is not None:
             charge = {
@@ -337,7 +382,18 @@ class FakeStripe:
                 "amount_captured": intent["received"],
                 "amount_refunded": intent["refunded"],
                 "captured": intent["status"] == "succeeded",
+                "balance_transaction": None,
             }
+            if intent["status"] == "succeeded" and not self.balance_pending:
+                transaction = {
+                    "id": f"txn_{intent['charge']}",
+                    "object": "balance_transaction",
+                    "amount": intent["received"],
+                    "fee": self.fee_of(intent["id"]),
+                }
+                charge["balance_transaction"] = (
+                    transaction if balance_transaction else transaction["id"]
+                )
         return {
             "id": intent["id"],
             "object": "payment_intent",

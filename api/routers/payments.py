@@ -12,8 +12,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentParticipant, MarketDep, OperatorUser
-from market.errors import MarketError
-from market.models import Listing, Participant
 from market.service import Market
 from market.settlement.tables import Dispute, Payment
 
@@ -125,27 +123,9 @@ def disputes(market: MarketDep, _: OperatorUser) -> list[Dispute]:
     return market.settlement.disputes()
 
 
-def _give_back(market: Market, restored: list[tuple[str, int]]) -> None:
-    """Give the licences of failed trades back to their listings in the order book."""
-    for listing_id, _ in restored:
-        found = market.find(Listing, id=listing_id, limit=1)
-        if not found or found[0].status != "open" or found[0].licence_count is None:
-            # A sold-out listing left the book; its seller lists the licences again.
-            continue
-        listing = found[0]
-        sellers = market.find(Participant, id=listing.seller_id, limit=1)
-        try:
-            market.orders.amend_listing(
-                seller=sellers[0], listing_id=listing.id, licence_count=listing.licence_count
-            )
-        except MarketError as exc:
-            log.warning("licences not given back to a listing: %s", type(exc).__name__)
-
-
 def run_payments(market: Market, stop: threading.Event) -> None:
     """Each second: make the provider calls booked payments need, fail trades past their
     payment deadline (only when the market takes cards)."""
-    market.settlement.restore_licences = lambda restored: _give_back(market, restored)
     while not stop.wait(PAYMENT_RUN_SECONDS):
         try:
             market.settlement.run_payments()

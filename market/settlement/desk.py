@@ -1,14 +1,16 @@
 """Settlement's entry points for the API and the command line; `Market` wires one."""
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+import matching
 from market import db
 from market.audit import record_operator_action
+from market.engine_channel.forwarding import EngineInOwnerOnly
 from market.models import Instrument, Participant, utcnow
 from market.settings import Settings
 from market.settlement import (
@@ -28,13 +30,32 @@ from market.settlement.invoices import (
     register_terms,
 )
 from market.settlement.ledger import PAYMENT_CLEARING_ACCOUNT
-from market.settlement.payments import booking, provider_reconcile, webhooks
+from market.settlement.payments import booking, provider_reconcile, relisting, webhooks
 from market.settlement.payments.configured import provider_from
 from market.settlement.payments.driver import PaymentDriver
 from market.settlement.payments.provider import Payments, ProviderDeclined, ProviderUnavailable
-from market.settlement.tables import Dispute, InvoiceRefund, Payment, PaymentAccount
+from market.settlement.tables import (
+    Dispute,
+    InvoiceRefund,
+    Payment,
+    PaymentAccount,
+    WebhookEvent,
+)
 
 T = TypeVar("T")
+
+
+class TradingUnit(Protocol):
+    """What failing a trade needs of the order desk (market/trading/desk.py): its trading
+    transaction, and journaling, applying and booking an engine command inside it."""
+
+    running: bool
+
+    def transaction(self, work: Callable[[Session], T]) -> T: ...
+
+    def submit(self, session: Session, command: Any | None) -> list[Any]: ...
+
+    def book(self, session: Session, events: list[Any], placed_id: str | None = None) -> Any: ...
 
 
 def terms_from(settings: Settings) -> SettlementTerms:
@@ -59,9 +80,9 @@ class SettlementDesk:
         self.after_commit = after_commit
         self.webhook_secret = settings.stripe_webhook_secret
         self.payments = PaymentDriver(engine, provider_from(settings))
-        # Gives licences of failed trades back to their listings in the order book; the API
-        # process wires it to the market (api/app.py), a bare desk only lowers the sold count.
-        self.restore_licences: Callable[[list[tuple[str, int]]], None] | None = None
+        # The order desk, wired by the market: a trade failed unpaid is failed in its trading
+        # transaction, so the licences it gives back to the order book are journaled with it.
+        self.orders: TradingUnit | None = None
         register_terms(engine, self.terms)
 
     def use_provider(self, provider: Payments) -> None:
@@ -190,11 +211,36 @@ class SettlementDesk:
         if self.payments.provider.name == "invoice":
             return 0
         waiting = self.payments.run_pending()
-        restored = self.payments.expire_overdue()
-        if restored and self.restore_licences is not None:
-            self.restore_licences(restored)
+        self.fail_overdue()
         self.after_commit()
         return waiting
+
+    def fail_overdue(self) -> int:
+        """Fail the trades whose card payment missed its deadline and give their licences back
+        to the order book; returns how many failed.
+
+        Only the engine's owner does it (a stopped market or a worker leaves them to it): the
+        licences go back to the listing in the engine in the same transaction.
+        """
+        now = self.payments.now()
+        orders = self.orders
+        if orders is None or not orders.running:
+            return 0
+        if not self._read(lambda s: booking.overdue(session=s, now=now)):
+            return 0
+
+        def work(session: Session) -> int:
+            failed = booking.expire_overdue(session=session, now=now)
+            for trade in failed:
+                for command in relisting.give_back(session=session, trade=trade):
+                    placed = command.id if isinstance(command, matching.Limit) else None
+                    orders.book(session, orders.submit(session, command), placed_id=placed)
+            return len(failed)
+
+        try:
+            return orders.transaction(work)
+        except EngineInOwnerOnly:
+            return 0
 
     def handle_webhook(self, *, payload: bytes, signature: str | None) -> str:
         """Verify and apply one provider event (once per event id)."""
@@ -203,14 +249,45 @@ class SettlementDesk:
                 "this market has no webhook secret (DATAMARKET_STRIPE_WEBHOOK_SECRET)"
             )
         event = webhooks.verify(payload=payload, signature=signature, secret=self.webhook_secret)
+        elsewhere = self._refunded_elsewhere(event)
         try:
             outcome = self._transaction(
-                lambda s: webhooks.handle(session=s, event=event, now=utcnow())
+                lambda s: webhooks.handle(
+                    session=s, event=event, now=utcnow(), refunded_elsewhere_yen=elsewhere
+                )
             )
         except IntegrityError:
             return "duplicate"  # the same event, delivered twice at once
-        # Any call the event makes due is made by the next payment run, not while Stripe waits.
+        # Any call the event makes due is made by the next payment run, not while Stripe waits
+        # (only `charge.refunded` asks the provider first, for the refunds it holds).
         return outcome
+
+    def _refunded_elsewhere(self, event: dict[str, Any]) -> int | None:
+        """For a new `charge.refunded`: what the provider refunded outside the market, asked
+        before the transaction (no call is made while a transaction is open)."""
+        if event.get("type") != "charge.refunded":
+            return None
+        charge = (event.get("data") or {}).get("object") or {}
+
+        def payment(session: Session) -> Payment | None:
+            if session.get(WebhookEvent, event["id"]) is not None:
+                return None
+            return webhooks.payment_of_charge(session=session, charge=charge)
+
+        found = self._read(payment)
+        if found is None or found.intent_id is None:
+            return None
+        try:
+            return self.payments.provider.refunded_elsewhere(
+                intent_id=found.intent_id, captured_yen=found.capture_yen
+            )
+        except ProviderUnavailable:
+            raise booking.ProviderUnreachable(
+                "the payment provider did not answer about this refund; nothing was changed, "
+                "and the event can be delivered again"
+            ) from None
+        except ProviderDeclined:
+            return None
 
     def payments_of(self, *, buyer: Participant) -> list[Payment]:
         return self._read(

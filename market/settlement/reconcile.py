@@ -3,7 +3,8 @@
 Every invoice has exactly one issuing transaction with its amounts; a paid (or refunded)
 invoice has exactly one payment and an issued one none; every refund has exactly one
 reversing transaction with its amounts; no invoice transaction names an invoice or refund that
-does not exist. Each difference is a `Mismatch` of one of four kinds.
+does not exist; a card payment's processing fee has exactly one transaction with its amount.
+Each difference is a `Mismatch` of one of four kinds.
 """
 
 from collections import defaultdict
@@ -14,13 +15,20 @@ from sqlmodel import Session, col, select
 
 from market.models import Invoice, LedgerEntry
 from market.settlement.invoices import invoice_postings, payment_postings
-from market.settlement.ledger import CASH_ACCOUNT, PAYMENT_CLEARING_ACCOUNT, Posting
+from market.settlement.ledger import (
+    CASH_ACCOUNT,
+    PAYMENT_CLEARING_ACCOUNT,
+    PROVIDER_FEES_ACCOUNT,
+    Posting,
+)
 from market.settlement.refunds import refund_postings
 from market.settlement.tables import InvoiceRefund, LedgerTransaction, Payment
 
 ISSUED = "invoice.issued"
 PAYMENTS = ("invoice.paid", "invoice.paid_from_deposit")
 REFUNDED = "invoice.refunded"
+# A card payment's processing fee (payments/booking.py), named by its payment.
+PROVIDER_FEE = "payment.provider_fee"
 KINDS = (ISSUED, *PAYMENTS, REFUNDED)
 PAID_STATES = ("paid", "refunded")
 
@@ -87,6 +95,46 @@ def _one(
                     "amount_mismatch",
                     reference,
                     f"{what} transaction {header.id} books {got}, the record says {want}",
+                )
+            )
+    return problems
+
+
+def _provider_fees(session: Session) -> list[Mismatch]:
+    """Each card payment's processing fee against its one `payment.provider_fee` transaction
+    (Dr `expense:provider_fees` / Cr `clearing:payments`); none for a fee unknown or of 0."""
+    headers = session.exec(
+        select(LedgerTransaction).where(LedgerTransaction.kind == PROVIDER_FEE)
+    ).all()
+    lines: dict[str, list[Posting]] = defaultdict(list)
+    ids = [h.id for h in headers]
+    for start in range(0, len(ids), 500):
+        for entry in session.exec(
+            select(LedgerEntry).where(col(LedgerEntry.transaction_id).in_(ids[start : start + 500]))
+        ):
+            lines[entry.transaction_id].append(
+                Posting(entry.account, entry.debit_yen, entry.credit_yen)
+            )
+    booked: dict[str, list[tuple[LedgerTransaction, dict[str, int]]]] = defaultdict(list)
+    for header in headers:
+        booked[header.reference_id or ""].append((header, net_by_account(lines[header.id])))
+    charged = session.exec(
+        select(Payment.id, Payment.provider_fee_yen).where(col(Payment.provider_fee_yen) > 0)
+    ).all()
+    problems: list[Mismatch] = []
+    for payment_id, fee in charged:
+        expected = [
+            Posting(PROVIDER_FEES_ACCOUNT, debit_yen=fee or 0),
+            Posting(PAYMENT_CLEARING_ACCOUNT, credit_yen=fee or 0),
+        ]
+        problems += _one(payment_id, "provider fee", booked.pop(payment_id, []), expected)
+    for reference, txs in booked.items():
+        for header, _ in txs:
+            problems.append(
+                Mismatch(
+                    "extra_posting",
+                    reference or "(none)",
+                    f"provider fee transaction {header.id} names no payment with a fee",
                 )
             )
     return problems
@@ -160,6 +208,7 @@ def reconcile(*, session: Session) -> list[Mismatch]:
                     f"{invoice.amount_yen:,} yen refunded",
                 )
             )
+    problems += _provider_fees(session)
     for reference, txs in ledger.items():
         if reference not in invoices and reference not in refunds:
             for header, _ in txs:

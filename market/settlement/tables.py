@@ -89,6 +89,13 @@ class Payment(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=300)
     deadline_at: datetime | None = _optional_ts()
     refunded_yen: int = _yen(0)
+    # The provider's processing fee of the charge (its balance transaction's `fee`), once known
+    # and booked to `expense:provider_fees`; None until then.
+    provider_fee_yen: int | None = _yen(nullable=True)
+    # A bank's pooled sale: charged on the platform (separate charges and transfers), then its
+    # share transferred to this connected account; the Transfer's id once made.
+    transfer_to: str | None = Field(default=None, max_length=64)
+    transfer_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _created()
 
 

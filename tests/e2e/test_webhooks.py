@@ -28,6 +28,7 @@ from tests.stripe_support import (
     event,
     register_webhook,
     signed,
+    stripe_client,
 )
 
 # localstripe_server and localstripe_url
@@ -191,6 +192,10 @@ def test_a_replayed_or_late_event_changes_nothing_and_a_full_refund_revokes_the_
     with Session(engine) as session:
         assert session.get(Payment, payment.id).status == "succeeded"  # type: ignore[union-attr]
 
+    # Refunds made at the provider, not through the market (in Stripe's dashboard), which
+    # localstripe holds but never reports: the events are signed here.
+    provider = stripe_client(localstripe_url)
+    provider.v1.refunds.create({"payment_intent": payment.intent_id or "", "amount": 300})
     charge = {"id": payment.charge_id, "object": "charge", "payment_intent": payment.intent_id}
     partial = event("charge.refunded", {**charge, "amount_refunded": 300}, event_id="evt_r1")
     first = _post(http, *signed(partial))
@@ -207,6 +212,7 @@ def test_a_replayed_or_late_event_changes_nothing_and_a_full_refund_revokes_the_
         licence = session.exec(select(Licence).where(Licence.trade_id == payment.trade_id)).one()
         assert licence.revoked_at is None
 
+    provider.v1.refunds.create({"payment_intent": payment.intent_id or "", "amount": 800})
     full = event("charge.refunded", {**charge, "amount_refunded": 1_100}, event_id="evt_r2")
     assert _post(http, *signed(full)).status_code == 200
     with Session(engine) as session:

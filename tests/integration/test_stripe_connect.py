@@ -8,16 +8,19 @@ import pytest
 from sqlmodel import Session, select
 
 from market.events import InProcessBus
-from market.models import Listing, Participant
+from market.models import Invoice, Listing, Participant, Trade
 from market.service import Market
 from market.settings import Settings
 from market.settlement.ledger import trial_balance
 from market.settlement.payments.stripe_adapter import StripePayments
 from market.settlement.tables import LedgerTransaction, Payment
+from market.trading.commands import PlaceBid
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
+from tests.integration.test_persons_engine import HEALTH, delegating, pool
 from tests.stripe_support import (
     API_KEY,
     FakeStripe,
+    Recorded,
     RecordingHTTPClient,
     typed_params_problems,
 )
@@ -25,6 +28,7 @@ from tests.stripe_support import (
 PURPOSE = "research.academic"
 INSTRUMENT = "mobility.traffic/non_personal"
 SELLER_ACCOUNT = "acct_1SellerTest"
+BANK_ACCOUNT = "acct_1BankTest"
 
 
 @pytest.fixture
@@ -113,7 +117,10 @@ def test_a_trade_is_a_destination_charge_to_the_seller_less_the_market_fee(
             f"/v1/payment_intents/{payment.intent_id}/confirm",
             f"dm_trade_{trade.id}_confirm_1",
         ),
+        # The charge's balance transaction, for the provider's fee.
+        ("GET", f"/v1/payment_intents/{payment.intent_id}", None),
     ]
+    assert recorder.requests[-1].params == {"expand[0]": "latest_charge.balance_transaction"}
     create = recorder.requests[2].params
     assert create["amount"] == "1100" and create["currency"] == "jpy"
     assert create["capture_method"] == "automatic"
@@ -125,9 +132,11 @@ def test_a_trade_is_a_destination_charge_to_the_seller_less_the_market_fee(
 
     with Session(market.db) as session:
         balances = trial_balance(session=session)
-    # The seller was paid through Stripe: the market owes it nothing; it kept its fee.
+    # The seller was paid through Stripe: the market owes it nothing; it kept its fee, less
+    # the provider's processing fee of the whole charge (3.6% of 1,100 yen), which it pays.
     assert balances.get(f"payable:seller:{seller.id}", 0) == 0
-    assert balances["clearing:payments"] == 110
+    assert balances["expense:provider_fees"] == 40
+    assert balances["clearing:payments"] == 110 - 40
     assert market.settlement.check() == []
     assert market.settlement.reconcile() == []
 
@@ -182,5 +191,115 @@ def test_a_held_bid_naming_its_dataset_captures_with_the_fee_and_refunds_reverse
         balances = trial_balance(session=session)
     assert "payment.transfer_reversed" in kinds
     assert balances.get(f"payable:seller:{seller.id}", 0) == 0
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []
+
+
+def _pooled_sale(market: Market) -> tuple[Participant, Trade]:
+    """A card buyer's trade of a bank's pool, approved by its board (the records provided)."""
+    operator, _ = market.accounts.register(name="Ops", kind="operator")
+    bank, _ = market.accounts.register(name="Bank", kind="info_bank")
+    market.settlement.set_connected_account(
+        operator=operator, seller_id=bank.id, account_id=BANK_ACCOUNT, reason="onboarded"
+    )
+    for i in range(3):
+        delegating(market, bank, f"p{i}")
+    listing = pool(market, bank, min_cohort=3)
+    lab, _ = market.accounts.register(
+        name="Lab", kind="business", recipient_category="research", credit_limit_yen=0
+    )
+    lab = market.accounts.set_verification(
+        operator=operator, participant_id=lab.id, verified=True, reason="checked register"
+    )
+    market.settlement.register_card(buyer=lab, payment_method_id="pm_card_visa")
+    order = PlaceBid(
+        instrument=HEALTH,
+        max_price_yen=300,
+        purpose="research.medical",
+        dataset_id=listing.dataset_id,
+    )
+    [trade] = market.orders.place_bid(buyer=lab, order=order).trades
+    [(_, request)] = market.banks.board(bank=bank)
+    market.banks.decide(bank=bank, request_id=request.id, approve=True, reason="承認", member=None)
+    market.settlement.run_payments()
+    return bank, trade
+
+
+def _of_trade(market: Market, trade: Trade) -> tuple[Payment, Invoice]:
+    with Session(market.db) as session:
+        payment = session.exec(select(Payment).where(Payment.trade_id == trade.id)).one()
+        invoice = session.exec(select(Invoice).where(Invoice.trade_id == trade.id)).one()
+    return payment, invoice
+
+
+def _transfers(recorder: RecordingHTTPClient) -> list[Recorded]:
+    return [r for r in recorder.requests if r.path == "/v1/transfers"]
+
+
+def test_a_banks_pooled_sale_is_charged_on_the_platform_then_its_share_transferred(
+    market: Market, recorder: RecordingHTTPClient, fake: FakeStripe
+) -> None:
+    bank, trade = _pooled_sale(market)
+    payment, invoice = _of_trade(market, trade)
+    assert (payment.status, invoice.status) == ("succeeded", "paid")
+    assert (payment.destination, payment.transfer_to) == (None, BANK_ACCOUNT)
+    [create] = [
+        r
+        for r in recorder.requests
+        if r.path == "/v1/payment_intents" and r.idempotency_key == f"dm_trade_{trade.id}_create_1"
+    ]
+    # A charge on the platform: no destination, no application fee, the trade's transfer group.
+    assert create.params["transfer_group"] == f"trade_{trade.id}"
+    assert create.params["amount"] == str(invoice.amount_yen)
+    assert "transfer_data[destination]" not in create.params
+    assert "application_fee_amount" not in create.params
+    [transfer] = _transfers(recorder)
+    share = invoice.amount_yen - invoice.fee_yen - invoice.fee_tax_yen
+    assert transfer.params == {
+        "amount": str(share),
+        "currency": "jpy",
+        "destination": BANK_ACCOUNT,
+        "transfer_group": f"trade_{trade.id}",
+        "source_transaction": payment.charge_id,
+        "metadata[payment_id]": payment.id,
+    }
+    assert transfer.idempotency_key == f"dm_trade_{trade.id}_transfer_1"
+    assert payment.transfer_id == fake.transfers[0]["id"]
+    assert typed_params_problems(recorder.requests) == []
+
+    market.settlement.run_payments()  # transferred once
+    assert len(_transfers(recorder)) == 1
+    with Session(market.db) as session:
+        balances = trial_balance(session=session)
+    # The bank was paid through Stripe; the market keeps its fee less the provider's.
+    assert balances.get(f"payable:seller:{bank.id}", 0) == 0
+    assert balances["clearing:payments"] == invoice.amount_yen - share - (
+        payment.provider_fee_yen or 0
+    )
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []
+
+
+def test_a_transfer_whose_answer_was_lost_is_resent_with_its_key_and_booked_once(
+    market: Market, recorder: RecordingHTTPClient, fake: FakeStripe
+) -> None:
+    fake.faults.append(("POST", "/v1/transfers", "lost"))
+    bank, trade = _pooled_sale(market)
+    payment, _ = _of_trade(market, trade)
+    assert payment.transfer_id is None
+    market.settlement.run_payments()
+    payment, _ = _of_trade(market, trade)
+    sent = _transfers(recorder)
+    assert [r.idempotency_key for r in sent] == [f"dm_trade_{trade.id}_transfer_1"] * 2
+    assert len(fake.transfers) == 1 and payment.transfer_id == fake.transfers[0]["id"]
+    with Session(market.db) as session:
+        transferred = session.exec(
+            select(LedgerTransaction).where(
+                LedgerTransaction.kind == "payment.transferred",
+                LedgerTransaction.reference_id == payment.id,
+            )
+        ).all()
+        assert trial_balance(session=session).get(f"payable:seller:{bank.id}", 0) == 0
+    assert len(transferred) == 1
     assert market.settlement.check() == []
     assert market.settlement.reconcile() == []

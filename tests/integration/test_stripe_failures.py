@@ -219,3 +219,39 @@ def test_a_declined_card_is_a_definite_failure_and_the_next_attempt_has_a_new_ke
     keys = [r.idempotency_key for r in _posts(recorder, "/v1/payment_intents")]
     assert [k.rsplit("_", 1)[1] for k in keys] == ["1", "2"]  # type: ignore[union-attr]
     _settled_once(market)
+
+
+def test_a_refund_at_the_provider_while_the_markets_own_refund_is_unanswered_is_booked_once(
+    market: Market, fake: FakeStripe
+) -> None:
+    """The provider's refunded total counts only the market's refunds that reached it: one the
+    market booked but whose call has not gone through must not hide a dashboard refund."""
+    _buy(market)
+    market.settlement.run_payments()
+    payment = _settled_once(market)
+    operator, _ = market.accounts.register(name="Ops", kind="operator")
+    fake.faults.append(("POST", "/v1/refunds", "timeout"))
+    market.settlement.refund_invoice(
+        operator=operator, invoice_id=payment.invoice_id or "", amount_yen=500, reason="r"
+    )
+    intent = fake.intents[payment.intent_id or ""]
+    fake.refund_elsewhere(intent["id"], 2)  # made in Stripe's dashboard
+    refunded = event(
+        "charge.refunded",
+        {
+            "id": intent["charge"],
+            "object": "charge",
+            "payment_intent": intent["id"],
+            "amount_refunded": intent["refunded"],
+        },
+        event_id="evt_dashboard_refund",
+    )
+    body, header = signed(refunded)
+    market.settlement.handle_webhook(payload=body, signature=header)
+    assert market.settlement.run_payments() == 0  # the market's refund is resent and answered
+    with Session(market.db) as session:
+        booked = session.get(Payment, payment.id)
+    assert booked is not None
+    assert booked.refunded_yen == fake.intents[intent["id"]]["refunded"] == 502
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []

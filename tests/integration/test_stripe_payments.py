@@ -21,6 +21,7 @@ from market.settings import Settings
 from market.settlement.ledger import trial_balance
 from market.settlement.payments.booking import CardRefused, PaymentPending
 from market.settlement.tables import Payment, PaymentAccount, PaymentAttempt
+from market.trading import TradingService
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
 from tests.stripe_support import (
     API_KEY,
@@ -125,6 +126,8 @@ def test_a_buyer_without_credit_pays_by_card_and_receives_data_only_after_paymen
     assert invoice.status == "paid"
     intent = stripe_client(localstripe_url).v1.payment_intents.retrieve(payment.intent_id or "")
     assert (intent.status, intent.amount, intent.currency) == ("succeeded", 1_100, "jpy")
+    # localstripe's balance transactions carry a fee of 0: known, recorded, nothing to book.
+    assert payment.provider_fee_yen == 0
     assert market.delivery.download_url(buyer=buyer, licence_id=licence.id).token
     _clean(market)
 
@@ -209,6 +212,49 @@ def test_a_declined_card_tells_the_buyer_why_and_the_trade_fails_after_the_deadl
     assert _one(market, Listing, id=listing.id).licences_sold == 0
     with Session(market.db) as session:
         assert trial_balance(session=session).get(f"receivable:buyer:{buyer.id}", 0) == 0
+    _clean(market)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_licences_of_a_trade_failed_unpaid_go_back_to_the_order_book_even_from_a_sold_out_listing(
+    market: Market, localstripe_url: str, count: int
+) -> None:
+    listing = _listing(market, count=count)
+    buyer = _card_buyer(market, localstripe_url, DECLINED_ON_CHARGE)
+    place_bid(
+        market,
+        buyer=buyer,
+        instrument=INSTRUMENT,
+        max_price_yen=1_000,
+        purpose=PURPOSE,
+        dataset_id=listing.dataset_id,
+    )
+    market.settlement.run_payments()
+    assert _one(market, Listing, id=listing.id).status == ("sold_out" if count == 1 else "open")
+
+    market.settlement.payments.now = lambda: utcnow() + timedelta(hours=73)
+    market.settlement.run_payments()
+    restored = _one(market, Listing, id=listing.id)
+    assert (restored.status, restored.licences_sold) == ("open", 0)
+    # The order book holds every licence again, and its journal says so on a replay.
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()
+    for i in range(count):
+        invoiced, _ = market.accounts.register(
+            name=f"Buyer {i}", kind="business", credit_limit_yen=100_000
+        )
+        bought = place_bid(
+            market,
+            buyer=invoiced,
+            instrument=INSTRUMENT,
+            max_price_yen=1_000,
+            purpose=PURPOSE,
+            dataset_id=listing.dataset_id,
+            time_in_force="IOC",
+        )
+        assert [t.listing_id for t in bought.trades] == [listing.id]
+    assert _one(market, Listing, id=listing.id).status == "sold_out"
     _clean(market)
 
 

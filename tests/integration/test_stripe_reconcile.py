@@ -12,8 +12,9 @@ from market import db
 from market.events import InProcessBus
 from market.service import Market
 from market.settings import Settings
+from market.settlement.ledger import trial_balance
 from market.settlement.payments.stripe_adapter import StripePayments
-from market.settlement.tables import Payment
+from market.settlement.tables import LedgerTransaction, Payment
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
 from tests.stripe_support import API_KEY, FakeStripe, RecordingHTTPClient
 
@@ -130,4 +131,54 @@ def test_a_charge_whose_answer_was_lost_is_listed_until_the_next_run_settles_it(
     assert payment.status == "created"
     assert _kinds(market) == [("lost_response", payment.id)]
     market.settlement.run_payments()
+    assert _kinds(market) == []
+
+
+def test_the_providers_processing_fee_is_booked_once_from_its_balance_transaction(
+    market: Market, fake: FakeStripe
+) -> None:
+    payment = _paid_trade(market)
+    market.settlement.run_payments()  # a second run books nothing more
+    assert fake.fee_of(payment.intent_id or "") == 40  # 3.6% of 1,100 yen
+    with Session(market.db) as session:
+        booked = session.get(Payment, payment.id)
+        fees = session.exec(
+            select(LedgerTransaction).where(LedgerTransaction.kind == "payment.provider_fee")
+        ).all()
+        balances = trial_balance(session=session)
+    assert booked is not None and booked.provider_fee_yen == 40
+    assert [f.reference_id for f in fees] == [payment.id]
+    assert balances["expense:provider_fees"] == 40
+    # The buyer's 1,100 yen, less the fee the provider keeps, is what it pays out.
+    assert balances["clearing:payments"] == 1_100 - 40
+    assert market.settlement.check() == []
+    assert _kinds(market) == []
+
+
+def test_a_fee_that_differs_from_the_balance_transaction_or_the_ledger_is_an_amount_mismatch(
+    market: Market, fake: FakeStripe
+) -> None:
+    payment = _paid_trade(market)
+    fake.fees[payment.intent_id or ""] = 41
+    assert _kinds(market) == [("amount_mismatch", payment.id)]
+    fake.fees.clear()
+    with db.unit_of_work(market.db) as session:
+        session.execute(
+            update(Payment).where(col(Payment.id) == payment.id).values(provider_fee_yen=39)
+        )
+    # The ledger's 40 yen against the record's 39, and the provider's 40 against the record's.
+    assert _kinds(market) == [("amount_mismatch", payment.id), ("amount_mismatch", payment.id)]
+    assert any("provider fee" in problem for problem in market.settlement.check())
+
+
+def test_a_fee_not_yet_known_is_booked_by_a_later_run(market: Market, fake: FakeStripe) -> None:
+    fake.balance_pending = True
+    payment = _paid_trade(market)
+    with Session(market.db) as session:
+        assert session.get(Payment, payment.id).provider_fee_yen is None  # type: ignore[union-attr]
+    fake.balance_pending = False
+    assert _kinds(market) == [("amount_mismatch", payment.id)]  # not booked yet
+    market.settlement.run_payments()
+    with Session(market.db) as session:
+        assert session.get(Payment, payment.id).provider_fee_yen == 40  # type: ignore[union-attr]
     assert _kinds(market) == []

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from market.banks.orders import POOL
+from market.banks.tables import PersonalListing
 from market.errors import Conflict, CreditLimitExceeded, InvalidRequest, MarketError
 from market.events import record_event
 from market.models import Bid, Invoice, Licence, Listing, Participant, Trade
@@ -37,6 +39,8 @@ from market.settlement.payments.states import FINAL, UNBOUND_USABLE, moves_forwa
 from market.settlement.tables import InvoiceRefund, Payment, PaymentAccount, PaymentAttempt
 from market.trading.risk import worst_case_yen
 
+# The operation of a refund's provider call: `refund:<refund id>` (driver.queue_refund).
+REFUND_OPERATION = "refund:"
 # The card authorization a credit check allowed, waiting for the bid it belongs to.
 PENDING_AUTHORIZATION = "card_authorization"
 
@@ -109,12 +113,20 @@ def open_authorization(*, session: Session, placed_id: str | None) -> None:
 
 
 def _destination_of_bid(session: Session, bid: Bid) -> str | None:
-    """The seller's connected account when the bid names its dataset (the seller is known)."""
+    """The seller's connected account when the bid names its dataset (the seller is known);
+    never a bank's pool, whose sales are separate charges and transfers."""
     dataset_id = bid.constraints.get("dataset_id")
     if not dataset_id:
         return None
     listing = session.exec(select(Listing).where(Listing.dataset_id == dataset_id)).first()
-    return _connected_account(session, listing.seller_id) if listing is not None else None
+    if listing is None or _is_pool(session, listing.id):
+        return None
+    return _connected_account(session, listing.seller_id)
+
+
+def _is_pool(session: Session, listing_id: str) -> bool:
+    personal = session.get(PersonalListing, listing_id)
+    return personal is not None and personal.channel == POOL
 
 
 def charge_trade(*, session: Session, trade: Trade, invoice: Invoice) -> Payment | None:
@@ -144,6 +156,10 @@ def charge_trade(*, session: Session, trade: Trade, invoice: Invoice) -> Payment
     if invoice.amount_yen < MINIMUM_CHARGE_YEN:
         return None
     destination = _connected_account(session, trade.seller_id)
+    transfer_to = None
+    if _is_pool(session, trade.listing_id):
+        # A bank's pooled sale: charged on the platform, the bank's share transferred after.
+        transfer_to, destination = destination, None
     payment = usable
     if payment is None:
         payment = Payment(buyer_id=bid.buyer_id, bid_id=bid.id, amount_yen=invoice.amount_yen)
@@ -153,6 +169,7 @@ def charge_trade(*, session: Session, trade: Trade, invoice: Invoice) -> Payment
         payment.amount_yen = invoice.amount_yen
         payment.destination = destination
     payment.trade_id = trade.id
+    payment.transfer_to = transfer_to
     payment.invoice_id = invoice.id
     payment.capture_yen = invoice.amount_yen
     payment.application_fee_yen = invoice.fee_yen + invoice.fee_tax_yen
@@ -304,22 +321,28 @@ def retry_failed(*, session: Session, buyer_id: str, now: datetime) -> list[Paym
     return retried
 
 
-def expire_overdue(*, session: Session, now: datetime) -> list[tuple[str, int]]:
-    """Fail the trades whose card payment missed its deadline; returns (listing, licences) to
-    give back to each listing.
+def overdue(*, session: Session, now: datetime) -> list[Payment]:
+    """The failed payments of trades whose deadline has passed."""
+    return list(
+        session.exec(
+            select(Payment).where(
+                Payment.status == "failed",
+                col(Payment.trade_id).is_not(None),
+                col(Payment.deadline_at) <= now,
+            )
+        ).all()
+    )
+
+
+def expire_overdue(*, session: Session, now: datetime) -> list[Trade]:
+    """Fail the trades whose card payment missed its deadline; returns them, for their
+    licences to be given back in the order book (`relisting.give_back`, same transaction).
 
     The licence is revoked, the invoice cancelled by a reversing transaction, and the
     listing's sold count lowered.
     """
-    overdue = session.exec(
-        select(Payment).where(
-            Payment.status == "failed",
-            col(Payment.trade_id).is_not(None),
-            col(Payment.deadline_at) <= now,
-        )
-    ).all()
-    restored: list[tuple[str, int]] = []
-    for payment in overdue:
+    failed: list[Trade] = []
+    for payment in overdue(session=session, now=now):
         if not move(session=session, payment=payment, status="expired"):
             continue
         trade = session.get(Trade, payment.trade_id)
@@ -345,13 +368,13 @@ def expire_overdue(*, session: Session, now: datetime) -> list[tuple[str, int]]:
         if listing is not None:
             listing.licences_sold = max(listing.licences_sold - trade.quantity, 0)
             session.add(listing)
-            restored.append((listing.id, trade.quantity))
+        failed.append(trade)
         record_event(
             session,
             "TradeFailed",
             {"trade_id": trade.id, "payment_id": payment.id, "reason": "unpaid by its deadline"},
         )
-    return restored
+    return failed
 
 
 def revoke_licences(*, session: Session, trade_id: str, now: datetime) -> None:
@@ -399,16 +422,22 @@ def _seller_of(session: Session, payment: Payment) -> str:
 
 
 def provider_refund(
-    *, session: Session, payment: Payment, refunded_total: int, now: datetime
+    *, session: Session, payment: Payment, refunded_elsewhere_yen: int, now: datetime
 ) -> int:
-    """Book a refund made at the provider, not through the market (its webhook reported it).
+    """Book refunds made at the provider, not through the market (its webhook reported them).
 
+    `refunded_elsewhere_yen` is what the provider holds in refunds without the market's
+    metadata: the market's own refunds are left out on both sides, so one booked here but not
+    yet answered by the provider neither hides nor doubles a refund made in the dashboard.
     The reversing entries take the difference back from the seller and the market in the
     invoice's proportions; it has no return invoice (refund through the market for one).
     """
-    session.refresh(payment)
+    payment = session.exec(select(Payment).where(Payment.id == payment.id).with_for_update()).one()
     invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
-    difference = min(refunded_total, payment.capture_yen) - payment.refunded_yen
+    booked_elsewhere = payment.refunded_yen - _refunded_through_market(session, payment)
+    difference = min(
+        refunded_elsewhere_yen - booked_elsewhere, payment.capture_yen - payment.refunded_yen
+    )
     if invoice is None or difference <= 0:
         return 0
     fee = invoice.fee_yen * difference // invoice.amount_yen
@@ -437,6 +466,23 @@ def provider_refund(
     if payment.refunded_yen >= payment.capture_yen and payment.trade_id is not None:
         revoke_licences(session=session, trade_id=payment.trade_id, now=now)
     return difference
+
+
+def _refunded_through_market(session: Session, payment: Payment) -> int:
+    """Yen of the market's own refunds of a card payment (each queued as a refund call)."""
+    operations = session.exec(
+        select(PaymentAttempt.operation).where(
+            PaymentAttempt.payment_id == payment.id,
+            col(PaymentAttempt.operation).startswith(REFUND_OPERATION),
+        )
+    ).all()
+    refund_ids = {operation.removeprefix(REFUND_OPERATION) for operation in operations}
+    if not refund_ids:
+        return 0
+    amounts = session.exec(
+        select(InvoiceRefund.amount_yen).where(col(InvoiceRefund.id).in_(refund_ids))
+    ).all()
+    return sum(amounts)
 
 
 def require_paid(*, session: Session, licence: Licence) -> None:

@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 
 from market import db
 from market.errors import NotFound
-from market.models import Participant, utcnow
-from market.settlement.payments import booking
+from market.models import Invoice, Participant, utcnow
+from market.settlement.payments import booking, proceeds
 from market.settlement.payments.provider import (
     IntentState,
     Payments,
@@ -29,7 +29,8 @@ from market.settlement.payments.states import ACTIONABLE
 from market.settlement.tables import InvoiceRefund, Payment, PaymentAccount, PaymentAttempt
 
 log = logging.getLogger("datamarket.payments")
-REFUND = "refund:"
+REFUND = booking.REFUND_OPERATION
+TRANSFER = "transfer"
 
 
 def idempotency_key(*, payment: Payment, operation: str, attempt: int) -> str:
@@ -124,6 +125,8 @@ class PaymentDriver:
             return self._run_pending()
 
     def _run_pending(self) -> int:
+        with db.unit_of_work(self.db) as session:
+            proceeds.charge_pooled_trades(session=session)
         with Session(self.db) as session:
             due = session.exec(
                 select(Payment.id)
@@ -147,12 +150,86 @@ class PaymentDriver:
                 self._send_refund(attempt_id)
             except ProviderUnavailable:
                 waiting += 1
+        waiting += self._transfer_shares()
+        self._book_fees()
         return waiting
 
-    def expire_overdue(self) -> list[tuple[str, int]]:
-        """Fail trades whose payment missed its deadline (see `booking.expire_overdue`)."""
-        with db.unit_of_work(self.db) as session:
-            return booking.expire_overdue(session=session, now=self.now())
+    def _transfer_shares(self) -> int:
+        """Transfer each paid pooled sale's share to its bank's connected account (separate
+        charges and transfers); returns how many transfers wait for an answer. A transfer the
+        provider refused is left to an operator (`datamarket settlement reconcile` lists it)."""
+        with Session(self.db) as session:
+            refused = select(PaymentAttempt.payment_id).where(
+                PaymentAttempt.operation == TRANSFER, PaymentAttempt.status == "failed"
+            )
+            due = session.exec(
+                select(Payment.id).where(
+                    Payment.status == "succeeded",
+                    col(Payment.transfer_to).is_not(None),
+                    col(Payment.transfer_id).is_(None),
+                    col(Payment.id).not_in(refused),
+                )
+            ).all()
+        waiting = 0
+        for payment_id in due:
+            with Session(self.db) as session:
+                payment = session.get(Payment, payment_id)
+                invoice = session.get(Invoice, payment.invoice_id or "") if payment else None
+            if payment is None or invoice is None or payment.trade_id is None:
+                continue
+            attempt, _, fresh = self._attempt(payment, TRANSFER)
+            try:
+                transfer_id = self.provider.transfer(
+                    amount_yen=proceeds.transfer_share(invoice),
+                    destination=fresh.transfer_to or "",
+                    transfer_group=proceeds.transfer_group(payment.trade_id),
+                    source_charge=fresh.charge_id,
+                    metadata={"payment_id": payment.id},
+                    key=attempt.idempotency_key,
+                )
+            except ProviderUnavailable:
+                waiting += 1
+                continue
+            except ProviderDeclined as declined:
+                with db.unit_of_work(self.db) as session:
+                    row = session.get(PaymentAttempt, attempt.id)
+                    if row is not None:
+                        row.status, row.detail = "failed", declined.reason[:300]
+                        row.finished_at = self.now()
+                        session.add(row)
+                continue
+            with db.unit_of_work(self.db) as session:
+                row = session.get(PaymentAttempt, attempt.id)
+                if row is not None:
+                    row.status, row.finished_at = "succeeded", self.now()
+                    session.add(row)
+                proceeds.book_transfer(
+                    session=session, payment_id=payment.id, transfer_id=transfer_id
+                )
+        return waiting
+
+    def _book_fees(self) -> None:
+        """Book the processing fee of each succeeded charge whose fee is not booked yet, from
+        the provider's balance transaction (a charge without one yet is asked again later)."""
+        with Session(self.db) as session:
+            unbooked = session.exec(
+                select(Payment.id, Payment.intent_id).where(
+                    Payment.status == "succeeded",
+                    col(Payment.provider_fee_yen).is_(None),
+                    col(Payment.intent_id).is_not(None),
+                )
+            ).all()
+        for payment_id, intent_id in unbooked:
+            try:
+                state = self.provider.retrieve_intent(intent_id=intent_id or "")
+            except ProviderUnavailable:
+                return
+            if state is None or state.fee_yen is None:
+                continue
+            with db.unit_of_work(self.db) as session:
+                proceeds.book_provider_fee(
+                    session=session, payment_id=payment_id, fee_yen=state.fee_yen
+                )
 
     def advance(self, payment_id: str) -> None:
         """Make the next call of one payment, up to its next resting state."""
@@ -264,6 +341,11 @@ class PaymentDriver:
                 application_fee_yen=fresh.application_fee_yen,
                 metadata={"payment_id": fresh.id},
                 key=key,
+                transfer_group=(
+                    proceeds.transfer_group(fresh.trade_id)
+                    if fresh.transfer_to is not None and fresh.trade_id is not None
+                    else None
+                ),
             )
 
         self._call(payment, "create", create)

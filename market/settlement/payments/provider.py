@@ -23,6 +23,8 @@ class IntentState:
     failure: str | None = None
     refunded_yen: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+    # The provider's processing fee of the charge (its balance transaction), when known.
+    fee_yen: int | None = None
 
 
 class ProviderDeclined(Exception):
@@ -58,6 +60,7 @@ class Payments(Protocol):
         application_fee_yen: int,
         metadata: dict[str, str],
         key: str,
+        transfer_group: str | None = None,
     ) -> IntentState: ...
 
     def confirm_intent(self, *, intent_id: str, key: str) -> IntentState: ...
@@ -71,6 +74,23 @@ class Payments(Protocol):
     def retrieve_intent(self, *, intent_id: str) -> IntentState | None: ...
 
     def refund(self, *, intent_id: str, amount_yen: int, connect: bool, key: str) -> str: ...
+
+    def transfer(
+        self,
+        *,
+        amount_yen: int,
+        destination: str,
+        transfer_group: str,
+        source_charge: str | None,
+        metadata: dict[str, str],
+        key: str,
+    ) -> str:
+        """Move money from the platform to a connected account; returns the Transfer's id."""
+        ...
+
+    def refunded_elsewhere(self, *, intent_id: str, captured_yen: int) -> int:
+        """Yen refunded on the PaymentIntent by refunds the market did not ask for."""
+        ...
 
     def list_intents(self) -> list[IntentState]: ...
 
@@ -109,6 +129,12 @@ class InvoiceOnly:
 
     def refund(self, *, intent_id: str, amount_yen: int, connect: bool, key: str) -> str:
         raise self._refuse()
+
+    def transfer(self, **_: object) -> str:
+        raise self._refuse()
+
+    def refunded_elsewhere(self, *, intent_id: str, captured_yen: int) -> int:
+        return 0
 
     def list_intents(self) -> list[IntentState]:
         return []

@@ -3,8 +3,9 @@ provider's PaymentIntents, and every PaymentIntent of the market's against a pay
 
 Kinds: `missing_charge` (the provider has no such PaymentIntent), `extra_charge` (the provider
 took money for a payment the market does not know, or twice for one), `amount_mismatch`
-(captured or refunded amounts differ), `state_mismatch` (paid on one side only, or held,
-released or failed differently), `lost_response` (the provider acted on a call whose answer
+(captured or refunded amounts, or the processing fee booked and the provider's balance
+transaction, differ), `state_mismatch` (paid on one side only, or held, released or failed
+differently), `lost_response` (the provider acted on a call whose answer
 the market never received; the next payment run settles it).
 """
 
@@ -69,6 +70,16 @@ def _compare(session: Session, payment: Payment, state: IntentState) -> list[Mis
                 f"{payment.capture_yen:,} yen in the market",
             )
         )
+    if payment.status == "succeeded" and state.fee_yen != payment.provider_fee_yen:
+        if payment.provider_fee_yen is None:
+            detail = f"the provider's fee of {state.fee_yen:,} yen is not booked yet; the next "
+            detail += "payment run books it"
+        elif state.fee_yen is None:
+            detail = f"a fee of {payment.provider_fee_yen:,} yen is booked; the provider shows none"
+        else:
+            detail = f"a fee of {state.fee_yen:,} yen at the provider, "
+            detail += f"{payment.provider_fee_yen:,} yen booked"
+        problems.append(Mismatch("amount_mismatch", payment.id, detail))
     if state.refunded_yen != payment.refunded_yen:
         problems.append(
             Mismatch(
@@ -78,6 +89,27 @@ def _compare(session: Session, payment: Payment, state: IntentState) -> list[Mis
                 f"{payment.refunded_yen:,} yen in the market",
             )
         )
+    return problems
+
+
+def _refused_transfers(session: Session) -> list[Mismatch]:
+    """Paid pooled sales whose transfer to the bank the provider refused (left to operators)."""
+    refused = session.exec(
+        select(PaymentAttempt).where(
+            PaymentAttempt.operation == "transfer", PaymentAttempt.status == "failed"
+        )
+    ).all()
+    problems = []
+    for attempt in refused:
+        payment = session.get(Payment, attempt.payment_id)
+        if payment is not None and payment.transfer_id is None:
+            problems.append(
+                Mismatch(
+                    "state_mismatch",
+                    payment.id,
+                    f"paid, but the transfer to the bank was refused: {attempt.detail}",
+                )
+            )
     return problems
 
 
@@ -111,6 +143,7 @@ def reconcile_provider(*, session: Session, provider: Payments) -> list[Mismatch
             )
             continue
         problems += _compare(session, payment, state)
+    problems += _refused_transfers(session)
     for state in provider.list_intents():
         payment_id = state.metadata.get("payment_id")
         if not payment_id or state.status not in MONEY_TAKEN:

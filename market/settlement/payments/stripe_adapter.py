@@ -40,7 +40,8 @@ def _failure(error: stripe.StripeError) -> str:
 
 
 class StripePayments:
-    """Customers, PaymentIntents (held or charged), Connect destination charges and refunds."""
+    """Customers, PaymentIntents (held or charged), Connect destination charges, separate
+    charges and transfers, and refunds."""
 
     name = "stripe"
 
@@ -99,6 +100,15 @@ class StripePayments:
             return charge_id, int(_get(charge, "amount", 0)) - released, refunded - released
         return charge_id, None if captured is None else int(captured), refunded
 
+    def _fee(self, charge: Any) -> int | None:
+        """The processing fee of a charge: its balance transaction's `fee` when the answer has
+        it expanded (`retrieve_intent` asks for it), else None."""
+        transaction = _get(charge, "balance_transaction")
+        if transaction is None or isinstance(transaction, str):
+            return None
+        fee = _get(transaction, "fee")
+        return None if fee is None else int(fee)
+
     def _state(self, intent: Any) -> IntentState:
         intent = _plain(intent)
         status = str(_get(intent, "status", "unknown"))
@@ -121,6 +131,7 @@ class StripePayments:
             failure=failure,
             refunded_yen=refunded,
             metadata=dict(_get(intent, "metadata", {}) or {}),
+            fee_yen=self._fee(_get(intent, "latest_charge")) if status == "succeeded" else None,
         )
 
     def create_customer(self, *, participant_id: str, key: str) -> str:
@@ -150,6 +161,7 @@ class StripePayments:
         application_fee_yen: int,
         metadata: dict[str, str],
         key: str,
+        transfer_group: str | None = None,
     ) -> IntentState:
         params: dict[str, Any] = {
             "amount": amount_yen,
@@ -165,6 +177,10 @@ class StripePayments:
             params["transfer_data"] = {"destination": destination}
             if not manual_capture:
                 params["application_fee_amount"] = application_fee_yen
+        if transfer_group is not None:
+            # Separate charges and transfers: the charge stays on the platform, and transfers
+            # of the same group pay the connected accounts their shares afterwards.
+            params["transfer_group"] = transfer_group
         intent = self._call(
             lambda: self.client.v1.payment_intents.create(params, {"idempotency_key": key})  # type: ignore[arg-type]
         )
@@ -201,7 +217,7 @@ class StripePayments:
         try:
             intent = self._call(
                 lambda: self.client.v1.payment_intents.retrieve(
-                    intent_id, {"expand": ["latest_charge"]}
+                    intent_id, {"expand": ["latest_charge.balance_transaction"]}
                 )
             )
         except ProviderDeclined:
@@ -222,6 +238,57 @@ class StripePayments:
             lambda: self.client.v1.refunds.create(params, {"idempotency_key": key})  # type: ignore[arg-type]
         )
         return str(refund.id)
+
+    def transfer(
+        self,
+        *,
+        amount_yen: int,
+        destination: str,
+        transfer_group: str,
+        source_charge: str | None,
+        metadata: dict[str, str],
+        key: str,
+    ) -> str:
+        params: dict[str, Any] = {
+            "amount": amount_yen,
+            "currency": CURRENCY,
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+        }
+        if source_charge is not None:
+            # Paid out of this charge's funds, available when they are.
+            params["source_transaction"] = source_charge
+        made = self._call(
+            lambda: self.client.v1.transfers.create(params, {"idempotency_key": key})  # type: ignore[arg-type]
+        )
+        return str(made.id)
+
+    def refunded_elsewhere(self, *, intent_id: str, captured_yen: int) -> int:
+        """Yen refunded on the PaymentIntent by refunds without the market's metadata (made in
+        Stripe's dashboard), whatever became of the market's own refund calls."""
+        listed = self._call(
+            lambda: self.client.v1.refunds.list({"payment_intent": intent_id, "limit": 100})
+        )
+        amounts = [
+            int(_get(r, "amount", 0))
+            for r in (_plain(r) for r in listed.auto_paging_iter())
+            if not _get(r, "metadata", {}).get("market_refund")
+            and _get(r, "status") not in ("failed", "canceled")
+        ]
+        intent = _plain(
+            self._call(
+                lambda: self.client.v1.payment_intents.retrieve(
+                    intent_id, {"expand": ["latest_charge"]}
+                )
+            )
+        )
+        charge = _get(intent, "latest_charge")
+        released = int(_get(charge, "amount", 0)) - captured_yen
+        if _get(charge, "amount_captured") is None and released in amounts:
+            # localstripe books the part a partial capture released as a refund of its own.
+            amounts.remove(released)
+        return sum(amounts)
 
     def list_intents(self) -> list[IntentState]:
         page = self._call(lambda: self.client.v1.payment_intents.list({"limit": 100}))

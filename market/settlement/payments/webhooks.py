@@ -90,8 +90,31 @@ def _payment_of_intent(session: Session, intent: dict[str, Any]) -> Payment | No
     return None
 
 
-def handle(*, session: Session, event: dict[str, Any], now: datetime) -> str:
-    """Apply one verified event; returns what it did (a redelivered event does nothing)."""
+def payment_of_charge(*, session: Session, charge: dict[str, Any]) -> Payment | None:
+    """The payment of a charge a `charge.*` event carries (by charge or PaymentIntent id)."""
+    return session.exec(
+        select(Payment).where(
+            or_(
+                col(Payment.charge_id) == charge.get("id"),
+                col(Payment.intent_id) == charge.get("payment_intent"),
+            )
+        )
+    ).first()
+
+
+def handle(
+    *,
+    session: Session,
+    event: dict[str, Any],
+    now: datetime,
+    refunded_elsewhere_yen: int | None = None,
+) -> str:
+    """Apply one verified event; returns what it did (a redelivered event does nothing).
+
+    For `charge.refunded`, `refunded_elsewhere_yen` is what the provider says was refunded
+    outside the market (asked by the caller before the transaction): the event's own
+    `amount_refunded` also counts the market's refunds and cannot tell which of them it holds.
+    """
     if session.get(WebhookEvent, event["id"]) is not None:
         return "duplicate"
     kind = str(event.get("type"))
@@ -104,19 +127,12 @@ def handle(*, session: Session, event: dict[str, Any], now: datetime) -> str:
             session.refresh(payment)
             outcome = f"payment {payment.id} {payment.status}"
     elif kind == "charge.refunded":
-        payment = session.exec(
-            select(Payment).where(
-                or_(
-                    col(Payment.charge_id) == obj.get("id"),
-                    col(Payment.intent_id) == obj.get("payment_intent"),
-                )
-            )
-        ).first()
-        if payment is not None:
+        payment = payment_of_charge(session=session, charge=obj)
+        if payment is not None and refunded_elsewhere_yen is not None:
             booked = booking.provider_refund(
                 session=session,
                 payment=payment,
-                refunded_total=int(obj.get("amount_refunded") or 0),
+                refunded_elsewhere_yen=refunded_elsewhere_yen,
                 now=now,
             )
             outcome = f"payment {payment.id} refunded {booked} yen more"
