@@ -573,6 +573,7 @@ class DownloadUrl(BaseModel):
     """A short-lived link to one licence's copy; only the buyer's own API key can use it."""
 
     url: str = Field(description="GET it with your API key before `expires_at`")
+    revision: int = Field(description="The dataset revision the link serves")
     expires_at: datetime
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from market import anonymization, db
 from market.errors import MarketError, NotFound
 from market.models import AnonymizationJob, Dataset, new_id, utcnow
+from market.revisions.service import current_blob_id
 from market.storage import BlobStore
 
 log = logging.getLogger("datamarket.jobs")
@@ -127,7 +128,7 @@ class AnonymizationRunner:
             if job is None:
                 return
             spec = anonymization.JobSpec.model_validate(job.spec)
-            data = anonymization.read_input(self._store.get(job.source_dataset_id))
+            data = anonymization.read_input(self._store.get(self._source_blob(job)))
             resolution = anonymization.resolve(data, spec)
             progress.record_overrides(anonymization.override_records(resolution))
             output = anonymization.run_pipeline(data, spec, resolution, progress)
@@ -139,6 +140,14 @@ class AnonymizationRunner:
             log.error("anonymization job %s failed: %s", job_id, type(exc).__name__)
             progress.fail("the job failed on an internal error; the operator has been notified")
         self._after_commit()
+
+    def _source_blob(self, job: AnonymizationJob) -> str:
+        """The source dataset's newest revision: the data the job anonymizes."""
+        with Session(self._engine) as session:
+            source = session.get(Dataset, job.source_dataset_id)
+            if source is None:
+                raise NotFound(f"dataset {job.source_dataset_id} does not exist")
+            return current_blob_id(session=session, dataset=source)
 
     def _store_output(
         self, job: AnonymizationJob, output: anonymization.AnonymizedCsv, progress: JobProgress

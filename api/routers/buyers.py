@@ -182,8 +182,24 @@ def licence_records(
 ExcelSafe = Annotated[
     bool, Query(description="Prefix cells a spreadsheet would run as formulas with '")
 ]
+RevisionNumber = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=1_000_000_000,
+        description="The dataset revision to download (GET /datasets/{id}/revisions); default: "
+        "the newest one your licences cover (for the seller: the newest)",
+    ),
+]
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "The dataset as UTF-8 CSV"}
+}
+PAYMENT_PENDING: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "The licence's card payment has not succeeded: its state and why it "
+        "failed (data reaches a buyer without credit only after payment)",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 }
 LINK_EXPIRED: dict[int | str, dict[str, Any]] = {
     410: {
@@ -193,35 +209,46 @@ LINK_EXPIRED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/datasets/{dataset_id}/download", responses=CSV_RESPONSE)
+@router.get("/datasets/{dataset_id}/download", responses=CSV_RESPONSE | PAYMENT_PENDING)
 def download(
     dataset_id: str,
     market: MarketDep,
     participant: CurrentParticipant,
     excel_safe: ExcelSafe = False,
+    revision: RevisionNumber = None,
 ) -> StreamingResponse:
-    """The dataset as UTF-8 CSV: as stored for its seller, fingerprinted for a licence holder.
+    """One revision of the dataset as CSV: as stored for its seller, fingerprinted for a licence.
 
+    `revision` defaults to the newest one the caller may have; a licence holder is refused (403)
+    a revision none of its live licences covers, and 404 names a revision that does not exist.
     A licence holder's copy has the same rows and values; its row order and quoting carry the
-    licence's fingerprint (docs/delivery.md).
+    licence's fingerprint (docs/delivery.md). `X-Dataset-Revision` names the revision served.
     """
     delivery = market.delivery.deliver(
-        participant=participant, dataset_id=dataset_id, excel_safe=excel_safe
+        participant=participant, dataset_id=dataset_id, revision=revision, excel_safe=excel_safe
     )
     return _csv_response(delivery)
 
 
-@router.post("/licences/{licence_id}/download-url", response_model=DownloadUrl)
+@router.post(
+    "/licences/{licence_id}/download-url", response_model=DownloadUrl, responses=PAYMENT_PENDING
+)
 def download_url(
-    licence_id: str, market: MarketDep, buyer: CurrentParticipant, request: Request
+    licence_id: str,
+    market: MarketDep,
+    buyer: CurrentParticipant,
+    request: Request,
+    revision: RevisionNumber = None,
 ) -> DownloadUrl:
-    """A signed link to your copy of a licensed dataset, valid a few minutes, for your key only."""
-    signed = market.delivery.download_url(buyer=buyer, licence_id=licence_id)
+    """A signed link to one revision your licence covers, valid a few minutes, for your key only.
+
+    `revision` defaults to the newest revision the licence covers; the link serves that one."""
+    signed = market.delivery.download_url(buyer=buyer, licence_id=licence_id, revision=revision)
     url = str(request.url_for("download_by_token", token=signed.token))
-    return DownloadUrl(url=url, expires_at=signed.expires_at)
+    return DownloadUrl(url=url, revision=signed.revision, expires_at=signed.expires_at)
 
 
-@router.get("/downloads/{token}", responses=CSV_RESPONSE | LINK_EXPIRED)
+@router.get("/downloads/{token}", responses=CSV_RESPONSE | LINK_EXPIRED | PAYMENT_PENDING)
 def download_by_token(
     token: str, market: MarketDep, buyer: CurrentParticipant, excel_safe: ExcelSafe = False
 ) -> StreamingResponse:
@@ -233,8 +260,9 @@ def download_by_token(
 def _csv_response(delivery: Delivery) -> StreamingResponse:
     dataset = delivery.dataset
     headers = {
-        "Content-Disposition": f'attachment; filename="{dataset.id}.csv"',
+        "Content-Disposition": f'attachment; filename="{dataset.id}-r{delivery.revision}.csv"',
         "X-Data-Class": dataset.data_class,
+        "X-Dataset-Revision": str(delivery.revision),
     }
     # Values are delivered as stored unless asked otherwise (docs/security.md, CSV injection).
     if delivery.formula_cells:

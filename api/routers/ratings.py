@@ -85,6 +85,11 @@ class RevisionPublic(Public):
     linkable: bool = Field(description="Holds data a buyer could link to a person (個人関連情報)")
     linkable_columns: list[str]
     created_at: datetime
+    downloadable: bool = Field(
+        description="You may download this revision: you sell the dataset or a live licence of "
+        "yours covers it (GET /datasets/{id}/download?revision=N)"
+    )
+    your_licences: list[str] = Field(description="Your live licences that cover this revision")
 
 
 @router.post(
@@ -148,7 +153,9 @@ def dataset_revisions(
     revisions: Revisions,
     viewer: CurrentParticipant,
 ) -> list[dict[str, Any]]:
-    """A dataset's revisions, oldest first, for whoever may see the dataset."""
+    """A dataset's revisions, oldest first, each saying whether you may download it.
+
+    For whoever may see the dataset; each lists which of your live licences cover it."""
     return revisions.revisions(viewer=viewer, dataset_id=dataset_id)
 
 

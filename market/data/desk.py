@@ -13,7 +13,6 @@ from market.datasets import (
     create_dataset,
     get_dataset,
     propose_columns,
-    require_download_right,
     require_uploadable,
 )
 from market.desk import UnitOfWork
@@ -22,6 +21,7 @@ from market.jobs import AnonymizationRunner
 from market.models import AnonymizationJob, Dataset, Participant, new_id, utcnow
 from market.offload import run_heavy
 from market.quality import DatasetSchema
+from market.revisions.service import current_blob_id
 from market.settings import Settings
 from market.storage import BlobStore
 
@@ -117,9 +117,7 @@ class DataDesk(UnitOfWork):
 
     def propose_columns(self, *, seller: Participant, dataset_id: str) -> dict[str, dict[str, str]]:
         """The detector's proposed column roles for one of the seller's datasets."""
-        dataset, data = self.download(participant=seller, dataset_id=dataset_id)
-        if dataset.seller_id != seller.id:
-            raise Forbidden(f"dataset {dataset_id} belongs to another seller")
+        _, data = self._newest_bytes(seller=seller, dataset_id=dataset_id)
         return propose_columns(data)
 
     def public_dataset(self, dataset_id: str) -> Dataset:
@@ -134,9 +132,11 @@ class DataDesk(UnitOfWork):
             lambda s: anonymization.get_job(session=s, participant=participant, job_id=job_id)
         )
 
-    def download(self, *, participant: Participant, dataset_id: str) -> tuple[Dataset, bytes]:
-        """The dataset's bytes, for its seller or a licence holder."""
+    def _newest_bytes(self, *, seller: Participant, dataset_id: str) -> tuple[Dataset, bytes]:
+        """The newest revision's bytes of a dataset, for its seller only."""
         with Session(self.db) as session:
             dataset = get_dataset(session=session, dataset_id=dataset_id)
-            require_download_right(session=session, participant=participant, dataset=dataset)
-        return dataset, self.store.get(dataset_id)
+            if dataset.seller_id != seller.id:
+                raise Forbidden(f"dataset {dataset_id} belongs to another seller")
+            blob_id = current_blob_id(session=session, dataset=dataset)
+        return dataset, self.store.get(blob_id)

@@ -1,7 +1,9 @@
-"""Short-lived signed download URLs, bound to one licence and to the buyer who holds it (pure).
+"""Short-lived signed download URLs, bound to one licence, one revision of its dataset and the
+buyer who holds the licence (pure).
 
-    token = licence id "." expiry (Unix seconds) "." base64url(HMAC-SHA256(url key, message))
-    message = "download" NUL licence id NUL buyer id NUL expiry
+    token = licence id "." revision "." expiry (Unix seconds) "." base64url(HMAC-SHA256(url key,
+            message))
+    message = "download" NUL licence id NUL buyer id NUL expiry NUL revision
 
 The buyer's id is signed but not written in the token: the server recomputes the signature with
 the id of whoever presents the token (authenticated by their API key), so a token works for the
@@ -13,6 +15,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -21,7 +24,17 @@ from market.errors import Forbidden, MarketError
 
 URL_KEY_LABEL = b"datamarket download url v1"
 VALID_SECONDS = 300
-_TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(
+    r"^([A-Za-z0-9_-]{1,64})\.([1-9][0-9]{0,9})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$"
+)
+
+
+@dataclass(frozen=True)
+class Granted:
+    """What a valid token grants: one revision under one licence."""
+
+    licence_id: str
+    revision: int
 
 
 class DownloadLinkRefused(Forbidden):
@@ -39,19 +52,21 @@ def url_key(master_key: bytes) -> bytes:
     return hkdf.derive(master_key)
 
 
-def _signature(key: bytes, licence_id: str, buyer_id: str, expires: int) -> str:
-    message = f"download\x00{licence_id}\x00{buyer_id}\x00{expires}".encode()
+def _signature(key: bytes, licence_id: str, buyer_id: str, expires: int, revision: int) -> str:
+    message = f"download\x00{licence_id}\x00{buyer_id}\x00{expires}\x00{revision}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def sign(key: bytes, *, licence_id: str, buyer_id: str, expires: int) -> str:
-    """A token for `licence_id`, usable by `buyer_id` until Unix time `expires`."""
-    return f"{licence_id}.{expires}.{_signature(key, licence_id, buyer_id, expires)}"
+def sign(key: bytes, *, licence_id: str, revision: int, buyer_id: str, expires: int) -> str:
+    """A token for revision `revision` under `licence_id`, usable by `buyer_id` until Unix time
+    `expires`."""
+    signature = _signature(key, licence_id, buyer_id, expires, revision)
+    return f"{licence_id}.{revision}.{expires}.{signature}"
 
 
-def open_token(keys: Sequence[bytes], token: str, *, buyer_id: str, now: int) -> str:
-    """The licence id a token grants to `buyer_id` at Unix time `now`.
+def open_token(keys: Sequence[bytes], token: str, *, buyer_id: str, now: int) -> Granted:
+    """The licence and revision a token grants to `buyer_id` at Unix time `now`.
 
     Raises DownloadLinkRefused if the token is malformed, altered or made for another buyer,
     DownloadLinkExpired if it was valid but its time is over. Any key of the ring may have
@@ -60,11 +75,11 @@ def open_token(keys: Sequence[bytes], token: str, *, buyer_id: str, now: int) ->
     parsed = _TOKEN.fullmatch(token)
     if parsed is None:
         raise _refused()
-    licence_id, expires_text, presented = parsed.groups()
-    expires = int(expires_text)
+    licence_id, revision_text, expires_text, presented = parsed.groups()
+    revision, expires = int(revision_text), int(expires_text)
     valid = False
     for key in keys:
-        expected = _signature(key, licence_id, buyer_id, expires)
+        expected = _signature(key, licence_id, buyer_id, expires, revision)
         # Every key is tried, and compared in constant time, so timing says nothing of which.
         valid |= hmac.compare_digest(expected.encode(), presented.encode())
     if not valid:
@@ -74,7 +89,7 @@ def open_token(keys: Sequence[bytes], token: str, *, buyer_id: str, now: int) ->
             "this download link has expired (links last a few minutes); ask for a new one with "
             f"POST /licences/{licence_id}/download-url"
         )
-    return licence_id
+    return Granted(licence_id, revision)
 
 
 def _refused() -> DownloadLinkRefused:

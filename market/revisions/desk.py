@@ -16,7 +16,7 @@ from market.ratings.unit import apply_commands
 from market.revisions.service import (
     add_revision,
     revisable_dataset,
-    revision_blob,
+    revisions_for,
     revisions_of,
     set_coverage,
 )
@@ -77,7 +77,8 @@ class RevisionsDesk:
                 note=note,
             )
             apply_commands(self.orders, session, requote(session=session, datasets=[dataset]))
-            return {"dataset_id": dataset.id, **revisions_of(session=session, dataset=dataset)[-1]}
+            newest = revisions_of(session=session, dataset=dataset)[-1]
+            return {"dataset_id": dataset.id, **newest, "downloadable": True, "your_licences": []}
 
         try:
             published = self.orders.transaction(work)
@@ -87,22 +88,12 @@ class RevisionsDesk:
         return published
 
     def revisions(self, *, viewer: Participant, dataset_id: str) -> list[dict[str, Any]]:
-        """A dataset's revisions, for whoever may see the dataset."""
+        """A dataset's revisions, for whoever may see the dataset, each with the viewer's live
+        licences that cover it (its seller may download every one)."""
         with Session(self.db) as session:
             visible_dataset(session=session, viewer=viewer, dataset_id=dataset_id)
             dataset = get_dataset(session=session, dataset_id=dataset_id)
-            return [
-                {"dataset_id": dataset_id, **r}
-                for r in revisions_of(session=session, dataset=dataset)
-            ]
-
-    def download(self, *, participant: Participant, dataset_id: str, number: int) -> bytes:
-        """One revision's bytes, for the seller or a licence holder it covers."""
-        with Session(self.db) as session:
-            _, blob_id = revision_blob(
-                session=session, participant=participant, dataset_id=dataset_id, number=number
-            )
-        return self.store.get(blob_id)
+            return revisions_for(session=session, viewer=viewer, dataset=dataset, now=utcnow())
 
     def set_coverage(self, *, seller: Participant, listing_id: str, covers: str) -> Listing:
         """State which revisions a listing's licences cover (before it sells any)."""

@@ -10,16 +10,26 @@ it again for that purpose (it would pay twice); once a revision it does not cove
 it may buy that one.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from market.errors import Forbidden, NotFound
 from market.models import Dataset, Licence, Participant, utcnow
 from market.revisions.tables import DatasetRevision
 from market.trading.licensing import DuplicateLicence, live_licence
 
 COVERS = ("revision", "history", "updates")
+
+
+class NoSuchRevision(NotFound):
+    title = "No such revision"
+
+
+class RevisionNotCovered(Forbidden):
+    title = "Revision not covered by your licence"
 
 
 def current_revision(*, session: Session, dataset_id: str) -> int:
@@ -40,6 +50,70 @@ def covers(licence: Licence, *, number: int, published_at: datetime) -> bool:
         ends = licence.expires_at
         return number > licence.revision and (ends is None or published_at < ends)
     return False
+
+
+def covering(licences: Sequence[Licence], revision: DatasetRevision) -> list[Licence]:
+    """The licences, in their given order, that entitle their holder to `revision`."""
+    return [
+        licence
+        for licence in licences
+        if covers(licence, number=revision.number, published_at=revision.created_at)
+    ]
+
+
+def newest_covered(
+    licences: Sequence[Licence], revisions: Sequence[DatasetRevision]
+) -> DatasetRevision | None:
+    """The newest of `revisions` that any of the licences covers (None: no licence covers any)."""
+    for revision in sorted(revisions, key=lambda r: r.number, reverse=True):
+        if covering(licences, revision):
+            return revision
+    return None
+
+
+def pick_revision(revisions: Sequence[DatasetRevision], number: int) -> DatasetRevision:
+    """Revision `number` of a dataset's stored revisions; NoSuchRevision names the ones there are."""
+    for revision in revisions:
+        if revision.number == number:
+            return revision
+    newest = max(r.number for r in revisions)
+    raise NoSuchRevision(
+        f"dataset {revisions[0].dataset_id} has no revision {number}; its revisions are 1 to "
+        f"{newest} (GET /datasets/{revisions[0].dataset_id}/revisions)"
+    )
+
+
+def require_covered(
+    licences: Sequence[Licence], revisions: Sequence[DatasetRevision], revision: DatasetRevision
+) -> Licence:
+    """The oldest of the licences covering `revision`; RevisionNotCovered says which are covered."""
+    holders = covering(licences, revision)
+    if holders:
+        return holders[0]
+    covered = [r.number for r in revisions if covering(licences, r)]
+    held = ", ".join(str(n) for n in covered) or "none"
+    raise RevisionNotCovered(
+        f"your live licences of dataset {revision.dataset_id} cover revisions {held}, not "
+        f"revision {revision.number}; bid for the dataset to obtain a licence of its current "
+        "revision, or download one your licences cover"
+    )
+
+
+def live_licences(
+    *, session: Session, buyer_id: str, dataset_id: str, now: datetime
+) -> list[Licence]:
+    """A buyer's live licences of one dataset, oldest first (ties by id)."""
+    return list(
+        session.exec(
+            select(Licence)
+            .where(
+                Licence.dataset_id == dataset_id,
+                Licence.buyer_id == buyer_id,
+                live_licence(now),
+            )
+            .order_by(col(Licence.created_at), col(Licence.id))
+        ).all()
+    )
 
 
 def _covers_current(licence: Licence, current: int) -> bool:

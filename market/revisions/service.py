@@ -7,16 +7,23 @@ licence holder entitled to it hears of it through the outbox (`RevisionPublished
 """
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from market.datasets import AnalysedUpload, get_dataset
-from market.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from market.datasets import AnalysedUpload
+from market.errors import Conflict, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import Dataset, Licence, Listing, Participant, utcnow
 from market.ratings.record import rescore_dataset, seller_credibility
-from market.revisions.entitlement import COVERS, covers, current_revision
+from market.revisions.entitlement import (
+    COVERS,
+    covering,
+    covers,
+    current_revision,
+    live_licences,
+)
 from market.revisions.tables import DatasetRevision
 from market.trading.licensing import live_licence
 from market.vocabulary import DataClass
@@ -148,17 +155,57 @@ def _revision(session: Session, dataset_id: str, number: int) -> DatasetRevision
     ).first()
 
 
-def revisions_of(*, session: Session, dataset: Dataset) -> list[dict[str, Any]]:
-    """A dataset's revisions, oldest first (revision 1 from the dataset row until it has others)."""
+def stored_revisions(*, session: Session, dataset: Dataset) -> list[DatasetRevision]:
+    """A dataset's revisions, oldest first (revision 1 from the dataset row until it has others).
+
+    Every revision's bytes stay stored, immutable, under its `blob_id`: revision 1 under the
+    dataset's id, each later one under "revision-<id>".
+    """
     rows = session.exec(
         select(DatasetRevision)
         .where(DatasetRevision.dataset_id == dataset.id)
         .order_by(col(DatasetRevision.number))
     ).all()
-    return [_view(r) for r in (rows or [_first_revision(dataset)])]
+    return list(rows) or [_first_revision(dataset)]
 
 
-def _view(revision: DatasetRevision) -> dict[str, Any]:
+def current_blob_id(*, session: Session, dataset: Dataset) -> str:
+    """Where the dataset's newest revision's bytes are stored."""
+    return stored_revisions(session=session, dataset=dataset)[-1].blob_id
+
+
+def revisions_of(*, session: Session, dataset: Dataset) -> list[dict[str, Any]]:
+    """A dataset's revisions as shown, oldest first."""
+    return [view(r) for r in stored_revisions(session=session, dataset=dataset)]
+
+
+def revisions_for(
+    *, session: Session, viewer: Participant, dataset: Dataset, now: datetime
+) -> list[dict[str, Any]]:
+    """A dataset's revisions as `viewer` sees them, oldest first: each with the viewer's live
+    licences that cover it, and whether the viewer may download it (its seller: every one)."""
+    seller = viewer.id == dataset.seller_id
+    held = (
+        []
+        if seller
+        else live_licences(session=session, buyer_id=viewer.id, dataset_id=dataset.id, now=now)
+    )
+    shown = []
+    for revision in stored_revisions(session=session, dataset=dataset):
+        yours = [licence.id for licence in covering(held, revision)]
+        shown.append(
+            {
+                "dataset_id": dataset.id,
+                **view(revision),
+                "downloadable": seller or bool(yours),
+                "your_licences": yours,
+            }
+        )
+    return shown
+
+
+def view(revision: DatasetRevision) -> dict[str, Any]:
+    """What anyone who may see the dataset sees of one revision."""
     return {
         "number": revision.number,
         "note": revision.note,
@@ -171,33 +218,6 @@ def _view(revision: DatasetRevision) -> dict[str, Any]:
         "linkable_columns": revision.linkable_columns,
         "created_at": revision.created_at,
     }
-
-
-def revision_blob(
-    *, session: Session, participant: Participant, dataset_id: str, number: int
-) -> tuple[Dataset, str]:
-    """Where revision `number`'s bytes are stored, for its seller or a licence covering it."""
-    dataset = get_dataset(session=session, dataset_id=dataset_id)
-    revision = _revision(session, dataset.id, number)
-    if revision is None and number == 1:
-        revision = _first_revision(dataset)
-    if revision is None:
-        raise NotFound(f"dataset {dataset_id} has no revision {number}")
-    if participant.id == dataset.seller_id:
-        return dataset, revision.blob_id
-    licences = session.exec(
-        select(Licence).where(
-            Licence.dataset_id == dataset.id,
-            Licence.buyer_id == participant.id,
-            live_licence(utcnow()),
-        )
-    ).all()
-    if not any(covers(lic, number=number, published_at=revision.created_at) for lic in licences):
-        raise Forbidden(
-            f"you hold no live licence covering revision {number} of dataset {dataset_id}; "
-            "bid for it to obtain one"
-        )
-    return dataset, revision.blob_id
 
 
 def set_coverage(*, session: Session, seller: Participant, listing_id: str, covers: str) -> Listing:

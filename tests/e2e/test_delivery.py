@@ -164,8 +164,8 @@ def test_a_signed_url_serves_the_buyers_copy_to_that_buyer_only(
     assert_nothing_served(other, 403)
     assert http.get(url).status_code == 401
     token = url.rsplit("/", 1)[1]
-    lic, exp, signature = token.split(".")
-    tampered = f"{lic}.{int(exp) + 3_600}.{signature}"
+    lic, revision, exp, signature = token.split(".")
+    tampered = f"{lic}.{revision}.{int(exp) + 3_600}.{signature}"
     assert_nothing_served(http.get(f"/downloads/{tampered}", headers=auth(market["alice"])), 403)
     # Another buyer cannot have a link made for a licence it does not hold.
     stolen = http.post(f"/licences/{licence}/download-url", headers=auth(market["bob"]))
@@ -178,7 +178,11 @@ def test_an_expired_signed_url_is_refused(
     key = urls.url_key(settings.resolved_master_key())
     alice_id = participant_id(http, market["alice"])
     expired = urls.sign(
-        key, licence_id=market["alice_licence"], buyer_id=alice_id, expires=int(time.time()) - 1
+        key,
+        licence_id=market["alice_licence"],
+        revision=1,
+        buyer_id=alice_id,
+        expires=int(time.time()) - 1,
     )
     response = http.get(f"/downloads/{expired}", headers=auth(market["alice"]))
     assert_nothing_served(response, 410)

@@ -74,7 +74,7 @@ def test_licence_term_ends_download_rights(market: Market) -> None:
     licence = market.find(Licence, buyer_id=buyer.id)[0]
     assert licence.expires_at is not None
     assert timedelta(days=29) < licence.expires_at - utcnow() <= timedelta(days=30)
-    market.data.download(participant=buyer, dataset_id=dataset.id)
+    market.delivery.deliver(participant=buyer, dataset_id=dataset.id)
     with db.unit_of_work(market.db) as session:
         stored = session.get(Licence, licence.id)
         assert stored is not None
@@ -82,4 +82,4 @@ def test_licence_term_ends_download_rights(market: Market) -> None:
         session.add(stored)
         session.commit()
     with pytest.raises(Forbidden, match="expired"):
-        market.data.download(participant=buyer, dataset_id=dataset.id)
+        market.delivery.deliver(participant=buyer, dataset_id=dataset.id)

@@ -244,7 +244,7 @@ def test_bought_data_uploaded_again_cannot_be_listed(market: Market) -> None:
     _, dataset, listing = list_sensor_dataset(market)
     buyer = register_buyer(market)
     _bid(market, buyer, listing.instrument, 1_000)
-    _, data = market.data.download(participant=buyer, dataset_id=dataset.id)
+    data = b"".join(market.delivery.deliver(participant=buyer, dataset_id=dataset.id).chunks)
     copy = upload(
         market,
         seller=buyer,

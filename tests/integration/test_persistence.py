@@ -113,7 +113,8 @@ def test_uploaded_dataset_is_encrypted_on_disk(market: Market) -> None:
     on_disk = market.store.path_of(dataset.id).read_bytes()
     for fragment in ("地点", "新宿駅前", "120"):
         assert fragment.encode() not in on_disk
-    assert market.data.download(participant=seller, dataset_id=dataset.id)[1] == raw
+    delivered = market.delivery.deliver(participant=seller, dataset_id=dataset.id)
+    assert b"".join(delivered.chunks) == raw
 
 
 class UnreachableBus(InProcessBus):
