@@ -48,6 +48,9 @@ def queries(known: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "search 医療 大阪": {"q": "医療 大阪"},
         "search serial (1 row)": {"q": known["serial"]},
         "search + sort price": {"q": "気象観測", "sort": "price"},
+        "search 東京 + sort quality": {"q": "東京", "sort": "quality"},
+        "filter + sort quality": {"data_class": "anonymized", "min_quality": 80, "sort": "quality"},
+        "list best quality, page 2": {"sort": "quality", "after_first_page": True},
         "detail": {"path": f"/listings/{known['listing_id']}"},
     }
 
@@ -109,6 +112,9 @@ def run_one(kind: str, listings: int, requests: int, postgres_url: str | None) -
             headers = {"Authorization": f"Bearer {key}"}
             for name, params in queries(known).items():
                 path = params.pop("path", "/listings")
+                if params.pop("after_first_page", False):
+                    first = client.get(path, params=params, headers=headers)
+                    params["cursor"] = first.headers["X-Next-Cursor"]
                 timings, cpu, count = [], [], 0
                 for round_ in range(requests + 20):
                     begun, begun_cpu = time.perf_counter(), time.process_time()

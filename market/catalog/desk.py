@@ -16,6 +16,7 @@ from market.catalog.views import listing_row, listing_view
 from market.errors import Forbidden, InvalidRequest, NotFound
 from market.models import Dataset, Participant
 from market.paging import Page
+from market.revisions.service import current_blob_id
 from market.storage import BlobStore
 
 
@@ -72,15 +73,22 @@ class CatalogDesk:
                 "last_trade": last_trade(session=session, instrument=row.instrument),
                 "depth": depth(session=session, instrument=row.instrument),
             }
-        view["sample"] = self._sample(row.dataset_id, row.data_class, dictionary)
+            # Real rows are shown of non-personal data only, from its newest revision.
+            dataset = session.get(Dataset, row.dataset_id)
+            blob_id = (
+                current_blob_id(session=session, dataset=dataset)
+                if dataset is not None and row.data_class == "non_personal"
+                else None
+            )
+        view["sample"] = self._sample(row.dataset_id, blob_id, dictionary)
         return view
 
     def _sample(
-        self, dataset_id: str, data_class: str, dictionary: list[dict[str, Any]]
+        self, dataset_id: str, blob_id: str | None, dictionary: list[dict[str, Any]]
     ) -> dict[str, Any]:
         columns = [column["name"] for column in dictionary]
-        if data_class == "non_personal":
-            rows = real_rows(self.store.stream(dataset_id))
+        if blob_id is not None:
+            rows = real_rows(self.store.stream(blob_id))
             return {"kind": "real", "columns": columns, "rows": rows}
         return {
             "kind": "synthetic",

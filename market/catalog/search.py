@@ -1,5 +1,9 @@
 """Finding listings: text search, filters, sort orders and keyset pages.
 
+A page is chosen on the listing cards (market/catalog/tables.py: one row of sort and filter keys
+per listing, kept by triggers), walking the index of the sort in order, and only the chosen
+listings are then read in full. docs/catalog.md says how each kind of request is served.
+
 Text search is substring matching of every whitespace-separated term (AND), on the normalized
 text of the catalog entry (market/catalog/indexing.py), and gives the same rows on both databases:
 
@@ -8,34 +12,54 @@ text of the catalog entry (market/catalog/indexing.py), and gives the same rows 
   shorter term has no trigram (MATCH would find nothing for 東京 or 血), so it is matched by
   LIKE on the entry, after the trigram terms have narrowed the rows where there are any.
 - PostgreSQL: `search_text LIKE '%term%'`, which the pg_trgm GIN index serves for terms of
-  three characters or more. The text is already case-folded, so LIKE is the case-insensitive
-  match (ILIKE would fold once more, with the database's locale rather than Python's rules).
+  three characters or more and the GIN index of `catalog_grams(search_text)` (migration 0015)
+  for shorter ones. The text is already case-folded, so LIKE is the case-insensitive match
+  (ILIKE would fold once more, with the database's locale rather than Python's rules).
 
 Every sort ends with the listing id, so equal keys have one order on both databases, and a page
 continues from an opaque cursor holding the last row's keys: rows inserted meanwhile never shift
 what the next page holds.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import column, select, table, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Text,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    tuple_,
+)
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, col
 
 from market.catalog.indexing import search_terms, tags_text
-from market.catalog.tables import FTS_TABLE, CatalogEntry
+from market.catalog.tables import FTS_TABLE, listing_cards
 from market.catalog.views import joined, listing_columns
 from market.errors import InvalidRequest
-from market.models import Dataset, Listing, Participant
+from market.models import Listing, Participant
 from market.paging import MAX_LIMIT, InvalidCursor, Page, decode_cursor, encode_cursor
 
 Sort = Literal["recency", "price", "price_desc", "quality"]
 TRIGRAM = 3
-# Up to this many text matches the query starts from them (see _fts_condition).
+# Up to this many text matches a page is chosen among them (see _text_condition).
 FEW_MATCHES = 2_000
 
 _fts = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
+_card = listing_cards.c
+_entry = table("catalog_entry", column("seq"), column("search_text"))
+_NO_INDEX: custom_op[Any] = custom_op("+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +82,7 @@ class ListingFilter:
 
 @dataclass(frozen=True)
 class Order:
-    """A sort: its key column, direction, and the type a cursor stores the key as."""
+    """A sort: its key column on the listing card, direction, and the type a cursor stores."""
 
     key: Any
     descending: bool
@@ -66,10 +90,10 @@ class Order:
 
 
 ORDERS: dict[str, Order] = {
-    "recency": Order(col(Listing.created_at), True, datetime),
-    "price": Order(col(Listing.price_yen), False, int),
-    "price_desc": Order(col(Listing.price_yen), True, int),
-    "quality": Order(col(Dataset.quality_score), True, int),
+    "recency": Order(_card.created_at, True, datetime),
+    "price": Order(_card.price_yen, False, int),
+    "price_desc": Order(_card.price_yen, True, int),
+    "quality": Order(_card.quality_score, True, int),
 }
 
 
@@ -82,84 +106,168 @@ def listing_rows(
     cursor: str | None = None,
     limit: int = 100,
 ) -> Page[Any]:
-    """One page of rows of `listing_columns` matching the filter, in the sort's order."""
+    """One page of rows of `listing_columns` matching the filter, in the sort's order.
+
+    The page's listings are chosen on the listing cards alone (one index walk in sort order, or
+    a sort of the few text matches), and only those are then read in full.
+    """
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be from 1 to {MAX_LIMIT}")
     order = ORDERS[sort]
-    conditions = _conditions(session=session, viewer=viewer, where=where)
-    query = joined(*listing_columns())
-    for condition in conditions:
-        query = query.where(condition)
-    keys = (order.key, col(Listing.id))
+    text = _text_condition(session=session, q=where.q)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    few = text is not None and text.few
+    conditions = _conditions(viewer=viewer, where=where, walk=not few, sqlite=sqlite)
+    keys: tuple[Any, Any] = (order.key, _card.listing_id)
+    if text is not None and few:
+        # The few matches are set apart first (MATERIALIZED), so neither planner walks every
+        # open listing in sort order testing each against them.
+        matches = (
+            select(*keys)
+            .where(_among(_card.entry_seq, text.entries, sqlite=sqlite), *conditions)
+            .cte("matches")
+            .prefix_with("MATERIALIZED")
+        )
+        keys = (matches.c[order.key.name], matches.c.listing_id)
+        conditions = []
+    elif text is not None:
+        conditions.append(text.condition)
+    query = select(*keys).where(*conditions)
     if cursor is not None:
         query = query.where(_after(keys, _decode(cursor, sort, order), order.descending))
     direction = [key.desc() if order.descending else key.asc() for key in keys]
-    rows = list(session.execute(query.order_by(*direction).limit(limit + 1)))
-    items = rows[:limit]
+    # Core execution: plain rows, without the ORM's result machinery.
+    chosen = session.connection().execute(query.order_by(*direction).limit(limit + 1)).all()
     next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor([sort, getattr(last, order.key.key), last.id])
-    return Page(items, next_cursor)
+    if len(chosen) > limit:
+        chosen = chosen[:limit]
+        next_cursor = encode_cursor([sort, *chosen[-1]])
+    return Page(_full_rows(session, [listing_id for _, listing_id in chosen]), next_cursor)
 
 
-def _conditions(*, session: Session, viewer: Participant, where: ListingFilter) -> list[Any]:
-    conditions: list[Any] = []
+def _among(column_: Any, values: list[int], *, sqlite: bool) -> Any:
+    """`column_` is one of `values`, passed as one array parameter (up to FEW_MATCHES of them:
+    one bound value each would cost PostgreSQL milliseconds of planning)."""
+    if sqlite:
+        listed = func.json_each(json.dumps(values)).table_valued("value")
+        return column_.in_(select(listed.c.value))
+    return column_ == any_(literal(values, ARRAY(Integer)))
+
+
+def _full_rows(session: Session, listing_ids: list[str]) -> list[Any]:
+    """The rows of `listing_columns` of these listings, in the order given."""
+    if not listing_ids:
+        return []
+    rows = session.connection().execute(_full_rows_query(), {"ids": listing_ids})
+    by_id = {row.id: row for row in rows}
+    # A listing deleted between the two statements is left out of the page.
+    return [by_id[listing_id] for listing_id in listing_ids if listing_id in by_id]
+
+
+@cache
+def _full_rows_query() -> Any:
+    """Built once: the statement is the same for every page (only the ids differ)."""
+    return joined(*listing_columns()).where(col(Listing.id).in_(bindparam("ids", expanding=True)))
+
+
+def _conditions(
+    *, viewer: Participant, where: ListingFilter, walk: bool, sqlite: bool
+) -> list[Any]:
+    """The filters, on the card's columns.
+
+    SQLite plans without statistics and would serve `quality_score >= 80` or `price_yen <= x`
+    from another sort's index, then sort every row found. A unary `+` (SQLite's way to say
+    "no index for this term") leaves it one choice: the walk of the sort's own index (the status
+    equality is its first column), or the entry index when few text matches are looked up.
+    A seller's own listings (`mine`) keep their index: one seller's listings are few.
+    """
+
+    def plain(column_: Any) -> Any:
+        return (
+            UnaryExpression(column_, operator=_NO_INDEX, type_=column_.type) if sqlite else column_
+        )
+
     equals = (
-        (Listing.status, where.status),
-        (Listing.instrument, where.instrument),
-        (Dataset.data_class, where.data_class),
-        (Participant.kind, where.seller_kind),
-        (CatalogEntry.update_frequency, where.update_frequency),
+        (_card.status, where.status),
+        (_card.instrument, where.instrument),
+        (_card.data_class, where.data_class),
+        (_card.seller_kind, where.seller_kind),
+        (_card.update_frequency, where.update_frequency),
+        (_card.seller_id, viewer.id if where.mine else None),
     )
-    conditions += [col(column_) == value for column_, value in equals if value is not None]
     at_least = (
-        (Dataset.quality_score, where.min_quality),
-        (Dataset.privacy_k, where.min_k),
-        (Listing.price_yen, where.min_price_yen),
+        (_card.quality_score, where.min_quality),
+        (_card.privacy_k, where.min_k),
+        (_card.price_yen, where.min_price_yen),
     )
-    conditions += [col(column_) >= value for column_, value in at_least if value is not None]
-    if where.max_price_yen is not None:
-        conditions.append(col(Listing.price_yen) <= where.max_price_yen)
-    if where.mine:
-        conditions.append(col(Listing.seller_id) == viewer.id)
-    for tag in where.tags:
-        pattern = _like_pattern(tags_text([tag]))
-        conditions.append(col(CatalogEntry.tags_text).like(pattern, escape="\\"))
-    return conditions + _text_conditions(session=session, q=where.q)
-
-
-def _text_conditions(*, session: Session, q: str | None) -> list[Any]:
-    terms = search_terms(q)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    indexed = [term for term in terms if sqlite and len(term) >= TRIGRAM]
-    conditions: list[Any] = [
-        col(CatalogEntry.search_text).like(_like_pattern(term), escape="\\")
-        for term in terms
-        if term not in indexed
+    # The walk seeks on the status (every sort index starts with it).
+    indexed = ("status", "seller_id") if walk else ("seller_id",)
+    conditions = [
+        (column_ if column_.name in indexed else plain(column_)) == value
+        for column_, value in equals
+        if value is not None
     ]
-    if indexed:
-        conditions.append(_fts_condition(session, indexed))
+    conditions += [plain(column_) >= value for column_, value in at_least if value is not None]
+    if where.max_price_yen is not None:
+        conditions.append(plain(_card.price_yen) <= where.max_price_yen)
+    for tag in where.tags:
+        conditions.append(_card.tags_text.like(_like_pattern(tags_text([tag])), escape="\\"))
     return conditions
 
 
-def _fts_condition(session: Session, terms: list[str]) -> Any:
-    """Listings whose entry's text holds every term, found in the FTS5 trigram index.
+@dataclass(frozen=True)
+class TextMatch:
+    """Where the text of a query is found: `entries` when few, else a per-row `condition`."""
 
-    All terms go into one MATCH (`"a" AND "b"`), so the index intersects them. When few entries
-    match, the ids of their listings are looked up first (through the listing's dataset index)
-    and the page is chosen among those ids, so no plan has to test each open listing against the
-    full-text index; a common term instead walks the listings in sort order and meets the page's
-    end early.
+    few: bool
+    entries: list[int] = field(default_factory=list)
+    condition: Any = None
+
+
+def _text_condition(*, session: Session, q: str | None) -> TextMatch | None:
+    """The catalog entries holding every term of `q`, or None without terms.
+
+    The text index is asked first for the matching entries (at most FEW_MATCHES + 1 of them):
+    when there are no more, the page is chosen among their cards (an index lookup each, then a
+    sort of at most FEW_MATCHES rows). A commoner text is matched row by row while walking the
+    cards in sort order, which meets the page's end after a few thousand rows at most.
     """
-    expression = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
-    matching = select(_fts.c.rowid).where(_fts.c[FTS_TABLE].op("MATCH")(expression))
-    few = session.execute(matching.limit(FEW_MATCHES + 1)).scalars().all()
-    if len(few) > FEW_MATCHES:
-        return col(CatalogEntry.seq).in_(matching)
-    datasets = select(col(CatalogEntry.dataset_id)).where(col(CatalogEntry.seq).in_(few))
-    listings = select(col(Listing.id)).where(col(Listing.dataset_id).in_(datasets))
-    return col(Listing.id).in_(session.execute(listings).scalars().all())
+    terms = search_terms(q)
+    if not terms:
+        return None
+    likes = [_entry.c.search_text.like(_like_pattern(term), escape="\\") for term in terms]
+    found = _indexed_matches(session, terms, likes)
+    if found is not None and len(found) <= FEW_MATCHES:
+        return TextMatch(few=True, entries=found)
+    walk = select(_entry.c.seq).where(_entry.c.seq == _card.entry_seq, *likes)
+    return TextMatch(few=False, condition=walk.exists())
+
+
+def _indexed_matches(session: Session, terms: list[str], likes: list[Any]) -> list[int] | None:
+    """Up to FEW_MATCHES + 1 entries holding every term, found through a text index; None when
+    no index serves these terms (one- and two-character terms alone, on SQLite)."""
+    long_terms = [term for term in terms if len(term) >= TRIGRAM]
+    if session.get_bind().dialect.name == "sqlite":
+        if not long_terms:
+            return None
+        # All trigram terms go into one MATCH (`"a" AND "b"`), so the index intersects them.
+        expression = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
+        matching = select(_fts.c.rowid.label("seq")).where(
+            _fts.c[FTS_TABLE].op("MATCH")(expression)
+        )
+        if len(long_terms) < len(terms):
+            matching = select(_entry.c.seq).where(
+                _entry.c.seq.in_(matching.scalar_subquery()), *likes
+            )
+    else:
+        short_terms = [term for term in terms if len(term) < TRIGRAM]
+        matching = select(_entry.c.seq).where(*likes)
+        if short_terms:
+            grams = func.catalog_grams(_entry.c.search_text)
+            matching = matching.where(
+                grams.op("@>", is_comparison=True)(literal(short_terms, ARRAY(Text)))
+            )
+    return list(session.connection().execute(matching.limit(FEW_MATCHES + 1)).scalars())
 
 
 def _like_pattern(text: str) -> str:

@@ -4,27 +4,34 @@ One row per dataset, written when the dataset is inserted (market/catalog/indexi
 its seller sets its metadata. `search_text` is the dataset's searchable fields, NFKC-normalized
 and case-folded in Python, so that SQLite and PostgreSQL compare the same characters.
 
-The search indexes are not declared here because SQLAlchemy cannot describe them: on SQLite an
-FTS5 trigram table `catalog_search` (with its shadow tables) kept in step by triggers, on
-PostgreSQL a pg_trgm GIN index on `search_text`. Migration 0011 creates them; `modelled` tells
-the schema comparison to leave them out.
+`catalog_listing` holds one card per listing: the keys every sort and filter of GET /listings
+reads (the listing's status, time and price, its dataset's quality, class and k, its seller's
+kind, its entry's tags and update frequency), copied by database triggers whenever any of them
+changes, so a page walks one index in sort order without joining four tables per row.
+
+The search indexes and triggers are not declared here because SQLAlchemy cannot describe them:
+on SQLite an FTS5 trigram table `catalog_search` (with its shadow tables), on PostgreSQL pg_trgm
+and short-term GIN indexes on `search_text`, and the card triggers on both. Migrations 0011 and
+0015 create them; `modelled` tells the schema comparison to leave them out.
 """
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlmodel import Field, SQLModel
 
-from market.models import Dataset, _created
+from market.models import Dataset, UTCDateTime, _created
 
 FTS_TABLE = "catalog_search"
 TRIGRAM_INDEX = "ix_catalog_entry_search_trgm"
+GRAMS_INDEX = "ix_catalog_entry_search_grams"
 _UNMODELLED = frozenset(
     {
         FTS_TABLE,
         *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config", "content")),
         TRIGRAM_INDEX,
+        GRAMS_INDEX,
     }
 )
 
@@ -65,3 +72,38 @@ Index(
     Dataset.__table__.c.quality_score,  # type: ignore[attr-defined]
     Dataset.__table__.c.id,  # type: ignore[attr-defined]
 )
+
+
+class ListingCard(SQLModel, table=True):
+    """The sort and filter keys of one listing, kept by triggers (migration 0015); never written
+    by the application.
+
+    Each sort has an index (status, key, listing_id), matching its ORDER BY with the tie-break,
+    so the first page and every later one (a cursor's keys) start by seeking in the index.
+    """
+
+    __tablename__ = "catalog_listing"
+    __table_args__ = (
+        Index("ix_catalog_listing_recency", "status", "created_at", "listing_id"),
+        Index("ix_catalog_listing_price", "status", "price_yen", "listing_id"),
+        Index("ix_catalog_listing_quality", "status", "quality_score", "listing_id"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    listing_id: str = Field(sa_column=Column(String(), nullable=False, unique=True))
+    dataset_id: str = Field(sa_column=Column(String(), nullable=False, index=True))
+    seller_id: str = Field(sa_column=Column(String(), nullable=False, index=True))
+    entry_seq: int | None = Field(default=None, sa_column=Column(Integer(), index=True))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    price_yen: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    instrument: str = Field(sa_column=Column(String(140), nullable=False))
+    quality_score: int = Field(sa_column=Column(Integer(), nullable=False))
+    data_class: str = Field(sa_column=Column(String(20), nullable=False))
+    privacy_k: int | None = Field(default=None, sa_column=Column(Integer(), nullable=True))
+    seller_kind: str = Field(sa_column=Column(String(20), nullable=False))
+    update_frequency: str | None = Field(default=None, sa_column=Column(String(20)))
+    tags_text: str | None = Field(default=None, sa_column=Column(Text()))
+
+
+listing_cards: Table = ListingCard.__table__  # type: ignore[attr-defined]

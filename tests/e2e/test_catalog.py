@@ -142,6 +142,17 @@ def test_a_described_listing_is_found_and_shown_in_full(
     assert shown["sample"]["rows"][0] == ["新宿", "120", "2026-11-01"]
     assert len(shown["sample"]["rows"]) == 5
 
+    # A new revision: the preview shows its rows, not the first revision's.
+    revised = CSV.replace(b"120,2026-11-01", b"135,2026-11-08")
+    published = http.post(
+        f"/datasets/{dataset_id}/revisions",
+        headers=auth(seller),
+        files={"file": ("d.csv", revised, "text/csv")},
+    )
+    assert published.status_code == 201, published.text
+    again = http.get(f"/listings/{listing['id']}", headers=auth(buyer)).json()
+    assert again["sample"]["rows"][0] == ["新宿", "135", "2026-11-08"]
+
 
 def test_anonymized_data_previews_only_made_up_values(http: httpx.Client) -> None:
     seller = register(http, "Clinic KK")

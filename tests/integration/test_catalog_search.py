@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from market import db
 from market.catalog import CatalogDesk, ListingFilter, find_listings
+from market.catalog import search as search_module
 from market.catalog.desk import UnknownColumns
 from market.catalog.metadata import ListingMetadata
 from market.catalog.tables import CatalogEntry
@@ -420,3 +421,99 @@ def test_sqlite_and_postgres_return_the_same_pages(tmp_path, postgres_url: str) 
         finally:
             engine.dispose()
     assert answers[0] == answers[1]
+
+
+def test_the_quality_sort_follows_a_changed_score(engine: Engine, ids: dict[str, str]) -> None:
+    with db.unit_of_work(engine) as session:
+        listing = session.get(Listing, ids["fullwidth"])
+        assert listing is not None
+        dataset = session.get(Dataset, listing.dataset_id)
+        assert dataset is not None
+        dataset.quality_score = 99
+    assert keys_of(ids, search(engine, sort="quality"))[:2] == ["fullwidth", "weather"]
+    assert keys_of(ids, search(engine, min_quality=99)) == ["fullwidth"]
+
+
+def test_a_closed_listing_leaves_the_open_list(engine: Engine, ids: dict[str, str]) -> None:
+    with db.unit_of_work(engine) as session:
+        listing = session.get(Listing, ids["tokyo_traffic"])
+        assert listing is not None
+        listing.status = "cancelled"
+    assert keys_of(ids, search(engine, q="東京")) == ["retail", "tokyo_medical"]
+    assert keys_of(ids, search(engine, q="東京", status="cancelled")) == ["tokyo_traffic"]
+    assert keys_of(ids, search(engine, status=None, q="東京")) == QUERIES["東京"]
+
+
+def test_the_seller_kind_filter_follows_the_seller(engine: Engine, ids: dict[str, str]) -> None:
+    with db.unit_of_work(engine) as session:
+        listing = session.get(Listing, ids["fullwidth"])
+        seller = session.get(Participant, listing.seller_id) if listing else None
+        assert seller is not None
+        seller.kind = "business"
+    assert search(engine, seller_kind="individual") == []
+    assert "fullwidth" in keys_of(ids, search(engine, seller_kind="business"))
+
+
+def test_a_deleted_listing_leaves_no_card(engine: Engine, ids: dict[str, str]) -> None:
+    with db.unit_of_work(engine) as session:
+        listing = session.get(Listing, ids["percent"])
+        assert listing is not None
+        session.delete(listing)
+    with engine.connect() as connection:
+        cards = connection.execute(text("SELECT listing_id FROM catalog_listing")).scalars().all()
+    assert ids["percent"] not in cards
+    assert sorted(cards) == sorted(set(ids.values()) - {ids["percent"]})
+
+
+@pytest.mark.parametrize("sort", ["recency", "price", "quality"])
+def test_the_few_matches_path_and_the_walk_agree(
+    engine: Engine, ids: dict[str, str], sort: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Few matches: the page is sorted among them; many (none counts as few here): the cards are
+    # walked in sort order and each entry's text is tested. Both must give the same pages.
+    few = {query: keys_of(ids, search(engine, q=query, sort=sort)) for query in QUERIES}
+    monkeypatch.setattr(search_module, "FEW_MATCHES", -1)
+    walked = {query: keys_of(ids, search(engine, q=query, sort=sort)) for query in QUERIES}
+    assert walked == few
+    pages: list[str] = []
+    cursor = None
+    while True:
+        page = search_page(engine, q="東京", sort=sort, cursor=cursor, limit=1)
+        pages += keys_of(ids, page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == few["東京"]
+
+
+def test_the_card_triggers_are_there_after_every_migration(engine: Engine) -> None:
+    # A later SQLite migration that rebuilds listing, dataset, participant or catalog_entry
+    # (batch "move and copy") drops their triggers with the old table: it must create them again.
+    if engine.dialect.name == "sqlite":
+        listed = text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    else:
+        listed = text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    with engine.connect() as connection:
+        triggers = set(connection.execute(listed).scalars())
+    assert {
+        "catalog_listing_ai",
+        "catalog_listing_au",
+        "catalog_listing_ad",
+        "catalog_listing_dataset_au",
+        "catalog_listing_seller_au",
+        "catalog_listing_entry_ai",
+        "catalog_listing_entry_au",
+        "catalog_listing_entry_ad",
+    } <= triggers
+
+
+def test_mine_lists_the_viewers_own_listings(engine: Engine, ids: dict[str, str]) -> None:
+    with Session(engine) as session:
+        viewer = session.exec(select(Participant)).first()
+        assert viewer is not None
+        own = session.exec(select(Listing.id).where(Listing.seller_id == viewer.id)).all()
+    found = [item["id"] for item in search(engine, mine=True, sort="price")]
+    assert sorted(found) == sorted(own) and found
+    assert keys_of(ids, search(engine, mine=True, q="東京")) == [
+        key for key in QUERIES["東京"] if ids[key] in own
+    ]
