@@ -26,6 +26,7 @@ from market.settings import Settings
 from market.settlement import credit
 from market.trading import instruments
 from market.trading.batch import BatchAnswer, BatchItem
+from market.trading.bulk import BulkDesk, BulkEntry, personal_listing_instruments
 from market.trading.commands import LicenceTerms, OfferLicences, OfferRecords, PlaceBid
 from market.trading.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
 from market.trading.ownership import EngineOwnership
@@ -73,6 +74,19 @@ class OrderDesk:
         self.running = False
         self.personal_terms = PersonalTerms(engine, lambda: self.now())
         self.sequencer = Sequencer(self._run_batch, max_batch=settings.engine_batch_max)
+        # Registered instruments (never removed), so a bid on one needs no registry lookup, and
+        # instruments that ever held a PDS listing, whose bids size a licence in records: both
+        # are filled on restore and grow as this desk lists (only it creates PDS listings).
+        self.known_instruments: set[str] = set()
+        self.pds_instruments: set[str] = set()
+        self.bulk = BulkDesk(
+            trading=trading,
+            risk=self.risk,
+            book=self.book,
+            one_by_one=self._batch_item_work,
+            known_instruments=self.known_instruments,
+            pds_instruments=self.pds_instruments,
+        )
 
     # ownership and recovery
     def open(self) -> None:
@@ -100,9 +114,11 @@ class OrderDesk:
 
     def restore(self) -> None:
         """Every restore path: the engine from its newest snapshot and journal, then the state
-        kept beside it (the risk stage)."""
+        kept beside it (the risk stage, the instruments with PDS listings)."""
         self.trading.rebuild(self.db)
         self._rebuild_risk()
+        with Session(self.db) as session:
+            self.pds_instruments.update(personal_listing_instruments(session))
 
     def _rebuild_risk(self) -> None:
         """Reserve again what every open bid may cost, from the committed order book."""
@@ -281,8 +297,9 @@ class OrderDesk:
         self, seller: Participant, offer: OfferRecords, claim: idempotency.Claim | None
     ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
         terms = offer.terms
-        return self._listing_work(
-            lambda session: personal_orders.make_personal_ask(
+
+        def make(session: Session) -> tuple[Listing, Any]:
+            listing, command = personal_orders.make_personal_ask(
                 session=session,
                 seller=seller,
                 now=self.now(),
@@ -295,10 +312,12 @@ class OrderDesk:
                 denied_recipients=terms.denied_recipients,
                 term_days=terms.term_days,
                 exclusive=terms.exclusive,
-            ),
-            terms,
-            claim,
-        )
+            )
+            # Before its bids could size a licence in records (a superset is harmless).
+            self.pds_instruments.add(listing.instrument)
+            return listing, command
+
+        return self._listing_work(make, terms, claim)
 
     def _listing_work(
         self,
@@ -365,6 +384,7 @@ class OrderDesk:
         self, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None
     ) -> Callable[[Session], tuple[BidOutcome, OrderRejected | None]]:
         def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
+            known = order.instrument in self.known_instruments
             bid, command = make_bid(
                 session=session,
                 buyer=buyer,
@@ -381,7 +401,10 @@ class OrderDesk:
                 min_term_days=order.min_term_days,
                 exclusive=order.exclusive,
                 confirms_linkable_consent=order.confirms_linkable_consent,
+                instrument_known=known,
+                per_licence=1 if known and order.instrument not in self.pds_instruments else None,
             )
+            self.known_instruments.add(order.instrument)
             credit.require_credit(
                 session=session,
                 buyer=buyer,
@@ -534,12 +557,30 @@ class OrderDesk:
     def enter_batch(self, *, participant: Participant, items: list[BatchItem]) -> list[BatchAnswer]:
         """Many new orders and cancels, each atomic on its own, answered in order.
 
-        Every item goes to the sequencer at once, so they share few transactions; each runs in
-        its own savepoint. An item's `client_order_id` is its idempotency key: a retried id is
-        answered from what the first attempt stored, never applied twice.
+        The request is one unit of trading work (market/trading/bulk.py): its orders are checked
+        together and the rows of those that rest are written with one insert per table. An
+        item's `client_order_id` is its idempotency key: a retried id is answered from what the
+        first attempt stored, never applied twice. When an order fails after reaching the
+        engine, nothing of the job commits, the engine is rebuilt, and the orders are entered
+        again one by one, so that order fails alone.
         """
         if not self.running:
             raise RuntimeError("the market is not started: call Market.start() to trade")
+
+        def work(session: Session) -> list[BatchAnswer]:
+            # A fresh entry each run: a batch that failed may run this work again alone.
+            return BulkEntry(self.bulk, participant, items).run(session)
+
+        try:
+            return self.transaction(work)
+        except Exception as exc:
+            log.warning("batch entered again one order at a time: %s", type(exc).__name__)
+        return self._enter_one_by_one(participant, items)
+
+    def _enter_one_by_one(
+        self, participant: Participant, items: list[BatchItem]
+    ) -> list[BatchAnswer]:
+        """Each item its own job, in its own savepoint (or transaction), answered in order."""
         works = [self._batch_item_work(participant, item) for item in items]
         answers: list[BatchAnswer] = []
         for item, future in zip(items, self.sequencer.run_many(works), strict=True):

@@ -154,21 +154,23 @@ def make_bid(
     min_term_days: int | None = None,
     exclusive: bool | None = None,
     confirms_linkable_consent: bool = False,
+    instrument_known: bool = False,
+    per_licence: int | None = None,
 ) -> tuple[Bid, Any]:
-    """Create a bid and the engine command that places it (the caller checks credit)."""
-    if not 0 < max_price_yen <= MAX_YEN:
-        raise InvalidRequest(f"max_price_yen must be a whole number of yen from 1 to {MAX_YEN:,}")
-    if not 0 < quantity <= MAX_QUANTITY:
-        raise InvalidRequest(f"quantity must be from 1 to {MAX_QUANTITY:,}")
-    if time_in_force not in TIME_IN_FORCE:
-        raise InvalidRequest(f"time_in_force must be one of {', '.join(TIME_IN_FORCE)}")
-    if not 0 <= min_quality <= 100:
-        raise InvalidRequest("min_quality is a score from 0 to 100")
-    try:
-        require_leaf_purpose(purpose)
-    except UnknownPurpose as exc:
-        raise InvalidRequest(str(exc)) from None
-    require_instrument(session=session, name=instrument)
+    """Create a bid and the engine command that places it (the caller checks credit).
+
+    `instrument_known` skips the registry lookup of an instrument the caller knows is registered;
+    `per_licence` is records_per_licence when the caller already knows it.
+    """
+    require_bid_fields(
+        max_price_yen=max_price_yen,
+        quantity=quantity,
+        time_in_force=time_in_force,
+        min_quality=min_quality,
+        purpose=purpose,
+    )
+    if not instrument_known:
+        require_instrument(session=session, name=instrument)
     if dataset_id is not None:
         require_no_duplicate_licence(
             session=session,
@@ -196,8 +198,10 @@ def make_bid(
         instrument=instrument,
         max_price_yen=max_price_yen,
         quantity=quantity,
-        records_per_licence=records_per_licence(
-            session=session, instrument=instrument, dataset_id=dataset_id
+        records_per_licence=(
+            records_per_licence(session=session, instrument=instrument, dataset_id=dataset_id)
+            if per_licence is None
+            else per_licence
         ),
         purpose=purpose,
         time_in_force=time_in_force,
@@ -205,8 +209,58 @@ def make_bid(
     )
     session.add(bid)
     session.flush()
-    command = matching.Limit(
-        id=bid.id,
+    held = (
+        held_datasets(session=session, buyer=buyer, instrument=instrument, purpose=purpose)
+        if dataset_id is None
+        else frozenset()
+    )
+    return bid, bid_command(
+        bid_id=bid.id,
+        buyer=buyer,
+        instrument=instrument,
+        max_price_yen=max_price_yen,
+        quantity=quantity,
+        time_in_force=time_in_force,
+        purpose=purpose,
+        constraints=constraints,
+        held=held,
+    )
+
+
+def require_bid_fields(
+    *, max_price_yen: int, quantity: int, time_in_force: str, min_quality: int, purpose: str
+) -> None:
+    """Refuse a bid whose own fields are out of range (no database needed)."""
+    if not 0 < max_price_yen <= MAX_YEN:
+        raise InvalidRequest(f"max_price_yen must be a whole number of yen from 1 to {MAX_YEN:,}")
+    if not 0 < quantity <= MAX_QUANTITY:
+        raise InvalidRequest(f"quantity must be from 1 to {MAX_QUANTITY:,}")
+    if time_in_force not in TIME_IN_FORCE:
+        raise InvalidRequest(f"time_in_force must be one of {', '.join(TIME_IN_FORCE)}")
+    if not 0 <= min_quality <= 100:
+        raise InvalidRequest("min_quality is a score from 0 to 100")
+    try:
+        require_leaf_purpose(purpose)
+    except UnknownPurpose as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def bid_command(
+    *,
+    bid_id: str,
+    buyer: Participant,
+    instrument: str,
+    max_price_yen: int,
+    quantity: int,
+    time_in_force: str,
+    purpose: str,
+    constraints: dict[str, Any],
+    held: frozenset[str],
+) -> Any:
+    """The engine command that places a bid (`constraints` as stored with it); `held` are the
+    datasets it skips, as the buyer already licenses them."""
+    return matching.Limit(
+        id=bid_id,
         instrument=instrument,
         participant=buyer.id,
         side=matching.Side.BUY,
@@ -215,23 +269,18 @@ def make_bid(
         tif=matching.TimeInForce[time_in_force],
         constraints=matching.BidConstraints(
             purpose=purpose,
-            min_quality=min_quality,
-            min_k=min_k,
-            required_tags=frozenset(required_tags or []),
-            required_columns=frozenset(required_columns or []),
-            dataset_id=dataset_id,
-            min_term_days=min_term_days,
-            exclusive=exclusive,
+            min_quality=constraints["min_quality"],
+            min_k=constraints["min_k"],
+            required_tags=frozenset(constraints["required_tags"]),
+            required_columns=frozenset(constraints["required_columns"]),
+            dataset_id=constraints["dataset_id"],
+            min_term_days=constraints["min_term_days"],
+            exclusive=constraints["exclusive"],
             recipient_categories=recipient_claims(buyer),
-            held_datasets=(
-                held_datasets(session=session, buyer=buyer, instrument=instrument, purpose=purpose)
-                if dataset_id is None
-                else frozenset()
-            ),
-            confirms_linkable_consent=confirms_linkable_consent,
+            held_datasets=held,
+            confirms_linkable_consent=bool(constraints.get("confirms_linkable_consent", False)),
         ),
     )
-    return bid, command
 
 
 def make_cancel(
@@ -342,7 +391,7 @@ def book_engine_events(
                 _set_status(session, event.id, "rejected", event.reason)
             rejection = OrderRejected(f"the order was rejected: {event.reason}")
         elif isinstance(event, matching.Cancelled):
-            _set_status(session, event.id, "cancelled", _cancel_reason(event.reason))
+            _set_status(session, event.id, "cancelled", cancel_reason(event.reason))
         elif isinstance(event, matching.Expired):
             _set_status(session, event.id, "expired", "its time in force ended")
         elif isinstance(event, matching.Amended):
@@ -358,6 +407,8 @@ def _apply_amend(session: Session, event: Any) -> None:
         bid.max_price_yen = event.price
         bid.quantity = bid.filled + event.qty
         session.add(bid)
+        # Flushed now: the desk refreshes the order it answers with, which would drop it.
+        session.flush()
         return
     listing = session.get(Listing, event.id)
     if listing is not None:
@@ -368,7 +419,7 @@ def _apply_amend(session: Session, event: Any) -> None:
     session.flush()
 
 
-def _cancel_reason(engine_reason: str) -> str:
+def cancel_reason(engine_reason: str) -> str:
     if engine_reason == "cancelled":
         return "cancelled by its owner"
     return (

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlmodel import Session, col
 
 import matching
 from market import db
 from market.errors import OrderRejected
-from market.models import JournalCommand
+from market.models import JournalCommand, utcnow
 from market.trading.ownership import EngineOwnership
 from market.trading.tables import EngineSnapshot
 
@@ -47,6 +47,13 @@ class Restored:
 
     snapshot_seq: int
     replayed: int
+
+
+@dataclass(frozen=True)
+class Journaled:
+    """A journal row inserted with Core (`insert_journal`): only its seq is kept."""
+
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class TradingService:
         # The journal row the engine's state ends at, and rows journaled since the last snapshot.
         self.applied_seq = 0
         self.since_snapshot = 0
-        self._pending: list[JournalCommand] = []
+        self._pending: list[JournalCommand | Journaled] = []
         self._snapshot_lock = threading.Lock()
 
     def rebuild(self, db: DbEngine, use_snapshot: bool = True) -> Restored:
@@ -170,6 +177,46 @@ class TradingService:
             events.extend(self.engine.apply(cmd))
         self._observe(events)
         return events
+
+    def submit_deferred(
+        self, command: Any | None, journal: list[dict[str, Any]], *, tick: bool = True
+    ) -> list[Any]:
+        """`submit` whose journal rows are appended to `journal` instead of the session.
+
+        For bulk entry (market/trading/bulk.py): one clock tick for many commands (`tick=False`
+        after the first), their rows inserted together by `insert_journal`, in the same
+        transaction and before any other journal row, so the journal keeps the engine's order.
+        """
+        if command is not None:
+            problem = matching.size_problem(command)
+            if problem is not None:
+                raise OrderRejected(problem)
+        self.touched = True
+        events: list[Any] = []
+        commands = ([matching.Clock(now=self._clock())] if tick else []) + (
+            [command] if command is not None else []
+        )
+        for cmd in commands:
+            journal.append(
+                {
+                    "payload": matching.command_to_dict(cmd),
+                    "format": matching.COMMAND_FORMAT,
+                    "created_at": utcnow(),
+                }
+            )
+            events.extend(self.engine.apply(cmd))
+        self._observe(events)
+        return events
+
+    def insert_journal(self, session: Session, journal: list[dict[str, Any]]) -> None:
+        """Insert journal rows kept by `submit_deferred` (one executemany, sent as multi-row
+        inserts), noting their seqs for `committed`."""
+        if not journal:
+            return
+        table = JournalCommand.__table__  # type: ignore[attr-defined]
+        seqs = session.execute(insert(table).returning(table.c.seq), journal).scalars()
+        self._pending.extend(Journaled(seq) for seq in seqs)
+        journal.clear()
 
     def committed(self) -> None:
         """Note that the transaction's journal rows committed (the caller holds `lock`)."""

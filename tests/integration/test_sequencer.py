@@ -24,6 +24,7 @@ from market.trading.service import TradingService
 from tests.factories import list_sensor_dataset, place_bid, register_buyer
 
 PURPOSE = "research.academic"
+BROKEN_PRICE = 501
 
 
 @pytest.fixture
@@ -166,6 +167,23 @@ def test_work_failing_after_the_engine_replays_the_batch_alone(market: Market) -
     assert rebuilt.state_hash() == market.trading.state_hash()
 
 
+def _queued_together(market: Market, calls: list[Callable[[], Any]]) -> list[Caller]:
+    """Like `one_batch`, for work that queues more batches after the shared one fails."""
+    sequencer = market.orders.sequencer
+    callers = [Caller(call) for call in calls]
+    with market.trading.lock:
+        jobs_before = sequencer.jobs
+        opener = Caller(market.orders.tick)
+        opener.start()
+        _wait_for(lambda: sequencer.jobs == jobs_before + 1)
+        for number, caller in enumerate(callers, start=1):
+            caller.start()
+            _wait_for(lambda number=number: _queued(market) == number)  # type: ignore[misc]
+    for caller in [opener, *callers]:
+        caller.join(timeout=60)
+    return callers
+
+
 def _journal(market: Market) -> list[dict[str, Any]]:
     with Session(market.db) as session:
         rows = session.exec(select(JournalCommand).order_by(JournalCommand.seq)).all()
@@ -180,8 +198,9 @@ def test_nested_trading_work_is_refused_instead_of_waiting_forever(market: Marke
         market.orders.transaction(nested)
 
 
+@pytest.mark.parametrize("beside_another", [False, True])
 def test_a_batch_order_the_market_fails_on_is_answered_and_leaves_nothing(
-    market: Market, monkeypatch: pytest.MonkeyPatch
+    market: Market, monkeypatch: pytest.MonkeyPatch, beside_another: bool
 ) -> None:
     from market.models import IdempotencyRecord
     from market.trading.batch import BatchItem
@@ -189,23 +208,61 @@ def test_a_batch_order_the_market_fails_on_is_answered_and_leaves_nothing(
 
     _, _, listing = list_sensor_dataset(market, price_yen=1_000)
     buyer = register_buyer(market)
-    apply = market.orders._apply_batch_item
+    trading = market.orders.trading
+    submit, submit_deferred = trading.submit, trading.submit_deferred
 
-    def failing(session: Session, participant: Any, item: BatchItem) -> Any:
-        answer = apply(session, participant, item)
-        if item.client_order_id == "broken":
+    def fail_on_broken(command: Any) -> None:
+        if isinstance(command, matching.Limit) and command.price == BROKEN_PRICE:
             raise RuntimeError("a bug after the order was applied")
-        return answer
 
-    monkeypatch.setattr(market.orders, "_apply_batch_item", failing)
-    order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
+    def failing(session: Session, command: Any) -> list[Any]:
+        events = submit(session, command)
+        fail_on_broken(command)
+        return events
+
+    def failing_deferred(command: Any, journal: list[Any], *, tick: bool = True) -> list[Any]:
+        events = submit_deferred(command, journal, tick=tick)
+        fail_on_broken(command)
+        return events
+
+    # Both ways an order reaches the engine: bulk entry's, then one by one after it fails.
+    monkeypatch.setattr(trading, "submit", failing)
+    monkeypatch.setattr(trading, "submit_deferred", failing_deferred)
     items = [
-        BatchItem(client_order_id=cid, order=order, request_hash=cid) for cid in ("ok", "broken")
+        BatchItem(
+            client_order_id=cid,
+            order=PlaceBid(instrument=listing.instrument, max_price_yen=price, purpose=PURPOSE),
+            request_hash=cid,
+        )
+        for cid, price in (("ok", 500), ("broken", BROKEN_PRICE))
     ]
-    first, second = market.orders.enter_batch(participant=buyer, items=items)
+    expected: set[str] = set()
+    if beside_another:
+        # The request shares a sequencer batch with another buyer's bid: the failed batch runs
+        # again job by job, the request's job from a fresh start, then order by order.
+        other = register_buyer(market)
+        calls = [
+            lambda: place_bid(
+                market,
+                buyer=other,
+                instrument=listing.instrument,
+                max_price_yen=400,
+                purpose=PURPOSE,
+            ),
+            lambda: market.orders.enter_batch(participant=buyer, items=items),
+        ]
+        callers = _queued_together(market, calls)
+        assert callers[0].error is None and callers[1].error is None
+        expected.add(callers[0].result.bid.id)
+        first, second = callers[1].result
+    else:
+        first, second = market.orders.enter_batch(participant=buyer, items=items)
     assert (first.status, second.status) == ("accepted", "rejected")
     assert second.problem is not None and second.problem["status"] == 500
     with Session(market.db) as session:
         keys = {r.key for r in session.exec(select(IdempotencyRecord)).all()}
     assert keys == {"order:ok"}
-    assert [b.id for b in _bids(market)] == [first.order_id]
+    assert {b.id for b in _bids(market)} == {first.order_id, *expected}
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()

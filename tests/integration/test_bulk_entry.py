@@ -1,0 +1,200 @@
+"""Bulk order entry's fast path (issue 14, items 2 and 4): one request, one unit of work.
+
+The orders of `OrderDesk.enter_batch` are checked together and the rows of those that only rest
+are written with one statement per table; credit, held licences and idempotency still hold
+order by order. Every test runs on SQLite and on PostgreSQL.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from market.errors import CreditLimitExceeded, NotFound
+from market.events import InProcessBus
+from market.models import Bid, IdempotencyRecord, Participant, Trade
+from market.service import Market
+from market.settings import Settings
+from market.settlement.ledger import trial_balance
+from market.trading.batch import BatchAnswer, BatchItem, CancelOrder
+from market.trading.commands import PlaceBid
+from market.trading.service import TradingService
+from tests.factories import list_sensor_dataset, place_bid, register_buyer
+
+PURPOSE = "research.academic"
+
+
+@pytest.fixture
+def market(settings: Settings) -> Iterator[Market]:
+    with Market(settings, bus=InProcessBus()) as market:
+        yield market
+
+
+def _bid(cid: str, instrument: str, price: int, **terms: Any) -> BatchItem:
+    order = PlaceBid(instrument=instrument, max_price_yen=price, purpose=PURPOSE, **terms)
+    return BatchItem(client_order_id=cid, order=order, request_hash=f"{cid}:{price}")
+
+
+def _cancel(cid: str, order_id: str) -> BatchItem:
+    return BatchItem(
+        client_order_id=cid,
+        order=CancelOrder(side="bid", order_id=order_id),
+        request_hash=f"{cid}:{order_id}",
+    )
+
+
+def _enter(market: Market, buyer: Participant, items: list[BatchItem]) -> list[BatchAnswer]:
+    return market.orders.enter_batch(participant=buyer, items=items)
+
+
+def _bids(market: Market) -> dict[str, Bid]:
+    with Session(market.db) as session:
+        return {bid.id: bid for bid in session.exec(select(Bid)).all()}
+
+
+def _keys(market: Market, buyer: Participant) -> set[str]:
+    with Session(market.db) as session:
+        records = session.exec(
+            select(IdempotencyRecord).where(IdempotencyRecord.participant_id == buyer.id)
+        ).all()
+        return {record.key for record in records}
+
+
+def _rebuilt_hash(market: Market) -> str:
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    return rebuilt.state_hash()
+
+
+def test_resting_bids_and_cancels_of_one_request_are_written_in_a_few_statements(
+    market: Market,
+) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    resting = [_bid(f"b-{i}", listing.instrument, 100 + i) for i in range(200)]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(market.db, "before_cursor_execute", count)
+    try:
+        answers = _enter(market, buyer, resting)
+    finally:
+        event.remove(market.db, "before_cursor_execute", count)
+
+    assert [a.status for a in answers] == ["accepted"] * 200
+    bids = _bids(market)
+    assert {a.order_id for a in answers} == set(bids)
+    assert all(bid.status == "open" and bid.buyer_id == buyer.id for bid in bids.values())
+    assert _keys(market, buyer) == {f"order:b-{i}" for i in range(200)}
+    # One request: the owner fence, three look-ups, credit, held licences, one insert per
+    # table (the journal rows in a few multi-row inserts) and the commit: not one per order.
+    assert len(statements) < 20, statements
+
+    cancels = [_cancel(f"c-{i}", answers[i].order_id or "") for i in range(0, 200, 2)]
+    cancelled = _enter(market, buyer, cancels)
+    assert [a.status for a in cancelled] == ["cancelled"] * 100
+    statuses = {bid_id: bid.status for bid_id, bid in _bids(market).items()}
+    assert [statuses[a.order_id or ""] for a in answers[:4]] == ["cancelled", "open"] * 2
+    assert market.orders.risk.reserved_yen(buyer.id) == sum(
+        110 * (100 + i) // 100 for i in range(1, 200, 2)
+    )
+    assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
+def test_the_credit_limit_holds_order_by_order_within_one_request(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=100_000)
+    # 10,000 yen of credit: three bids of 3,000 yen (3,300 with tax) fit, the fourth does not.
+    buyer = register_buyer(market, credit_limit_yen=10_000)
+    items = [_bid(f"b-{i}", listing.instrument, 3_000 + i) for i in range(4)]
+
+    answers = _enter(market, buyer, items)
+
+    assert [a.status for a in answers] == ["accepted", "accepted", "accepted", "rejected"]
+    problem = answers[3].problem or {}
+    assert problem["status"] == CreditLimitExceeded.status and answers[3].order_id is None
+    assert {bid.max_price_yen for bid in _bids(market).values()} == {3_000, 3_001, 3_002}
+    assert "order:b-3" not in _keys(market, buyer)
+    assert market.orders.risk.reserved_yen(buyer.id) == 3_300 + 3_301 + 3_302
+
+
+def test_a_bid_that_trades_is_booked_and_the_next_skips_the_dataset_it_licensed(
+    market: Market,
+) -> None:
+    _, dataset, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    items = [
+        _bid("rests", listing.instrument, 500),
+        _bid("trades", listing.instrument, 1_000),
+        # The buyer now holds a licence of the only dataset: this bid rests instead of buying
+        # the same licence twice.
+        _bid("held", listing.instrument, 1_000),
+    ]
+
+    answers = _enter(market, buyer, items)
+
+    assert [a.status for a in answers] == ["accepted", "traded", "accepted"]
+    assert answers[1].trades[0]["dataset_id"] == dataset.id
+    with Session(market.db) as session:
+        trades = session.exec(select(Trade)).all()
+        assert [t.bid_id for t in trades] == [answers[1].order_id]
+        assert sum(trial_balance(session=session).values()) == 0
+    assert _bids(market)[answers[2].order_id or ""].status == "open"
+    assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
+def test_an_id_repeated_in_one_request_is_answered_once(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    same = _bid("twice", listing.instrument, 500)
+    other = BatchItem(client_order_id="twice", order=same.order, request_hash="another order")
+
+    first, again, conflict = _enter(market, buyer, [same, same, other])
+
+    assert (first.status, again.status) == ("accepted", "accepted")
+    assert again.replayed and again.order_id == first.order_id
+    assert conflict.status == "rejected" and (conflict.problem or {})["status"] == 409
+    assert list(_bids(market)) == [first.order_id]
+
+
+def test_a_cancel_of_another_buyers_bid_is_refused_and_changes_nothing(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    owner, intruder = register_buyer(market), register_buyer(market)
+    [placed] = _enter(market, owner, [_bid("mine", listing.instrument, 500)])
+    journal_before = market.trading.applied_seq
+
+    [refused] = _enter(market, intruder, [_cancel("theirs", placed.order_id or "")])
+
+    assert refused.status == "rejected" and (refused.problem or {})["status"] == NotFound.status
+    assert _bids(market)[placed.order_id or ""].status == "open"
+    assert _keys(market, intruder) == set()
+    assert market.trading.applied_seq == journal_before
+
+
+def test_a_single_bid_on_a_known_instrument_skips_the_registry_and_pds_lookups(
+    market: Market,
+) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    place_bid(
+        market, buyer=buyer, instrument=listing.instrument, max_price_yen=100, purpose=PURPOSE
+    )
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2].lower())
+
+    event.listen(market.db, "before_cursor_execute", count)
+    try:
+        outcome = place_bid(
+            market, buyer=buyer, instrument=listing.instrument, max_price_yen=200, purpose=PURPOSE
+        )
+    finally:
+        event.remove(market.db, "before_cursor_execute", count)
+
+    assert outcome.bid.status == "open" and outcome.bid.records_per_licence == 1
+    assert not [s for s in statements if "from instrument" in s or "personallisting" in s]
+    assert any(s.startswith("insert into bid") for s in statements)
