@@ -49,6 +49,21 @@ def _tick_auctions(market: Market, stop: threading.Event) -> None:
             log.error("the engine snapshot failed (%s); retrying", type(exc).__name__)
 
 
+def start_engine_duties(market: Market, stop: threading.Event) -> list[threading.Thread]:
+    """The engine owner's background work: the auction clock and card payments.
+
+    A worker process (DATAMARKET_ENGINE_ROLE=worker) has none: its owner does this.
+    """
+    if market.settings.engine_role == "worker":
+        return []
+    ticker = threading.Thread(
+        target=_tick_auctions, args=(market, stop), name="auction-clock", daemon=True
+    )
+    ticker.start()
+    payment_runner = payments.start_payment_runner(market, stop)
+    return [ticker] if payment_runner is None else [ticker, payment_runner]
+
+
 def create_app(settings: Settings | None = None, market: Market | None = None) -> FastAPI:
     """Build the API around a market (built from settings when not given)."""
 
@@ -58,18 +73,13 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
         # The served market owns the engine; a second owner of the database refuses to start.
         app.state.market = (market or Market(settings or get_settings())).start()
         stop = threading.Event()
-        ticker = threading.Thread(
-            target=_tick_auctions, args=(app.state.market, stop), name="auction-clock", daemon=True
-        )
-        ticker.start()
-        payment_runner = payments.start_payment_runner(app.state.market, stop)
+        duties = start_engine_duties(app.state.market, stop)
         try:
             yield
         finally:
             stop.set()
-            ticker.join(timeout=5)
-            if payment_runner is not None:
-                payment_runner.join(timeout=5)
+            for duty in duties:
+                duty.join(timeout=5)
             if owned:
                 app.state.market.close()
 

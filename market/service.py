@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine as DbEngine
 from sqlmodel import Session, select
 
-from market import catalog, db, idempotency, offload
+from market import catalog, db, engine_channel, idempotency, offload
 from market.accounts.desk import AccountDesk
 from market.auth_cache import ApiKeyCache
 from market.banks.desk import BankDesk
@@ -48,7 +48,6 @@ from market.settlement.credit_desk import CreditDesk
 from market.settlement.desk import SettlementDesk
 from market.storage import open_store
 from market.trading import Clock, TradingService, epoch_ms, instruments
-from market.trading.desk import OrderDesk
 
 T = TypeVar("T")
 log = logging.getLogger("datamarket.market")
@@ -78,10 +77,11 @@ class Market:
         self.pds = PdsDesk(self.db, self.store, settings, after_commit=published)
         self.banks = BankDesk(self.db, self.store, settings, after_commit=published)
         self.settlement = SettlementDesk(self.db, settings, after_commit=published)
-        self.orders = OrderDesk(
-            self.db,
+        # A worker process forwards trading to the engine owner (market/engine_channel/).
+        self.orders = engine_channel.make_order_desk(
             settings,
-            self.trading,
+            self.db,
+            trading=self.trading,
             bind=self.settlement.bind,
             ref_key=self.pds.ref_key,
             after_commit=published,
@@ -94,12 +94,15 @@ class Market:
         self.pds.on_people_changed = self.orders.refresh_personal_listings
         # A board's or a person's decision may unwind a provisional trade through the engine.
         self.pds.orders = self.banks.orders = self.orders
+        # A card trade failed unpaid gives its licences back to the order book in its unit.
+        self.settlement.orders = self.orders
         self.data = DataDesk(self.db, self.store, settings, self.jobs, after_commit=published)
         self.credit = CreditDesk(self.db, self.orders.risk, after_commit=published)
         self.catalog = CatalogDesk(self.db, self.store)
         self.ratings = RatingsDesk(self.orders)
         self.revisions = RevisionsDesk(self.orders, self.store, settings)
         self.delivery = DeliveryDesk(self.db, self.store, settings)
+        self.channel: engine_channel.ChannelServer | None = None
 
     @property
     def running(self) -> bool:
@@ -120,6 +123,7 @@ class Market:
         self.orders.open()
         try:
             self.jobs.resume()
+            self.channel = engine_channel.serve_channel(self.settings, self.orders, self.db)
         except BaseException:
             self.orders.close()
             raise
@@ -158,6 +162,9 @@ class Market:
             offload.shutdown()
             self.outbox.stop()
             self.key_cache.stop()
+            if self.channel is not None:
+                self.channel.stop()
+                self.channel = None
             self.orders.close()
         self.db.dispose()
 

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # longest a revocation made in another process without Redis can go unseen; 0 turns the
     # cache off), and how long published outbox events are kept before the publisher prunes them.
     api_key_cache_seconds: float = 2.0
+    # Several API processes (docs/operations.md): the owner runs the engine and, when asked to
+    # serve the channel, answers workers; a worker forwards every trading command to it over a
+    # Unix socket (default <data_dir>/engine.sock) or, with redis_url set, a Redis Stream.
+    engine_role: Literal["owner", "worker"] = "owner"
+    engine_serve_channel: bool = False
+    engine_channel_socket: Path | None = None
+    engine_channel_timeout_seconds: float = Field(default=30.0, gt=0)
     outbox_retention_seconds: int = 3600
     max_upload_bytes: int = 50 * 1024 * 1024
     # Hostile-input caps (docs/security.md): each bounds the work one request can cause.

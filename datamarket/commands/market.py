@@ -3,7 +3,7 @@
 import gc
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -112,6 +112,13 @@ def serve(
         help="Comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are "
         "trusted ('*' for any); default DATAMARKET_FORWARDED_ALLOW_IPS, else none.",
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="API worker processes. Above 1, this process owns the engine and serves the "
+        "workers' trading commands (a Unix socket, or a Redis Stream with DATAMARKET_REDIS_URL).",
+    ),
 ) -> None:
     """Serve the API (OpenAPI docs at /docs); migrations are applied on start."""
     import uvicorn
@@ -121,6 +128,8 @@ def serve(
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
+    if workers > 1:
+        os.environ["DATAMARKET_ENGINE_SERVE_CHANNEL"] = "true"
     market = _market()
     if demo_data:
         _seed_demo(market, f"{'https' if ssl_certfile else 'http'}://{host}:{port}")
@@ -138,9 +147,33 @@ def serve(
         ssl_keyfile=ssl_keyfile,
         forwarded_allow_ips=forwarded_allow_ips,
     )
+    if workers > 1:
+        _serve_workers(market, workers, options)
+        return
     try:
         uvicorn.run(create_app(market.settings, market), **options)
     finally:
+        market.close()
+
+
+def _serve_workers(market: "Market", workers: int, options: dict[str, Any]) -> None:
+    """Serve with several uvicorn workers; this process stays the engine owner beside them."""
+    import threading
+
+    import uvicorn
+
+    from api.app import start_engine_duties
+
+    stop = threading.Event()
+    duties = start_engine_duties(market, stop)
+    # The workers are new processes that read their settings from the environment they inherit.
+    os.environ["DATAMARKET_ENGINE_ROLE"] = "worker"
+    try:
+        uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+    finally:
+        stop.set()
+        for duty in duties:
+            duty.join(timeout=5)
         market.close()
 
 
