@@ -28,7 +28,7 @@ from pydantic import (
 from sqlmodel import Session
 
 import anonymize as an
-from market.datasets import csv_frame, get_dataset, measure_quality
+from market.datasets import content_digest, csv_frame, get_dataset, measure_quality
 from market.errors import Forbidden, InvalidRequest, NotFound
 from market.events import record_event
 from market.models import AnonymizationJob, Dataset, Participant
@@ -299,7 +299,8 @@ def create_anonymized_dataset(
     spec = JobSpec.model_validate(job.spec)
     source = get_dataset(session=session, dataset_id=job.source_dataset_id)
     # The source's declaration does not carry over: generalized values no longer fit it.
-    quality = measure_quality(csv_frame(output.data), public_report=output.public_report)
+    frame = csv_frame(output.data)
+    quality = measure_quality(frame, public_report=output.public_report)
     dataset = Dataset(
         id=dataset_id,
         seller_id=job.seller_id,
@@ -313,6 +314,7 @@ def create_anonymized_dataset(
         size_bytes=len(output.data),
         source_encoding="utf-8",
         sha256=hashlib.sha256(output.data).hexdigest(),
+        content_digest=content_digest(frame),
         quality_score=quality.score,
         quality=quality.to_dict(),
         privacy_k=output.k,

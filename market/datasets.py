@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlmodel import Session, select
 
@@ -47,6 +48,22 @@ def propose_columns(data: bytes) -> dict[str, dict[str, str]]:
     }
 
 
+def content_digest(frame: pd.DataFrame) -> str:
+    """A digest of a table's rows that ignores row order, column order and CSV quoting.
+
+    A delivered copy carries its licence's fingerprint in its row order and quoting
+    (docs/delivery.md), so its bytes differ from the original's while its content does not:
+    uploading a bought copy again is recognised by this digest, not by the bytes' sha256.
+    """
+    columns = sorted(frame.columns)
+    hashes = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(columns).encode())
+    digest.update(b"\x00")
+    digest.update(np.sort(hashes).tobytes())
+    return digest.hexdigest()
+
+
 def require_no_personal_data(parsed: ParsedCsv) -> None:
     """Refuse a `non_personal` upload in which the detector finds identifying columns.
 
@@ -75,6 +92,7 @@ class AnalysedUpload:
     quality_score: int
     # Columns a buyer could link to a person (個人関連情報), by anonymize.linkable.
     linkable_columns: tuple[str, ...] = ()
+    content_digest: str | None = None
 
 
 def require_uploadable(*, seller: Participant, data_class: str) -> None:
@@ -103,7 +121,7 @@ def analyse_upload(
     frame = csv_frame(parsed.data)
     quality = assess(frame, schema, now=now)
     linkable = tuple(found.column for found in detect_linkable(frame))
-    return AnalysedUpload(parsed, quality.to_dict(), quality.score, linkable)
+    return AnalysedUpload(parsed, quality.to_dict(), quality.score, linkable, content_digest(frame))
 
 
 def create_dataset(
@@ -135,6 +153,7 @@ def create_dataset(
         size_bytes=len(parsed.data),
         source_encoding=parsed.source_encoding,
         sha256=hashlib.sha256(parsed.data).hexdigest(),
+        content_digest=analysed.content_digest,
         quality_score=analysed.quality_score,
         quality=analysed.quality,
         data_schema=schema_json(schema),

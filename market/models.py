@@ -96,6 +96,8 @@ class Dataset(SQLModel, table=True):
     size_bytes: int
     source_encoding: str = Field(max_length=20)
     sha256: str = Field(max_length=64)
+    # The rows' content whatever their order, column order or quoting (market/datasets.py).
+    content_digest: str | None = Field(default=None, max_length=64, index=True)
     quality_score: int = 0
     privacy_k: int | None = None
     source_dataset_id: str | None = Field(default=None, foreign_key="dataset.id")

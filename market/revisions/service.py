@@ -83,6 +83,7 @@ def add_revision(
     dataset.size_bytes = len(parsed.data)
     dataset.source_encoding = parsed.source_encoding
     dataset.sha256 = digest
+    dataset.content_digest = analysed.content_digest
     dataset.quality = analysed.quality
     dataset.quality_score = analysed.quality_score
     dataset.linkable_columns = list(analysed.linkable_columns)

@@ -113,7 +113,14 @@ def _require_not_bought(*, session: Session, seller: Participant, dataset: Datas
         .join(Licence, col(Licence.dataset_id) == col(Dataset.id))
         .where(
             Licence.buyer_id == seller.id,
-            Dataset.sha256 == dataset.sha256,
+            or_(
+                Dataset.sha256 == dataset.sha256,
+                # A bought copy's bytes differ (its fingerprint); its content does not.
+                and_(
+                    col(Dataset.content_digest).is_not(None),
+                    Dataset.content_digest == dataset.content_digest,
+                ),
+            ),
             Dataset.seller_id != seller.id,
         )
     ).first()
