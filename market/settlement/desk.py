@@ -30,7 +30,13 @@ from market.settlement.invoices import (
     register_terms,
 )
 from market.settlement.ledger import PAYMENT_CLEARING_ACCOUNT
-from market.settlement.payments import booking, provider_reconcile, relisting, webhooks
+from market.settlement.payments import (
+    booking,
+    proceeds,
+    provider_reconcile,
+    relisting,
+    webhooks,
+)
 from market.settlement.payments.configured import provider_from
 from market.settlement.payments.driver import PaymentDriver
 from market.settlement.payments.provider import Payments, ProviderDeclined, ProviderUnavailable
@@ -163,6 +169,10 @@ class SettlementDesk:
                     session=session, payment=payment, refund=refund, now=utcnow()
                 )
                 self.payments.queue_refund(session=session, payment=payment, refund=refund)
+                if proceeds.book_refund_reversal(session=session, payment=payment, refund=refund):
+                    self.payments.queue_transfer_reversal(
+                        session=session, payment=payment, refund=refund
+                    )
             return refund
 
         refund = self._transaction(work)

@@ -114,11 +114,11 @@ def _require_not_bought(*, session: Session, seller: Participant, dataset: Datas
         .where(
             Licence.buyer_id == seller.id,
             or_(
-                Dataset.sha256 == dataset.sha256,
+                col(Dataset.sha256) == dataset.sha256,
                 # A bought copy's bytes differ (its fingerprint); its content does not.
                 and_(
                     col(Dataset.content_digest).is_not(None),
-                    Dataset.content_digest == dataset.content_digest,
+                    col(Dataset.content_digest) == dataset.content_digest,
                 ),
             ),
             Dataset.seller_id != seller.id,

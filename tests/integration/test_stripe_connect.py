@@ -2,18 +2,23 @@
 (localstripe has no Connect): each request's path, parameters (checked against the SDK's typed
 parameters) and idempotency key. SQLite and PostgreSQL."""
 
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import stripe
 from sqlmodel import Session, select
 
+from market import db
 from market.events import InProcessBus
 from market.models import Invoice, Listing, Participant, Trade
 from market.service import Market
 from market.settings import Settings
 from market.settlement.ledger import trial_balance
+from market.settlement.payments import proceeds
 from market.settlement.payments.stripe_adapter import StripePayments
-from market.settlement.tables import LedgerTransaction, Payment
+from market.settlement.tables import InvoiceRefund, LedgerTransaction, Payment
 from market.trading.commands import PlaceBid
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
 from tests.integration.test_persons_engine import HEALTH, delegating, pool
@@ -22,6 +27,7 @@ from tests.stripe_support import (
     FakeStripe,
     Recorded,
     RecordingHTTPClient,
+    top_level,
     typed_params_problems,
 )
 
@@ -31,9 +37,53 @@ SELLER_ACCOUNT = "acct_1SellerTest"
 BANK_ACCOUNT = "acct_1BankTest"
 
 
+class ReversingStripe(FakeStripe):
+    """The fake Stripe with transfer reversals (`POST /v1/transfers/{id}/reversals`), which
+    the shared fake answers as a new transfer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reversals: list[dict[str, Any]] = []
+        self.refuse_reversals = False
+
+    def _answer(self, request: Recorded) -> tuple[int, dict[str, Any]]:
+        parts = request.path.strip("/").split("/")
+        if parts[1:2] == ["transfers"] and parts[3:] == ["reversals"]:
+            if self.refuse_reversals or parts[2] not in {t["id"] for t in self.transfers}:
+                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
+            reversal = {
+                "id": self._id("trr"),
+                "object": "transfer_reversal",
+                "transfer": parts[2],
+                **request.params,
+            }
+            self.reversals.append(reversal)
+            return 200, reversal
+        return super()._answer(request)
+
+
+REVERSAL_PATH = r"^/v1/transfers/[^/]+/reversals$"
+
+
+def _reversals(recorder: RecordingHTTPClient) -> list[Recorded]:
+    return [r for r in recorder.requests if re.match(REVERSAL_PATH, r.path)]
+
+
+def _call_problems(recorder: RecordingHTTPClient) -> list[str]:
+    """`typed_params_problems`, with transfer reversals checked against their typed params."""
+    allowed = stripe.params.TransferReversalCreateParams.__optional_keys__
+    problems = [
+        f"{r.path}: unknown {sorted(top_level(r.params) - allowed)}"
+        for r in _reversals(recorder)
+        if r.method != "POST" or top_level(r.params) - allowed
+    ]
+    others = [r for r in recorder.requests if not re.match(REVERSAL_PATH, r.path)]
+    return problems + typed_params_problems(others)
+
+
 @pytest.fixture
 def fake() -> FakeStripe:
-    return FakeStripe()
+    return ReversingStripe()
 
 
 @pytest.fixture
@@ -195,8 +245,9 @@ def test_a_held_bid_naming_its_dataset_captures_with_the_fee_and_refunds_reverse
     assert market.settlement.reconcile() == []
 
 
-def _pooled_sale(market: Market) -> tuple[Participant, Trade]:
-    """A card buyer's trade of a bank's pool, approved by its board (the records provided)."""
+def _pooled_sale(market: Market, *, run: bool = True) -> tuple[Participant, Trade]:
+    """A card buyer's trade of a bank's pool, approved by its board (the records provided);
+    with `run`, charged and its share transferred."""
     operator, _ = market.accounts.register(name="Ops", kind="operator")
     bank, _ = market.accounts.register(name="Bank", kind="info_bank")
     market.settlement.set_connected_account(
@@ -221,7 +272,8 @@ def _pooled_sale(market: Market) -> tuple[Participant, Trade]:
     [trade] = market.orders.place_bid(buyer=lab, order=order).trades
     [(_, request)] = market.banks.board(bank=bank)
     market.banks.decide(bank=bank, request_id=request.id, approve=True, reason="承認", member=None)
-    market.settlement.run_payments()
+    if run:
+        market.settlement.run_payments()
     return bank, trade
 
 
@@ -303,3 +355,150 @@ def test_a_transfer_whose_answer_was_lost_is_resent_with_its_key_and_booked_once
     assert len(transferred) == 1
     assert market.settlement.check() == []
     assert market.settlement.reconcile() == []
+
+
+def _bank_books(market: Market, bank: Participant) -> tuple[int, list[str]]:
+    """The bank's payable (what the market owes it) and the kinds of transactions booked."""
+    with Session(market.db) as session:
+        balances = trial_balance(session=session)
+        kinds = [t.kind for t in session.exec(select(LedgerTransaction))]
+    return -balances.get(f"payable:seller:{bank.id}", 0), kinds
+
+
+def _refund(market: Market, invoice: Invoice, amount_yen: int) -> InvoiceRefund:
+    operator, _ = market.accounts.register(name="Refunds", kind="operator")
+    return market.settlement.refund_invoice(
+        operator=operator, invoice_id=invoice.id, amount_yen=amount_yen, reason="complaint"
+    )
+
+
+def test_a_full_refund_of_a_pooled_sale_reverses_the_whole_transfer_once(
+    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe
+) -> None:
+    bank, trade = _pooled_sale(market)
+    payment, invoice = _of_trade(market, trade)
+    refund = _refund(market, invoice, invoice.amount_yen)
+    market.settlement.run_payments()
+
+    [reversal] = _reversals(recorder)
+    share = proceeds.transfer_share(invoice)
+    assert reversal.path == f"/v1/transfers/{payment.transfer_id}/reversals"
+    assert reversal.params == {"amount": str(share), "metadata[payment_id]": payment.id}
+    assert reversal.idempotency_key == f"dm_trade_{trade.id}_transfer_reversal:{refund.id}_1"
+    assert [r["transfer"] for r in fake.reversals] == [payment.transfer_id]
+    assert _call_problems(recorder) == []
+    owed, kinds = _bank_books(market, bank)
+    assert owed == 0
+    assert kinds.count("payment.transfer_reversed") == 1
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []
+
+
+def test_a_partial_refund_reverses_the_banks_part_and_a_lost_answer_is_resent_with_its_key(
+    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe
+) -> None:
+    bank, trade = _pooled_sale(market)
+    _, invoice = _of_trade(market, trade)
+    fake.faults.append(("POST", "/reversals", "lost"))
+    amount = invoice.amount_yen // 3
+    refund = _refund(market, invoice, amount)
+    market.settlement.run_payments()  # resent: the first answer was lost
+    market.settlement.run_payments()  # answered: nothing more is sent
+
+    sent = _reversals(recorder)
+    key = f"dm_trade_{trade.id}_transfer_reversal:{refund.id}_1"
+    assert [r.idempotency_key for r in sent] == [key, key]
+    # The market's fee and its tax are taken back rounded down; the bank's part is the rest.
+    bank_part = (
+        amount
+        - invoice.fee_yen * amount // invoice.amount_yen
+        - invoice.fee_tax_yen * amount // invoice.amount_yen
+    )
+    assert 0 < bank_part < proceeds.transfer_share(invoice)
+    assert {r.params["amount"] for r in sent} == {str(bank_part)}
+    assert len(fake.reversals) == 1 and fake.reversals[0]["amount"] == str(bank_part)
+    assert _call_problems(recorder) == []
+    owed, kinds = _bank_books(market, bank)
+    assert owed == 0
+    assert kinds.count("payment.transfer_reversed") == 1
+
+    # The rest refunded later reverses what is left of the transfer, exactly.
+    _refund(market, invoice, invoice.amount_yen - amount)
+    reversed_yen = sum(int(r["amount"]) for r in fake.reversals)
+    assert reversed_yen == proceeds.transfer_share(invoice)
+    owed, _ = _bank_books(market, bank)
+    assert owed == 0
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_a_refund_before_the_transfer_leaves_the_transfer_only_what_is_left(
+    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe, whole: bool
+) -> None:
+    bank, trade = _pooled_sale(market, run=False)
+    with db.unit_of_work(market.db) as session:
+        [payment] = proceeds.charge_pooled_trades(session=session)
+        payment_id = payment.id
+    market.settlement.payments.advance(payment_id)  # charged; its share not transferred yet
+    payment, invoice = _of_trade(market, trade)
+    assert (payment.status, payment.transfer_id, _transfers(recorder)) == ("succeeded", None, [])
+
+    amount = invoice.amount_yen if whole else invoice.amount_yen // 2
+    refund = _refund(market, invoice, amount)  # its payment run transfers what is left
+    market.settlement.run_payments()
+
+    left = proceeds.transfer_share(invoice) - proceeds.bank_part(refund)
+    transfers = _transfers(recorder)
+    if whole:
+        assert left == 0 and transfers == [] and fake.transfers == []
+    else:
+        assert [t.params["amount"] for t in transfers] == [str(left)]
+        assert left > 0
+    assert _reversals(recorder) == []
+    assert _call_problems(recorder) == []
+    owed, kinds = _bank_books(market, bank)
+    assert owed == 0
+    assert "payment.transfer_reversed" not in kinds
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []
+
+
+@pytest.mark.parametrize(("fault", "whole"), [("timeout", False), ("lost", True)])
+def test_a_refund_while_the_transfers_answer_is_missing_reverses_the_transfer_once_made(
+    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe, fault: str, whole: bool
+) -> None:
+    fake.faults.append(("POST", "/v1/transfers", fault))
+    bank, trade = _pooled_sale(market)
+    payment, invoice = _of_trade(market, trade)
+    assert payment.transfer_id is None
+    amount = invoice.amount_yen if whole else invoice.amount_yen // 2
+
+    refund = _refund(market, invoice, amount)  # the transfer is resent first
+    payment, _ = _of_trade(market, trade)
+    share = proceeds.transfer_share(invoice)
+    # The transfer keeps its terms under its key; the refund's part is reversed after it.
+    assert {t.params["amount"] for t in _transfers(recorder)} == {str(share)}
+    [reversal] = _reversals(recorder)
+    assert reversal.path == f"/v1/transfers/{payment.transfer_id}/reversals"
+    assert reversal.params["amount"] == str(proceeds.bank_part(refund))
+    assert len(fake.transfers) == 1 and payment.transfer_id == fake.transfers[0]["id"]
+    owed, _ = _bank_books(market, bank)
+    assert owed == 0
+    assert market.settlement.check() == []
+    assert market.settlement.reconcile() == []
+
+
+def test_a_reversal_the_provider_refuses_is_not_retried_and_reconcile_lists_it(
+    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe
+) -> None:
+    _, trade = _pooled_sale(market)
+    payment, invoice = _of_trade(market, trade)
+    fake.refuse_reversals = True
+    _refund(market, invoice, invoice.amount_yen)
+    market.settlement.run_payments()
+
+    assert len(_reversals(recorder)) == 1 and fake.reversals == []
+    [mismatch] = market.settlement.reconcile()
+    assert (mismatch.kind, mismatch.reference) == ("state_mismatch", payment.id)
+    assert "reversal of the transfer to the bank was refused" in mismatch.detail

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from market import db
@@ -30,7 +30,8 @@ from market.settlement.tables import InvoiceRefund, Payment, PaymentAccount, Pay
 
 log = logging.getLogger("datamarket.payments")
 REFUND = booking.REFUND_OPERATION
-TRANSFER = "transfer"
+TRANSFER = proceeds.TRANSFER_OPERATION
+REVERSAL = proceeds.REVERSAL_OPERATION
 
 
 def idempotency_key(*, payment: Payment, operation: str, attempt: int) -> str:
@@ -151,22 +152,32 @@ class PaymentDriver:
             except ProviderUnavailable:
                 waiting += 1
         waiting += self._transfer_shares()
+        waiting += self._send_reversals()
         self._book_fees()
         return waiting
 
     def _transfer_shares(self) -> int:
         """Transfer each paid pooled sale's share to its bank's connected account (separate
         charges and transfers); returns how many transfers wait for an answer. A transfer the
-        provider refused is left to an operator (`datamarket settlement reconcile` lists it)."""
+        provider refused is left to an operator (`datamarket settlement reconcile` lists it).
+        A sale refunded before its transfer was sent transfers only what is left of the share."""
         with Session(self.db) as session:
             refused = select(PaymentAttempt.payment_id).where(
                 PaymentAttempt.operation == TRANSFER, PaymentAttempt.status == "failed"
+            )
+            unanswered = select(PaymentAttempt.payment_id).where(
+                PaymentAttempt.operation == TRANSFER, PaymentAttempt.status == "sent"
             )
             due = session.exec(
                 select(Payment.id).where(
                     Payment.status == "succeeded",
                     col(Payment.transfer_to).is_not(None),
                     col(Payment.transfer_id).is_(None),
+                    # Refunded in full before any transfer was sent: nothing is left to pay.
+                    or_(
+                        col(Payment.refunded_yen) < col(Payment.capture_yen),
+                        col(Payment.id).in_(unanswered),
+                    ),
                     col(Payment.id).not_in(refused),
                 )
             ).all()
@@ -175,12 +186,22 @@ class PaymentDriver:
             with Session(self.db) as session:
                 payment = session.get(Payment, payment_id)
                 invoice = session.get(Invoice, payment.invoice_id or "") if payment else None
-            if payment is None or invoice is None or payment.trade_id is None:
+                left = (
+                    proceeds.transfer_amount(session=session, payment=payment, invoice=invoice)
+                    if payment is not None and invoice is not None
+                    else 0
+                )
+            if payment is None or invoice is None or payment.trade_id is None or left <= 0:
                 continue
             attempt, _, fresh = self._attempt(payment, TRANSFER)
+            with Session(self.db) as session:
+                amount = proceeds.transfer_amount(session=session, payment=fresh, invoice=invoice)
+            if amount <= 0:
+                self._settle_attempt(attempt.id, "succeeded", "nothing left to transfer")
+                continue
             try:
                 transfer_id = self.provider.transfer(
-                    amount_yen=proceeds.transfer_share(invoice),
+                    amount_yen=amount,
                     destination=fresh.transfer_to or "",
                     transfer_group=proceeds.transfer_group(payment.trade_id),
                     source_charge=fresh.charge_id,
@@ -191,12 +212,7 @@ class PaymentDriver:
                 waiting += 1
                 continue
             except ProviderDeclined as declined:
-                with db.unit_of_work(self.db) as session:
-                    row = session.get(PaymentAttempt, attempt.id)
-                    if row is not None:
-                        row.status, row.detail = "failed", declined.reason[:300]
-                        row.finished_at = self.now()
-                        session.add(row)
+                self._settle_attempt(attempt.id, "failed", declined.reason)
                 continue
             with db.unit_of_work(self.db) as session:
                 row = session.get(PaymentAttempt, attempt.id)
@@ -204,8 +220,72 @@ class PaymentDriver:
                     row.status, row.finished_at = "succeeded", self.now()
                     session.add(row)
                 proceeds.book_transfer(
-                    session=session, payment_id=payment.id, transfer_id=transfer_id
+                    session=session,
+                    payment_id=payment.id,
+                    transfer_id=transfer_id,
+                    amount_yen=amount,
                 )
+        return waiting
+
+    def _settle_attempt(self, attempt_id: str, status: str, detail: str | None = None) -> None:
+        with db.unit_of_work(self.db) as session:
+            row = session.get(PaymentAttempt, attempt_id)
+            if row is not None:
+                row.status, row.finished_at = status, self.now()
+                row.detail = detail[:300] if detail else None
+                session.add(row)
+
+    def queue_transfer_reversal(
+        self, *, session: Session, payment: Payment, refund: InvoiceRefund
+    ) -> None:
+        """Commit the call reversing a pooled sale's transfer for a refund, with the refund and
+        its booking (`proceeds.book_refund_reversal`); sent after the commit."""
+        operation = f"{REVERSAL}{refund.id}"
+        session.add(
+            PaymentAttempt(
+                payment_id=payment.id,
+                operation=operation,
+                attempt=1,
+                idempotency_key=idempotency_key(payment=payment, operation=operation, attempt=1),
+            )
+        )
+
+    def _send_reversals(self) -> int:
+        """Send each queued transfer reversal once its transfer is made; returns how many wait
+        for an answer. An unanswered one is resent with its key; a refusal is kept on the
+        attempt for an operator (`datamarket settlement reconcile` lists it)."""
+        with Session(self.db) as session:
+            queued = session.exec(
+                select(PaymentAttempt, Payment)
+                .join(Payment, col(Payment.id) == col(PaymentAttempt.payment_id))
+                .where(
+                    PaymentAttempt.status == "sent",
+                    col(PaymentAttempt.operation).startswith(REVERSAL),
+                    col(Payment.transfer_id).is_not(None),
+                )
+                .order_by(col(PaymentAttempt.created_at))
+            ).all()
+            calls = []
+            for attempt, payment in queued:
+                refund = session.get(InvoiceRefund, attempt.operation.removeprefix(REVERSAL))
+                if refund is not None:
+                    calls.append((attempt, payment, proceeds.bank_part(refund)))
+        waiting = 0
+        for attempt, payment, amount in calls:
+            try:
+                reversal_id = self.provider.reverse_transfer(
+                    transfer_id=payment.transfer_id or "",
+                    amount_yen=amount,
+                    metadata={"payment_id": payment.id},
+                    key=attempt.idempotency_key,
+                )
+            except ProviderUnavailable:
+                waiting += 1
+                continue
+            except ProviderDeclined as declined:
+                self._settle_attempt(attempt.id, "failed", declined.reason)
+                continue
+            self._settle_attempt(attempt.id, "succeeded", reversal_id)
         return waiting
 
     def _book_fees(self) -> None:

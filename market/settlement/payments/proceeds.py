@@ -1,6 +1,7 @@
 """What follows a card charge with the market's own money at the provider: the provider's
 processing fee (from the charge's balance transaction), and a bank's pooled sale, charged on the
-platform, paying the bank its share by a Transfer (Stripe's separate charges and transfers).
+platform, paying the bank its share by a Transfer (Stripe's separate charges and transfers),
+and a refund of such a sale taking the bank's part of it back by a reversal of that Transfer.
 
 Nothing here calls the provider: the driver (`driver.py`) makes the calls and books their
 answers with these, each once, by a conditional update.
@@ -21,7 +22,11 @@ from market.settlement.ledger import (
 )
 from market.settlement.payments.booking import charge_trade
 from market.settlement.reconcile import PROVIDER_FEE
-from market.settlement.tables import Payment
+from market.settlement.tables import InvoiceRefund, Payment, PaymentAttempt
+
+TRANSFER_OPERATION = "transfer"
+# The operation of a transfer reversal's provider call: `transfer_reversal:<refund id>`.
+REVERSAL_OPERATION = "transfer_reversal:"
 
 
 def transfer_group(trade_id: str) -> str:
@@ -56,9 +61,9 @@ def charge_pooled_trades(*, session: Session) -> list[Payment]:
     return bound
 
 
-def book_transfer(*, session: Session, payment_id: str, transfer_id: str) -> bool:
+def book_transfer(*, session: Session, payment_id: str, transfer_id: str, amount_yen: int) -> bool:
     """Book the transfer of a pooled sale's share to the bank once (a conditional update):
-    Dr the bank's payable / Cr `clearing:payments`."""
+    Dr the bank's payable / Cr `clearing:payments`, for the amount transferred."""
     result = session.execute(
         update(Payment)
         .where(col(Payment.id) == payment_id, col(Payment.transfer_id).is_(None))
@@ -70,12 +75,11 @@ def book_transfer(*, session: Session, payment_id: str, transfer_id: str) -> boo
     invoice = session.get(Invoice, payment.invoice_id) if payment and payment.invoice_id else None
     if invoice is None:
         return True
-    share = transfer_share(invoice)
     post(
         session,
         [
-            Posting(payable(invoice.seller_id or ""), debit_yen=share),
-            Posting(PAYMENT_CLEARING_ACCOUNT, credit_yen=share),
+            Posting(payable(invoice.seller_id or ""), debit_yen=amount_yen),
+            Posting(PAYMENT_CLEARING_ACCOUNT, credit_yen=amount_yen),
         ],
         memo=f"transfer {transfer_id} of payment {payment_id} to the bank",
         kind="payment.transferred",
@@ -87,6 +91,77 @@ def book_transfer(*, session: Session, payment_id: str, transfer_id: str) -> boo
 def transfer_share(invoice: Invoice) -> int:
     """The seller's share of an invoice: its total less the market's fee and the fee's tax."""
     return invoice.amount_yen - invoice.fee_yen - invoice.fee_tax_yen
+
+
+def bank_part(refund: InvoiceRefund) -> int:
+    """The bank's part of a refund: what the refund takes back from its payable (the refund
+    less the market's fee and the fee's tax parts, which are rounded down)."""
+    return refund.amount_yen - refund.fee_yen - refund.fee_tax_yen
+
+
+def _refunds_of(session: Session, invoice_id: str) -> list[InvoiceRefund]:
+    return list(
+        session.exec(select(InvoiceRefund).where(InvoiceRefund.invoice_id == invoice_id)).all()
+    )
+
+
+def _reversal_refund_ids(session: Session, payment_id: str) -> set[str]:
+    operations = session.exec(
+        select(PaymentAttempt.operation).where(
+            PaymentAttempt.payment_id == payment_id,
+            col(PaymentAttempt.operation).startswith(REVERSAL_OPERATION),
+        )
+    ).all()
+    return {operation.removeprefix(REVERSAL_OPERATION) for operation in operations}
+
+
+def transfer_amount(*, session: Session, payment: Payment, invoice: Invoice) -> int:
+    """What the transfer of a pooled sale pays the bank: its share less the bank's part of
+    each refund booked before the transfer was sent (those after it reverse the transfer).
+
+    The same on every resend of one transfer attempt: a refund booked once the attempt exists
+    gets a reversal, so it leaves this amount alone.
+    """
+    reversed_ids = _reversal_refund_ids(session, payment.id)
+    before = sum(bank_part(r) for r in _refunds_of(session, invoice.id) if r.id not in reversed_ids)
+    return max(transfer_share(invoice) - before, 0)
+
+
+def book_refund_reversal(*, session: Session, payment: Payment, refund: InvoiceRefund) -> int:
+    """In a refund's transaction: when the pooled sale's transfer was sent (or made), book the
+    reversal of the bank's part of the refund, Dr `clearing:payments` / Cr the bank's payable,
+    mirroring the transfer's booking; returns the yen to reverse (0: nothing to reverse, the
+    transfer not being sent yet pays only what is left).
+
+    The payment row is locked first, so a transfer being sent at the same moment is either
+    seen here or sent for the reduced amount.
+    """
+    if payment.transfer_to is None:
+        return 0
+    fresh = session.exec(select(Payment).where(Payment.id == payment.id).with_for_update()).one()
+    sent = session.exec(
+        select(PaymentAttempt.id).where(
+            PaymentAttempt.payment_id == fresh.id,
+            PaymentAttempt.operation == TRANSFER_OPERATION,
+            col(PaymentAttempt.status).in_(("sent", "succeeded")),
+        )
+    ).first()
+    amount = bank_part(refund)
+    if (sent is None and fresh.transfer_id is None) or amount <= 0:
+        return 0
+    invoice = session.get(Invoice, fresh.invoice_id or "")
+    bank_id = (invoice.seller_id or "") if invoice is not None else ""
+    post(
+        session,
+        [
+            Posting(PAYMENT_CLEARING_ACCOUNT, debit_yen=amount),
+            Posting(payable(bank_id), credit_yen=amount),
+        ],
+        memo=f"transfer to the bank reversed for refund {refund.id}",
+        kind="payment.transfer_reversed",
+        reference_id=refund.id,
+    )
+    return amount
 
 
 def book_provider_fee(*, session: Session, payment_id: str, fee_yen: int) -> bool:

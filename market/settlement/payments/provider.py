@@ -88,6 +88,12 @@ class Payments(Protocol):
         """Move money from the platform to a connected account; returns the Transfer's id."""
         ...
 
+    def reverse_transfer(
+        self, *, transfer_id: str, amount_yen: int, metadata: dict[str, str], key: str
+    ) -> str:
+        """Take (part of) a Transfer back from the connected account; returns the reversal's id."""
+        ...
+
     def refunded_elsewhere(self, *, intent_id: str, captured_yen: int) -> int:
         """Yen refunded on the PaymentIntent by refunds the market did not ask for."""
         ...
@@ -131,6 +137,9 @@ class InvoiceOnly:
         raise self._refuse()
 
     def transfer(self, **_: object) -> str:
+        raise self._refuse()
+
+    def reverse_transfer(self, **_: object) -> str:
         raise self._refuse()
 
     def refunded_elsewhere(self, *, intent_id: str, captured_yen: int) -> int:

@@ -12,6 +12,7 @@ the market never received; the next payment run settles it).
 from sqlmodel import Session, col, select
 
 from market.models import Invoice
+from market.settlement.payments.proceeds import REVERSAL_OPERATION, TRANSFER_OPERATION
 from market.settlement.payments.provider import IntentState, Payments
 from market.settlement.reconcile import Mismatch
 from market.settlement.tables import Payment, PaymentAttempt
@@ -93,13 +94,27 @@ def _compare(session: Session, payment: Payment, state: IntentState) -> list[Mis
 
 
 def _refused_transfers(session: Session) -> list[Mismatch]:
-    """Paid pooled sales whose transfer to the bank the provider refused (left to operators)."""
+    """Paid pooled sales whose transfer to the bank, or a refund's reversal of it, the provider
+    refused (left to operators)."""
     refused = session.exec(
         select(PaymentAttempt).where(
-            PaymentAttempt.operation == "transfer", PaymentAttempt.status == "failed"
+            PaymentAttempt.operation == TRANSFER_OPERATION, PaymentAttempt.status == "failed"
         )
     ).all()
-    problems = []
+    reversals = session.exec(
+        select(PaymentAttempt).where(
+            col(PaymentAttempt.operation).startswith(REVERSAL_OPERATION),
+            PaymentAttempt.status == "failed",
+        )
+    ).all()
+    problems = [
+        Mismatch(
+            "state_mismatch",
+            attempt.payment_id,
+            f"refunded, but the reversal of the transfer to the bank was refused: {attempt.detail}",
+        )
+        for attempt in reversals
+    ]
     for attempt in refused:
         payment = session.get(Payment, attempt.payment_id)
         if payment is not None and payment.transfer_id is None:

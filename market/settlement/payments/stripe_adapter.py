@@ -264,6 +264,20 @@ class StripePayments:
         )
         return str(made.id)
 
+    def reverse_transfer(
+        self, *, transfer_id: str, amount_yen: int, metadata: dict[str, str], key: str
+    ) -> str:
+        # POST /v1/transfers/{id}/reversals, as `stripe.Transfer.create_reversal` sends it, on
+        # this adapter's client (its key, base address and HTTP client).
+        reversal = self._call(
+            lambda: self.client.v1.transfers.reversals.create(
+                transfer_id,
+                {"amount": amount_yen, "metadata": metadata},
+                {"idempotency_key": key},
+            )
+        )
+        return str(reversal.id)
+
     def refunded_elsewhere(self, *, intent_id: str, captured_yen: int) -> int:
         """Yen refunded on the PaymentIntent by refunds without the market's metadata (made in
         Stripe's dashboard), whatever became of the market's own refund calls."""
