@@ -8,7 +8,7 @@ Each difference is a `Mismatch` of one of four kinds.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -53,10 +53,13 @@ def net_by_account(lines: Iterable[Posting]) -> dict[str, int]:
     return {account: yen for account, yen in totals.items() if yen}
 
 
-def _ledger(session: Session) -> dict[str, list[tuple[LedgerTransaction, dict[str, int]]]]:
-    """Invoice-related transactions by the invoice or refund they name, with their net lines."""
+def _ledger(
+    session: Session, kinds: Sequence[str] = KINDS
+) -> dict[str, list[tuple[LedgerTransaction, dict[str, int]]]]:
+    """Transactions of `kinds` (default: the invoice-related ones) by the record they name,
+    with their net lines."""
     headers = session.exec(
-        select(LedgerTransaction).where(col(LedgerTransaction.kind).in_(KINDS))
+        select(LedgerTransaction).where(col(LedgerTransaction.kind).in_(kinds))
     ).all()
     lines: dict[str, list[Posting]] = defaultdict(list)
     ids = [h.id for h in headers]
@@ -103,21 +106,7 @@ def _one(
 def _provider_fees(session: Session) -> list[Mismatch]:
     """Each card payment's processing fee against its one `payment.provider_fee` transaction
     (Dr `expense:provider_fees` / Cr `clearing:payments`); none for a fee unknown or of 0."""
-    headers = session.exec(
-        select(LedgerTransaction).where(LedgerTransaction.kind == PROVIDER_FEE)
-    ).all()
-    lines: dict[str, list[Posting]] = defaultdict(list)
-    ids = [h.id for h in headers]
-    for start in range(0, len(ids), 500):
-        for entry in session.exec(
-            select(LedgerEntry).where(col(LedgerEntry.transaction_id).in_(ids[start : start + 500]))
-        ):
-            lines[entry.transaction_id].append(
-                Posting(entry.account, entry.debit_yen, entry.credit_yen)
-            )
-    booked: dict[str, list[tuple[LedgerTransaction, dict[str, int]]]] = defaultdict(list)
-    for header in headers:
-        booked[header.reference_id or ""].append((header, net_by_account(lines[header.id])))
+    booked = _ledger(session, (PROVIDER_FEE,))
     charged = session.exec(
         select(Payment.id, Payment.provider_fee_yen).where(col(Payment.provider_fee_yen) > 0)
     ).all()
