@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from market.errors import Forbidden
@@ -13,7 +14,7 @@ from market.service import Market
 _bearer = HTTPBearer(auto_error=False, description="API key: dm_<id>_<secret>")
 
 
-def get_market(request: Request) -> Market:
+async def get_market(request: Request) -> Market:
     market: Market = request.app.state.market
     return market
 
@@ -21,20 +22,27 @@ def get_market(request: Request) -> Market:
 MarketDep = Annotated[Market, Depends(get_market)]
 
 
-def current_participant(
+async def current_participant(
     market: MarketDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Participant:
+    """The caller. Async, so a key verified recently costs no threadpool hop: verified keys
+    are kept for a few seconds (market/auth_cache.py; revocation evicts them) and only a key
+    not in memory is checked against the database, in the threadpool."""
     if credentials is None:
         raise InvalidApiKey("send your API key as 'Authorization: Bearer dm_<id>_<secret>'")
-    # Verified keys are kept for a few seconds (market/auth_cache.py); revocation evicts them.
-    return market.key_cache.authenticate(credentials.credentials, market.accounts.authenticate)
+    known = market.key_cache.cached(credentials.credentials)
+    if known is not None:
+        return known
+    return await run_in_threadpool(
+        market.key_cache.authenticate, credentials.credentials, market.accounts.authenticate
+    )
 
 
 CurrentParticipant = Annotated[Participant, Depends(current_participant)]
 
 
-def operator_user(participant: CurrentParticipant) -> Participant:
+async def operator_user(participant: CurrentParticipant) -> Participant:
     if participant.kind != "operator":
         raise Forbidden("this endpoint is for market operators")
     return participant

@@ -40,8 +40,10 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_query_parameters(request: Request) -> None:
-    """Refuse a query parameter the endpoint does not take: a mistyped filter must not be ignored."""
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """Refuse a query parameter the endpoint does not take: a mistyped filter must not be ignored.
+
+    Async (no I/O): every request runs it, and a sync dependency costs a threadpool hop."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

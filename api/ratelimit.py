@@ -10,10 +10,12 @@ from typing import Any
 
 import redis
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CurrentParticipant
 from api.problems import problem
+from market.models import Participant
 from market.ratelimit import InProcessBuckets, RateLimiter, RedisBuckets
 from market.settings import Settings
 
@@ -53,12 +55,19 @@ def _limit_registration(request: Request) -> None:
     )
 
 
-def _limit_order_entry(request: Request, participant: CurrentParticipant) -> None:
+async def _limit_order_entry(request: Request, participant: CurrentParticipant) -> None:
+    """Async: order entry is the hot path, and an in-process decision needs no threadpool hop
+    (a Redis store's round trips go to the threadpool)."""
     limiter = _limiter(request)
+    if limiter.in_memory:
+        _take_order_entry(limiter, participant, request.scope)
+    else:
+        await run_in_threadpool(_take_order_entry, limiter, participant, request.scope)
+
+
+def _take_order_entry(limiter: RateLimiter, participant: Participant, scope: Scope) -> None:
     limiter.require("order_entry", f"participant:{participant.id}", "orders and cancels")
-    limiter.require(
-        "order_entry", f"address:{client_address(request.scope)}", "orders from your address"
-    )
+    limiter.require("order_entry", f"address:{client_address(scope)}", "orders from your address")
 
 
 def _limit_uploads(request: Request, participant: CurrentParticipant) -> None:

@@ -103,18 +103,26 @@ class ApiKeyCache:
         """Whether entries are kept now (a TTL, and with Redis a live subscription)."""
         return self.ttl_seconds > 0 and (self._redis is None or self._subscribed.is_set())
 
-    def authenticate(self, presented: str, verify: Callable[[str], Participant]) -> Participant:
-        """The participant of a live key: from memory when verified recently, else `verify`."""
-        key_id = _key_id(presented)
-        digest = hashlib.sha256(presented.encode()).digest()
-        entry = self._entries.get(key_id)
+    def cached(self, presented: str) -> Participant | None:
+        """The participant of a key verified recently, from memory; None when it must be
+        verified (no database work here: async handlers call it on the event loop)."""
+        entry = self._entries.get(_key_id(presented))
         if (
             entry is not None
-            and hmac.compare_digest(entry.digest, digest)
+            and hmac.compare_digest(entry.digest, hashlib.sha256(presented.encode()).digest())
             and entry.expires_at > self._clock()
         ):
             self.hits += 1
             return entry.participant
+        return None
+
+    def authenticate(self, presented: str, verify: Callable[[str], Participant]) -> Participant:
+        """The participant of a live key: from memory when verified recently, else `verify`."""
+        known = self.cached(presented)
+        if known is not None:
+            return known
+        key_id = _key_id(presented)
+        digest = hashlib.sha256(presented.encode()).digest()
         generation = self._generation
         participant = verify(presented)
         if self.caching:

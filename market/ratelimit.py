@@ -164,6 +164,12 @@ class RateLimiter:
         self.enabled = enabled
         self.clock = clock
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether a decision needs no I/O (limits off, or the in-process store), so an async
+        caller may take it on the event loop."""
+        return not self.enabled or isinstance(self.store, InProcessBuckets)
+
     def take(self, action: str, subject: str, cost: int = 1) -> Decision:
         """Count one `action` by `subject` (cost 0 only asks)."""
         if not self.enabled:

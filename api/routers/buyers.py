@@ -3,6 +3,7 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
@@ -24,7 +25,7 @@ from api.schemas import (
     TradePublic,
 )
 from market.delivery.desk import Delivery
-from market.models import Bid, Invoice, Licence, Trade
+from market.models import Bid, Invoice, Licence, Participant, Trade
 from market.service import Market
 from market.settlement.tables import InvoiceRefund
 from market.trading.desk import BidOutcome
@@ -43,7 +44,7 @@ ANONYMIZED_NOTICE = (
 
 
 @router.post("/bids", response_model=BidResult, status_code=201, dependencies=[ORDER_ENTRY_LIMIT])
-def place_bid(
+async def place_bid(
     body: BidCreate,
     market: MarketDep,
     buyer: CurrentParticipant,
@@ -52,6 +53,27 @@ def place_bid(
     idempotency_key: IdempotencyKey = None,
 ) -> BidResult:
     """Bid for licences; trades at once against eligible asks, or rests in the book."""
+    if idempotency_key is None:
+        # The order-entry hot path: the request awaits the engine's answer on the event loop.
+        outcome = await market.orders.place_bid_async(buyer=buyer, order=body.command())
+        trades = (
+            await run_in_threadpool(_for_buyer, market, outcome.trades) if outcome.trades else []
+        )
+        return BidResult(bid=BidPublic.model_validate(outcome.bid), trades=trades)
+    return await run_in_threadpool(
+        _place_bid_once, market, buyer, body, request, response, idempotency_key
+    )
+
+
+def _place_bid_once(
+    market: Market,
+    buyer: Participant,
+    body: BidCreate,
+    request: Request,
+    response: Response,
+    idempotency_key: str,
+) -> BidResult:
+    """A bid with an Idempotency-Key: a retry is answered with the first response."""
 
     def render(_: Session, outcome: BidOutcome) -> BidResult:
         return BidResult(
@@ -74,9 +96,9 @@ def place_bid(
 
 
 @router.delete("/bids/{bid_id}", response_model=BidPublic, dependencies=[ORDER_ENTRY_LIMIT])
-def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid:
+async def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid:
     """Withdraw an open bid; licences already bought stay valid."""
-    return market.orders.cancel_bid(buyer=buyer, bid_id=bid_id)
+    return await market.orders.cancel_bid_async(buyer=buyer, bid_id=bid_id)
 
 
 @router.patch("/bids/{bid_id}", response_model=BidResult, dependencies=[ORDER_ENTRY_LIMIT])

@@ -8,6 +8,7 @@ database, so the API answers exactly as a single process would. The worker never
 single-owner lock and never touches the engine.
 """
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -149,6 +150,13 @@ class ForwardingOrderDesk(OrderDesk):
         return self._trades(reply["trade_ids"])
 
     # amendments and cancels
+    async def place_bid_async(self, *, buyer: Participant, order: PlaceBid) -> BidOutcome:
+        """Forwarded over a blocking channel: in a worker thread."""
+        return await asyncio.to_thread(self.place_bid, buyer=buyer, order=order)
+
+    async def cancel_bid_async(self, *, buyer: Participant, bid_id: str) -> Bid:
+        return await asyncio.to_thread(self.cancel_bid, buyer=buyer, bid_id=bid_id)
+
     def cancel_bid(self, *, buyer: Participant, bid_id: str) -> Bid:
         reply = self._call("cancel_bid", buyer.id, {"bid_id": bid_id})
         return self._row(Bid, reply["bid_id"])

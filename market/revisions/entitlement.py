@@ -12,8 +12,11 @@ it may buy that one.
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from market.errors import Forbidden, NotFound
@@ -117,34 +120,62 @@ def live_licences(
 
 
 def _covers_current(licence: Licence, current: int) -> bool:
+    return _covers(licence.revision, licence.covers, current)
+
+
+def _covers(revision: int, covers: str, current: int) -> bool:
     # A live "updates" licence covers whatever is published while it lives, the newest included.
-    return licence.revision == current or (
-        licence.covers == "updates" and current > licence.revision
-    )
+    return revision == current or (covers == "updates" and current > revision)
 
 
 def held_datasets(
     *, session: Session, buyer: Participant, instrument: str, purpose: str
 ) -> frozenset[str]:
     """Datasets of an instrument whose current revision the buyer already licenses for a purpose
-    (live licences): a bid for any datasets of the instrument skips them."""
+    (live licences): a bid for any datasets of the instrument skips them.
+
+    Every bid asks, so this is one Core statement on the session's connection (each live
+    licence with its dataset's current revision), not ORM objects.
+    """
     category, _, data_class = instrument.rpartition("/")
-    held = session.exec(
-        select(Licence)
+    rows = session.connection().execute(
+        _held_statement(),
+        {
+            "buyer_id": buyer.id,
+            "purpose": purpose,
+            "category": category,
+            "data_class": data_class,
+            "now": utcnow(),
+        },
+    )
+    return frozenset(
+        dataset_id
+        for dataset_id, revision, covers, newest in rows
+        if _covers(revision, covers, newest or 1)
+    )
+
+
+_LICENCE = Licence.__table__  # type: ignore[attr-defined]
+
+
+@cache
+def _held_statement() -> Select[Any]:
+    """`held_datasets`' statement, built once (building it costs more than running it)."""
+    current = (
+        sa_select(func.max(col(DatasetRevision.number)))
+        .where(col(DatasetRevision.dataset_id) == col(Licence.dataset_id))
+        .scalar_subquery()
+    )
+    return (
+        sa_select(col(Licence.dataset_id), col(Licence.revision), col(Licence.covers), current)
         .join(Dataset, col(Dataset.id) == col(Licence.dataset_id))
         .where(
-            Licence.buyer_id == buyer.id,
-            Licence.purpose == purpose,
-            Dataset.category == category,
-            Dataset.data_class == data_class,
-            live_licence(utcnow()),
+            col(Licence.buyer_id) == bindparam("buyer_id"),
+            col(Licence.purpose) == bindparam("purpose"),
+            col(Dataset.category) == bindparam("category"),
+            col(Dataset.data_class) == bindparam("data_class"),
+            live_licence(bindparam("now", type_=_LICENCE.c.expires_at.type)),
         )
-    ).all()
-    current = _current_revisions(session, {licence.dataset_id for licence in held})
-    return frozenset(
-        licence.dataset_id
-        for licence in held
-        if _covers_current(licence, current.get(licence.dataset_id, 1))
     )
 
 

@@ -7,14 +7,18 @@ new invoices as they are issued, oldest first. Each grant and deposit is an audi
 action.
 """
 
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from market.audit import record_operator_action
 from market.errors import CreditLimitExceeded, InvalidRequest, NotFound
 from market.events import record_event
-from market.models import Invoice, Participant
+from market.models import Invoice, LedgerEntry, Participant
 from market.money import MAX_YEN
-from market.settlement.invoices import claim_invoice_payment, outstanding_yen, payment_postings
+from market.settlement.invoices import claim_invoice_payment, payment_postings
 from market.settlement.ledger import (
     CASH_ACCOUNT,
     Posting,
@@ -32,13 +36,36 @@ def deposit_balance_yen(*, session: Session, buyer_id: str) -> int:
 
 
 def available_yen(*, session: Session, buyer: Participant, reserved_yen: int) -> int:
-    """What the buyer may still commit to new bids."""
-    return (
-        buyer.credit_limit_yen
-        + deposit_balance_yen(session=session, buyer_id=buyer.id)
-        - outstanding_yen(session=session, buyer_id=buyer.id)
-        - reserved_yen
+    """What the buyer may still commit to new bids: one Core statement, since every bid asks."""
+    row = (
+        session.connection()
+        .execute(_BALANCES, {"account": deposit_account(buyer.id), "buyer_id": buyer.id})
+        .one()
     )
+    return buyer.credit_limit_yen + int(row[0]) - int(row[1]) - reserved_yen
+
+
+def _balances() -> Select[Any]:
+    """The buyer's deposit balance and unpaid invoices, bound to `account` and `buyer_id`."""
+    entries = LedgerEntry.__table__  # type: ignore[attr-defined]
+    invoices = Invoice.__table__  # type: ignore[attr-defined]
+    deposits = (
+        select(
+            func.coalesce(func.sum(entries.c.credit_yen), 0)
+            - func.coalesce(func.sum(entries.c.debit_yen), 0)
+        )
+        .where(entries.c.account == bindparam("account"))
+        .scalar_subquery()
+    )
+    owed = (
+        select(func.coalesce(func.sum(invoices.c.amount_yen), 0))
+        .where(invoices.c.buyer_id == bindparam("buyer_id"), invoices.c.status == "issued")
+        .scalar_subquery()
+    )
+    return sa_select(deposits, owed)
+
+
+_BALANCES = _balances()
 
 
 def require_credit(
@@ -137,6 +164,8 @@ def settle_invoices_from_deposit(*, session: Session, buyer_id: str) -> list[Inv
     session.flush()
     balance = deposit_balance_yen(session=session, buyer_id=buyer_id)
     paid: list[Invoice] = []
+    if balance <= 0:
+        return paid  # nothing to pay with (every trade asks: most buyers have no deposit)
     issued = session.exec(
         select(Invoice)
         .where(Invoice.buyer_id == buyer_id, Invoice.status == "issued")

@@ -103,6 +103,16 @@ class _Pending:
         self.bids, self.cancelled, self.records = [], [], []
 
 
+@dataclass
+class Placed:
+    """A plain bid entered by the fast path: its row (as stored), what it bought, and the
+    engine's refusal if it refused it."""
+
+    bid: Bid
+    trades: list[Trade]
+    rejection: OrderRejected | None
+
+
 class BulkEntry:
     """One request's orders, entered in one unit of trading work (see the module docstring)."""
 
@@ -117,7 +127,7 @@ class BulkEntry:
         self._base_yen: int | None = None
         self._held: dict[tuple[str, str], frozenset[str]] = {}
         self._open_bids: dict[str, tuple[str, str]] = {}
-        self._cards = False
+        self.cards = False
 
     def run(self, session: Session) -> list[BatchAnswer]:
         """Enter every order; answers in order (raises BulkAborted, see the module docstring)."""
@@ -166,7 +176,7 @@ class BulkEntry:
                 )
             ):
                 self._open_bids[order_id] = (buyer_id, instrument)
-        self._cards = terms_of(session).card_payments
+        self.cards = terms_of(session).card_payments
         return stored
 
     def _repeat(self, item: BatchItem, earlier: tuple[str, dict[str, Any] | None]) -> BatchAnswer:
@@ -212,6 +222,22 @@ class BulkEntry:
     def _bid(self, session: Session, item: BatchItem, order: PlaceBid) -> BatchAnswer | None:
         """A plain bid from memory; None when its credit needs the per-order path (the card
         fallback, or the refusal that explains the limit)."""
+        try:
+            placed = self.place(session, order)
+        except OrderRejected as exc:
+            return BatchAnswer.refused(item.client_order_id, exc)
+        if placed is None:
+            return None
+        answer = BatchAnswer.placed(
+            item.client_order_id, placed.bid.id, placed.trades, placed.rejection
+        )
+        self._record(item, answer)
+        return answer
+
+    def place(self, session: Session, order: PlaceBid) -> "Placed | None":
+        """Enter one plain bid (checked with `require_bid_fields` by the caller); None when its
+        credit needs the per-order path. A bid over the engine's size limits raises
+        OrderRejected before anything is journaled."""
         buyer = self.participant
         exposure = worst_case_yen(order.max_price_yen, order.quantity)
         if exposure > self._available_yen(session):
@@ -230,7 +256,7 @@ class BulkEntry:
         )
         problem = matching.size_problem(command)
         if problem is not None:
-            return BatchAnswer.refused(item.client_order_id, OrderRejected(problem))
+            raise OrderRejected(problem)
         # The reservation is in-memory state like the engine's: a failure after it rebuilds.
         self.desk.trading.touched = True
         self.desk.risk.reserve(
@@ -240,20 +266,18 @@ class BulkEntry:
             quantity=order.quantity,
         )
         events = self._submit(command, placed_id=row["id"])
-        if not self._book_alone(row, events):
-            try:
-                self.pending.write(session)
-                session.add(Bid(**row))
-                session.flush()
-                trades, rejection = self.desk.book(session, events, placed_id=row["id"])
-            except Exception as exc:
-                raise BulkAborted("a bid failed after reaching the engine") from exc
-            self._bought(order, row["id"], trades)
-            answer = BatchAnswer.placed(item.client_order_id, row["id"], trades, rejection)
-        else:
-            answer = BatchAnswer.placed(item.client_order_id, row["id"], [], None)
-        self._record(item, answer)
-        return answer
+        if self._book_alone(row, events):
+            return Placed(Bid(**row), [], None)
+        try:
+            self.pending.write(session)
+            bid = Bid(**row)
+            session.add(bid)
+            session.flush()
+            trades, rejection = self.desk.book(session, events, placed_id=row["id"])
+        except Exception as exc:
+            raise BulkAborted("a bid failed after reaching the engine") from exc
+        self._bought(order, row["id"], trades)
+        return Placed(bid, trades, rejection)
 
     def _book_alone(self, row: dict[str, Any], events: list[Any]) -> bool:
         """Keep the bid's row for the Core insert when the engine only rested it, or took an
@@ -264,7 +288,7 @@ class BulkEntry:
             return True
         if (
             len(events) == 2
-            and not self._cards
+            and not self.cards
             and _only(events[:1], matching.Accepted, bid_id)
             and _only(events[1:], matching.Cancelled, bid_id)
         ):
@@ -286,7 +310,7 @@ class BulkEntry:
 
     def _cancellable(self, order: CancelOrder) -> bool:
         found = self._open_bids.get(order.order_id)
-        if order.side != "bid" or found is None or self._cards:
+        if order.side != "bid" or found is None or self.cards:
             return False
         buyer_id, instrument = found
         book = self.desk.trading.engine.books.get(instrument)

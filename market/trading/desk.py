@@ -7,6 +7,7 @@ after the engine applied a command, the engine is rebuilt from its snapshot and 
 engine never holds what the database does not.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +22,30 @@ from market import db, idempotency
 from market.banks import orders as personal_orders
 from market.banks.terms import PersonalTerms
 from market.errors import Conflict, InvalidRequest, MarketError, NotFound, OrderRejected
-from market.models import Bid, IdempotencyRecord, Listing, Participant, Trade, utcnow
+from market.models import (
+    Bid,
+    IdempotencyRecord,
+    Instrument,
+    Listing,
+    Participant,
+    Trade,
+    utcnow,
+)
 from market.settings import Settings
 from market.settlement import credit
+from market.settlement.invoices import terms_of
 from market.trading import instruments
 from market.trading.batch import BatchAnswer, BatchItem
 from market.trading.bulk import BulkDesk, BulkEntry, personal_listing_instruments
 from market.trading.commands import LicenceTerms, OfferLicences, OfferRecords, PlaceBid
-from market.trading.listings import book_engine_events, make_amend, make_ask, make_bid, make_cancel
+from market.trading.listings import (
+    book_engine_events,
+    make_amend,
+    make_ask,
+    make_bid,
+    make_cancel,
+    require_bid_fields,
+)
 from market.trading.ownership import EngineOwnership
 from market.trading.risk import RiskStage, worst_case_yen
 from market.trading.sequencer import Job, Sequencer
@@ -119,6 +136,7 @@ class OrderDesk:
         self._rebuild_risk()
         with Session(self.db) as session:
             self.pds_instruments.update(personal_listing_instruments(session))
+            self.known_instruments.update(session.exec(select(Instrument.name)))
 
     def _rebuild_risk(self) -> None:
         """Reserve again what every open bid may cost, from the committed order book."""
@@ -142,7 +160,7 @@ class OrderDesk:
 
     def _run_alone(self, work: Callable[[Session], T]) -> T:
         """One unit of trading work in its own transaction; the engine is rebuilt if it fails
-        after reaching the engine."""
+        after reaching the engine. The caller runs `after_commit` once it answered."""
         with self.trading.lock:
             self.trading.touched = False
             try:
@@ -156,7 +174,6 @@ class OrderDesk:
                     self.restore()
                 raise
             self.trading.committed()
-        self.after_commit()
         return result
 
     def _run_batch(self, jobs: list[Job[Any]]) -> None:
@@ -196,18 +213,23 @@ class OrderDesk:
             for job in jobs:
                 self._answer_alone(job)
             return
-        self.after_commit()
         for job, (ok, value) in zip(jobs, outcomes, strict=True):
             if ok:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+        # After the answers: waking the outbox publisher first would have it take the GIL
+        # while the callers wait.
+        self.after_commit()
 
     def _answer_alone(self, job: Job[Any]) -> None:
         try:
-            job.future.set_result(self._run_alone(job.work))
+            result = self._run_alone(job.work)
         except BaseException as exc:
             job.future.set_exception(exc)
+            return
+        job.future.set_result(result)
+        self.after_commit()
 
     def _run_in_savepoint(self, session: Session, job: Job[Any]) -> tuple[bool, Any]:
         touched_before, self.trading.touched = self.trading.touched, False
@@ -260,7 +282,10 @@ class OrderDesk:
         claim: idempotency.Claim | None = None,
     ) -> Listing:
         """Offer licences of a dataset (an ask) and match it against resting bids."""
-        return self._raise_rejection(self.transaction(self._ask_work(seller, offer, claim)))
+        listing, rejection = self.transaction(self._ask_work(seller, offer, claim))
+        # Committed, so its instrument is registered: bids on it take the fast path.
+        self.known_instruments.add(listing.instrument)
+        return self._raise_rejection((listing, rejection))
 
     def _ask_work(
         self, seller: Participant, offer: OfferLicences, claim: idempotency.Claim | None
@@ -378,7 +403,55 @@ class OrderDesk:
         self, *, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None = None
     ) -> BidOutcome:
         """Place a bid; it trades at once against eligible asks or rests until it can."""
-        return self._raise_rejection(self.transaction(self._bid_work(buyer, order, claim)))
+        return self._raise_rejection(self.transaction(self.bid_work(buyer, order, claim)))
+
+    async def place_bid_async(self, *, buyer: Participant, order: PlaceBid) -> BidOutcome:
+        """`place_bid` (without an idempotency claim) for async handlers: the request awaits
+        the sequencer's answer on the event loop, holding no thread."""
+        return self._raise_rejection(await self._queued(self.bid_work(buyer, order, None)))
+
+    async def cancel_bid_async(self, *, buyer: Participant, bid_id: str) -> Bid:
+        """`cancel_bid` for async handlers."""
+        return await self._queued(self._cancel_work(buyer, bid_id, Bid))
+
+    async def _queued(self, work: Callable[[Session], T]) -> T:
+        if not self.running:
+            raise RuntimeError("the market is not started: call Market.start() to trade")
+        return await asyncio.wrap_future(self.sequencer.submit(work))
+
+    def bid_work(
+        self, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None
+    ) -> Callable[[Session], tuple[BidOutcome, OrderRejected | None]]:
+        """The trading work of one bid: a plain bid (no named dataset, on a registered
+        instrument without PDS listings) takes bulk entry's path, checked from memory with its
+        rows written by Core (market/trading/bulk.py); any other bid, or one whose credit needs
+        explaining or a card, the per-order path."""
+        per_order = self._bid_work(buyer, order, claim)
+        if order.dataset_id is not None or order.instrument not in self.known_instruments:
+            return per_order
+        if order.instrument in self.pds_instruments:
+            return per_order
+
+        def work(session: Session) -> tuple[BidOutcome, OrderRejected | None]:
+            require_bid_fields(
+                max_price_yen=order.max_price_yen,
+                quantity=order.quantity,
+                time_in_force=order.time_in_force,
+                min_quality=order.min_quality,
+                purpose=order.purpose,
+            )
+            entry = BulkEntry(self.bulk, buyer, [])
+            entry.cards = terms_of(session).card_payments
+            placed = entry.place(session, order)
+            if placed is None:
+                return per_order(session)
+            entry.pending.write(session)
+            outcome = BidOutcome(placed.bid, placed.trades)
+            if claim is not None and placed.rejection is None:
+                claim.complete(session, outcome)
+            return outcome, placed.rejection
+
+        return work
 
     def _bid_work(
         self, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None

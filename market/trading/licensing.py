@@ -53,7 +53,8 @@ def dataset_family(*, session: Session, dataset: Dataset) -> set[str]:
     return family
 
 
-def live_licence(now: datetime) -> ColumnElement[bool]:
+def live_licence(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Not revoked and not expired at `now` (a time, or a bound parameter of one)."""
     return and_(
         col(Licence.revoked_at).is_(None),
         or_(col(Licence.expires_at).is_(None), col(Licence.expires_at) > now),

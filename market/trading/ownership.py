@@ -16,9 +16,9 @@ import socket
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Connection, NullPool, create_engine, text, update
+from sqlalchemy import Connection, NullPool, bindparam, create_engine, text, update
 from sqlalchemy import Engine as DbEngine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from market import db
 from market.errors import EngineOwnedElsewhere, EngineOwnershipLost
@@ -28,6 +28,14 @@ from market.trading.tables import EngineOwner
 # pg_try_advisory_lock key of the engine owner: the first 8 bytes of sha256("datamarket.engine").
 ADVISORY_KEY = 0x5D8F_1C2B_7E44_0A93
 OWNER_ROW = 1
+
+
+_owner = EngineOwner.__table__  # type: ignore[attr-defined]
+_FENCE = (
+    update(_owner)
+    .where(_owner.c.id == OWNER_ROW, _owner.c.epoch == bindparam("token"))
+    .values(epoch=bindparam("token"))
+)
 
 
 class EngineOwnership:
@@ -59,11 +67,9 @@ class EngineOwnership:
         """
         if self.epoch is None:
             raise EngineOwnershipLost("this process has not started the engine")
-        result = session.execute(
-            update(EngineOwner)
-            .where(col(EngineOwner.id) == OWNER_ROW, col(EngineOwner.epoch) == self.epoch)
-            .values(epoch=self.epoch)
-        )
+        # Core on the session's connection: the ORM's bulk-update machinery costs more than
+        # the statement itself on every trading transaction.
+        result = session.connection().execute(_FENCE, {"token": self.epoch})
         if getattr(result, "rowcount", 0) != 1:
             raise EngineOwnershipLost(
                 "another process took over the matching engine of this database; "

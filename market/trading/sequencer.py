@@ -90,6 +90,12 @@ class Sequencer:
         self._queue.put(job)
         return job.future.result()
 
+    def submit(self, work: Callable[[Session], T]) -> "Future[T]":
+        """Queue `work` without waiting: an async caller awaits the future
+        (`asyncio.wrap_future`) instead of holding a threadpool thread."""
+        futures = self.run_many([work])
+        return futures[0]
+
     def run_many(self, works: list[Callable[[Session], Any]]) -> list["Future[Any]"]:
         """Queue every one of `works` at once; their futures answer in the same order."""
         if self._thread is None:

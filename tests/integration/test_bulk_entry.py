@@ -200,3 +200,44 @@ def test_a_single_bid_on_a_known_instrument_skips_the_registry_and_pds_lookups(
     assert outcome.bid.status == "open" and outcome.bid.records_per_licence == 1
     assert not [s for s in statements if "from instrument" in s or "personallisting" in s]
     assert any(s.startswith("insert into bid") for s in statements)
+
+
+def test_a_single_plain_bid_takes_the_fast_path_in_a_few_statements(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if market.orders.sequencer.in_engine_thread():
+            statements.append(args[2])
+
+    event.listen(market.db, "before_cursor_execute", count)
+    try:
+        order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
+        outcome = market.orders.place_bid(buyer=buyer, order=order)
+    finally:
+        event.remove(market.db, "before_cursor_execute", count)
+
+    assert outcome.bid.status == "open" and outcome.trades == []
+    stored = _bids(market)[outcome.bid.id]
+    assert (stored.buyer_id, stored.max_price_yen, stored.status) == (buyer.id, 500, "open")
+    # BEGIN, the fence, credit, held licences, the journal rows and the bid (one insert each);
+    # the per-order path takes nine (registry and PDS look-ups, two journal inserts).
+    assert len(statements) <= 6, statements
+    assert market.orders.risk.reserved_yen(buyer.id) == 550
+    assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
+def test_a_single_bid_over_the_credit_limit_is_refused_with_its_reason_and_stores_nothing(
+    market: Market,
+) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=100_000)
+    buyer = register_buyer(market, credit_limit_yen=1_000)
+    order = PlaceBid(instrument=listing.instrument, max_price_yen=5_000, purpose=PURPOSE)
+
+    with pytest.raises(CreditLimitExceeded, match="could cost up to 5,500 yen"):
+        market.orders.place_bid(buyer=buyer, order=order)
+
+    assert _bids(market) == {}
+    assert market.orders.risk.reserved_yen(buyer.id) == 0
+    assert _rebuilt_hash(market) == market.trading.state_hash()
