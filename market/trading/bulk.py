@@ -105,12 +105,21 @@ class _Pending:
 
 @dataclass
 class Placed:
-    """A plain bid entered by the fast path: its row (as stored), what it bought, and the
-    engine's refusal if it refused it."""
+    """A plain bid entered by the fast path: its row (as stored, or its booked object when it
+    met the book), what it bought, and the engine's refusal if it refused it."""
 
-    bid: Bid
+    row: dict[str, Any]
     trades: list[Trade]
     rejection: OrderRejected | None
+    booked: Bid | None = None
+
+    @property
+    def bid_id(self) -> str:
+        return str(self.row["id"])
+
+    def bid(self) -> Bid:
+        """The bid as stored (an ORM object is built only when asked: bulk entry never asks)."""
+        return self.booked if self.booked is not None else Bid(**self.row)
 
 
 class BulkEntry:
@@ -229,7 +238,7 @@ class BulkEntry:
         if placed is None:
             return None
         answer = BatchAnswer.placed(
-            item.client_order_id, placed.bid.id, placed.trades, placed.rejection
+            item.client_order_id, placed.bid_id, placed.trades, placed.rejection
         )
         self._record(item, answer)
         return answer
@@ -267,7 +276,7 @@ class BulkEntry:
         )
         events = self._submit(command, placed_id=row["id"])
         if self._book_alone(row, events):
-            return Placed(Bid(**row), [], None)
+            return Placed(row, [], None)
         try:
             self.pending.write(session)
             bid = Bid(**row)
@@ -277,7 +286,7 @@ class BulkEntry:
         except Exception as exc:
             raise BulkAborted("a bid failed after reaching the engine") from exc
         self._bought(order, row["id"], trades)
-        return Placed(bid, trades, rejection)
+        return Placed(row, trades, rejection, booked=bid)
 
     def _book_alone(self, row: dict[str, Any], events: list[Any]) -> bool:
         """Keep the bid's row for the Core insert when the engine only rested it, or took an

@@ -446,7 +446,7 @@ class OrderDesk:
             if placed is None:
                 return per_order(session)
             entry.pending.write(session)
-            outcome = BidOutcome(placed.bid, placed.trades)
+            outcome = BidOutcome(placed.bid(), placed.trades)
             if claim is not None and placed.rejection is None:
                 claim.complete(session, outcome)
             return outcome, placed.rejection
