@@ -192,6 +192,9 @@ TYPED_PARAMS: list[tuple[str, str, type]] = [
     ("POST", r"^/v1/refunds$", stripe.params.RefundCreateParams),
     ("GET", r"^/v1/refunds$", stripe.params.RefundListParams),
     ("POST", r"^/v1/transfers$", stripe.params.TransferCreateParams),
+    ("GET", r"^/v1/transfers$", stripe.params.TransferListParams),
+    ("GET", r"^/v1/transfers/[^/]+$", stripe.params.TransferRetrieveParams),
+    ("POST", r"^/v1/transfers/[^/]+/reversals$", stripe.params.TransferReversalCreateParams),
 ]
 
 
@@ -225,21 +228,32 @@ def typed_params_problems(requests: list[Recorded]) -> list[str]:
     return problems
 
 
+def _refusal(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": "invalid_request_error", "code": code, "message": message}}
+
+
 DECLINING_METHOD = "pm_card_chargeDeclined"  # Stripe's test card that attaches but declines
 
 
 class FakeStripe:
     """A small stateful Stripe for the recording client: customers, intents (held, captured,
-        cancelled, declined), refunds, transfers, the balance transaction of a succeeded charge (with a 3.6%
-    fee, expanded when asked); Idempotency-Key honoured as Stripe does (a repeated key
-        returns the first answer). `faults` injects failures: each entry (method, path suffix,
-        kind) fires once, kind `lost` (the call takes effect, the answer is lost), `timeout` (no
-        effect, no answer) or `error` (a 500, no effect)."""
+    cancelled, declined), refunds, transfers and their reversals (retrieved, listed by transfer
+    group), the balance transaction of a succeeded charge (with a 3.6% fee, expanded when
+    asked); Idempotency-Key honoured as Stripe does (a repeated key returns the first answer,
+    a refusal included). `faults` injects failures: each entry (method, path suffix, kind)
+    fires once, kind `lost` (the call takes effect, the answer is lost), `timeout` (no effect,
+    no answer) or `error` (a 500, no effect). `refuse_transfers` and `refuse_reversals` refuse
+    that many of the next transfers or reversals (a 400, as for a connected account that
+    cannot receive them, or a balance too low to reverse from); a reversal beyond what is left
+    of its transfer is refused too."""
 
     def __init__(self, *, decline: bool = False) -> None:
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: list[dict[str, Any]] = []
         self.transfers: list[dict[str, Any]] = []
+        self.reversals: list[dict[str, Any]] = []
+        self.refuse_transfers = 0
+        self.refuse_reversals = 0
         self.fees: dict[str, int] = {}  # a fee other than 3.6%, by PaymentIntent
         self.balance_pending = False  # charges have no balance transaction yet
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -304,16 +318,14 @@ class FakeStripe:
         if parts[1] == "payment_methods":
             return 200, {"id": parts[2], "object": "payment_method", "customer": p.get("customer")}
         if parts[1] == "transfers":
-            transfer = {"id": self._id("tr"), "object": "transfer", **p}
-            self.transfers.append(transfer)
-            return 200, transfer
+            return self._transfer_call(request, parts)
         if parts[1] == "refunds" and request.method == "GET":
             found = [r for r in self.refunds if r["payment_intent"] == p.get("payment_intent")]
             return 200, {"object": "list", "url": "/v1/refunds", "has_more": False, "data": found}
         if parts[1] == "refunds":
             metadata = {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")}
-            intent = self.intents[p["payment_intent"]]
-            return 200, self._refund(intent, int(p["amount"]), metadata=metadata)
+            refunded = self.intents[p["payment_intent"]]
+            return 200, self._refund(refunded, int(p["amount"]), metadata=metadata)
         if parts[1] == "payment_intents" and request.method == "GET" and len(parts) == 2:
             return 200, {
                 "object": "list",
@@ -335,10 +347,9 @@ class FakeStripe:
                 "params": dict(p),
             }
             return 200, self._view(self.intents[intent_id])
-        found = self.intents.get(parts[2])
-        if found is None:
+        intent = self.intents.get(parts[2])
+        if intent is None:
             return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
-        intent = found
         action = parts[3] if len(parts) > 3 else None
         if request.method == "GET":
             expanded = "latest_charge.balance_transaction" in p.values()
@@ -366,12 +377,55 @@ class FakeStripe:
             intent["status"] = "canceled"
         return 200, self._view(intent)
 
+    def _transfer_call(self, request: Recorded, parts: list[str]) -> tuple[int, dict[str, Any]]:
+        p = request.params
+        metadata = {k[9:-1]: v for k, v in p.items() if k.startswith("metadata[")}
+        if len(parts) == 2 and request.method == "GET":
+            found = [t for t in self.transfers if t["transfer_group"] == p.get("transfer_group")]
+            return 200, {"object": "list", "url": "/v1/transfers", "has_more": False, "data": found}
+        if len(parts) == 2:
+            if self.refuse_transfers:
+                self.refuse_transfers -= 1
+                return 400, _refusal("account_invalid", "The destination cannot take transfers.")
+            made: dict[str, Any] = {
+                "id": self._id("tr"),
+                "object": "transfer",
+                "amount": int(p["amount"]),
+                "amount_reversed": 0,
+                "currency": p["currency"],
+                "destination": p["destination"],
+                "transfer_group": p.get("transfer_group"),
+                "source_transaction": p.get("source_transaction"),
+                "metadata": metadata,
+            }
+            self.transfers.append(made)
+            return 200, made
+        transfer = next((t for t in self.transfers if t["id"] == parts[2]), None)
+        if transfer is None:
+            return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
+        if request.method == "GET":
+            return 200, transfer
+        amount = int(p["amount"])
+        if self.refuse_reversals or amount > transfer["amount"] - transfer["amount_reversed"]:
+            self.refuse_reversals = max(self.refuse_reversals - 1, 0)
+            return 400, _refusal("balance_insufficient", "The account cannot cover the reversal.")
+        transfer["amount_reversed"] += amount
+        reversal = {
+            "id": self._id("trr"),
+            "object": "transfer_reversal",
+            "transfer": transfer["id"],
+            "amount": amount,
+            "metadata": metadata,
+        }
+        self.reversals.append(reversal)
+        return 200, reversal
+
     def fee_of(self, intent_id: str) -> int:
         """The processing fee the provider keeps of a succeeded charge: 3.6% (Stripe's rate
         for cards in Japan), rounded to the yen."""
         if intent_id in self.fees:
             return self.fees[intent_id]
-        return (self.intents[intent_id]["received"] * 36 + 500) // 1000
+        return (int(self.intents[intent_id]["received"]) * 36 + 500) // 1000
 
     def _view(self, intent: dict[str, Any], *, balance_transaction: bool = False) -> dict[str, Any]:
         charge = None

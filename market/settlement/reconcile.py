@@ -53,7 +53,7 @@ def net_by_account(lines: Iterable[Posting]) -> dict[str, int]:
     return {account: yen for account, yen in totals.items() if yen}
 
 
-def _ledger(
+def booked_by_reference(
     session: Session, kinds: Sequence[str] = KINDS
 ) -> dict[str, list[tuple[LedgerTransaction, dict[str, int]]]]:
     """Transactions of `kinds` (default: the invoice-related ones) by the record they name,
@@ -106,7 +106,7 @@ def _one(
 def _provider_fees(session: Session) -> list[Mismatch]:
     """Each card payment's processing fee against its one `payment.provider_fee` transaction
     (Dr `expense:provider_fees` / Cr `clearing:payments`); none for a fee unknown or of 0."""
-    booked = _ledger(session, (PROVIDER_FEE,))
+    booked = booked_by_reference(session, (PROVIDER_FEE,))
     charged = session.exec(
         select(Payment.id, Payment.provider_fee_yen).where(col(Payment.provider_fee_yen) > 0)
     ).all()
@@ -131,7 +131,7 @@ def _provider_fees(session: Session) -> list[Mismatch]:
 
 def reconcile(*, session: Session) -> list[Mismatch]:
     """Every difference between the ledger and the invoices and refunds."""
-    ledger = _ledger(session)
+    ledger = booked_by_reference(session)
     invoices = {i.id: i for i in session.exec(select(Invoice))}
     refunds = {r.id: r for r in session.exec(select(InvoiceRefund))}
     refunded_by_invoice: dict[str, int] = defaultdict(int)

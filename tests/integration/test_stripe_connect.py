@@ -4,10 +4,8 @@ parameters) and idempotency key. SQLite and PostgreSQL."""
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import stripe
 from sqlmodel import Session, select
 
 from market import db
@@ -27,7 +25,6 @@ from tests.stripe_support import (
     FakeStripe,
     Recorded,
     RecordingHTTPClient,
-    top_level,
     typed_params_problems,
 )
 
@@ -35,55 +32,16 @@ PURPOSE = "research.academic"
 INSTRUMENT = "mobility.traffic/non_personal"
 SELLER_ACCOUNT = "acct_1SellerTest"
 BANK_ACCOUNT = "acct_1BankTest"
-
-
-class ReversingStripe(FakeStripe):
-    """The fake Stripe with transfer reversals (`POST /v1/transfers/{id}/reversals`), which
-    the shared fake answers as a new transfer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reversals: list[dict[str, Any]] = []
-        self.refuse_reversals = False
-
-    def _answer(self, request: Recorded) -> tuple[int, dict[str, Any]]:
-        parts = request.path.strip("/").split("/")
-        if parts[1:2] == ["transfers"] and parts[3:] == ["reversals"]:
-            if self.refuse_reversals or parts[2] not in {t["id"] for t in self.transfers}:
-                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
-            reversal = {
-                "id": self._id("trr"),
-                "object": "transfer_reversal",
-                "transfer": parts[2],
-                **request.params,
-            }
-            self.reversals.append(reversal)
-            return 200, reversal
-        return super()._answer(request)
-
-
 REVERSAL_PATH = r"^/v1/transfers/[^/]+/reversals$"
 
 
-def _reversals(recorder: RecordingHTTPClient) -> list[Recorded]:
-    return [r for r in recorder.requests if re.match(REVERSAL_PATH, r.path)]
-
-
-def _call_problems(recorder: RecordingHTTPClient) -> list[str]:
-    """`typed_params_problems`, with transfer reversals checked against their typed params."""
-    allowed = stripe.params.TransferReversalCreateParams.__optional_keys__
-    problems = [
-        f"{r.path}: unknown {sorted(top_level(r.params) - allowed)}"
-        for r in _reversals(recorder)
-        if r.method != "POST" or top_level(r.params) - allowed
-    ]
-    others = [r for r in recorder.requests if not re.match(REVERSAL_PATH, r.path)]
-    return problems + typed_params_problems(others)
+def reversals_sent(recorder: RecordingHTTPClient) -> list[Recorded]:
+    return [r for r in recorder.requests if r.method == "POST" and re.match(REVERSAL_PATH, r.path)]
 
 
 @pytest.fixture
 def fake() -> FakeStripe:
-    return ReversingStripe()
+    return FakeStripe()
 
 
 @pytest.fixture
@@ -245,7 +203,7 @@ def test_a_held_bid_naming_its_dataset_captures_with_the_fee_and_refunds_reverse
     assert market.settlement.reconcile() == []
 
 
-def _pooled_sale(market: Market, *, run: bool = True) -> tuple[Participant, Trade]:
+def pooled_sale(market: Market, *, run: bool = True) -> tuple[Participant, Trade]:
     """A card buyer's trade of a bank's pool, approved by its board (the records provided);
     with `run`, charged and its share transferred."""
     operator, _ = market.accounts.register(name="Ops", kind="operator")
@@ -277,22 +235,22 @@ def _pooled_sale(market: Market, *, run: bool = True) -> tuple[Participant, Trad
     return bank, trade
 
 
-def _of_trade(market: Market, trade: Trade) -> tuple[Payment, Invoice]:
+def of_trade(market: Market, trade: Trade) -> tuple[Payment, Invoice]:
     with Session(market.db) as session:
         payment = session.exec(select(Payment).where(Payment.trade_id == trade.id)).one()
         invoice = session.exec(select(Invoice).where(Invoice.trade_id == trade.id)).one()
     return payment, invoice
 
 
-def _transfers(recorder: RecordingHTTPClient) -> list[Recorded]:
-    return [r for r in recorder.requests if r.path == "/v1/transfers"]
+def transfers_sent(recorder: RecordingHTTPClient) -> list[Recorded]:
+    return [r for r in recorder.requests if r.method == "POST" and r.path == "/v1/transfers"]
 
 
 def test_a_banks_pooled_sale_is_charged_on_the_platform_then_its_share_transferred(
     market: Market, recorder: RecordingHTTPClient, fake: FakeStripe
 ) -> None:
-    bank, trade = _pooled_sale(market)
-    payment, invoice = _of_trade(market, trade)
+    bank, trade = pooled_sale(market)
+    payment, invoice = of_trade(market, trade)
     assert (payment.status, invoice.status) == ("succeeded", "paid")
     assert (payment.destination, payment.transfer_to) == (None, BANK_ACCOUNT)
     [create] = [
@@ -305,7 +263,7 @@ def test_a_banks_pooled_sale_is_charged_on_the_platform_then_its_share_transferr
     assert create.params["amount"] == str(invoice.amount_yen)
     assert "transfer_data[destination]" not in create.params
     assert "application_fee_amount" not in create.params
-    [transfer] = _transfers(recorder)
+    [transfer] = transfers_sent(recorder)
     share = invoice.amount_yen - invoice.fee_yen - invoice.fee_tax_yen
     assert transfer.params == {
         "amount": str(share),
@@ -320,7 +278,7 @@ def test_a_banks_pooled_sale_is_charged_on_the_platform_then_its_share_transferr
     assert typed_params_problems(recorder.requests) == []
 
     market.settlement.run_payments()  # transferred once
-    assert len(_transfers(recorder)) == 1
+    assert len(transfers_sent(recorder)) == 1
     with Session(market.db) as session:
         balances = trial_balance(session=session)
     # The bank was paid through Stripe; the market keeps its fee less the provider's.
@@ -336,12 +294,12 @@ def test_a_transfer_whose_answer_was_lost_is_resent_with_its_key_and_booked_once
     market: Market, recorder: RecordingHTTPClient, fake: FakeStripe
 ) -> None:
     fake.faults.append(("POST", "/v1/transfers", "lost"))
-    bank, trade = _pooled_sale(market)
-    payment, _ = _of_trade(market, trade)
+    bank, trade = pooled_sale(market)
+    payment, _ = of_trade(market, trade)
     assert payment.transfer_id is None
     market.settlement.run_payments()
-    payment, _ = _of_trade(market, trade)
-    sent = _transfers(recorder)
+    payment, _ = of_trade(market, trade)
+    sent = transfers_sent(recorder)
     assert [r.idempotency_key for r in sent] == [f"dm_trade_{trade.id}_transfer_1"] * 2
     assert len(fake.transfers) == 1 and payment.transfer_id == fake.transfers[0]["id"]
     with Session(market.db) as session:
@@ -357,7 +315,7 @@ def test_a_transfer_whose_answer_was_lost_is_resent_with_its_key_and_booked_once
     assert market.settlement.reconcile() == []
 
 
-def _bank_books(market: Market, bank: Participant) -> tuple[int, list[str]]:
+def bank_books(market: Market, bank: Participant) -> tuple[int, list[str]]:
     """The bank's payable (what the market owes it) and the kinds of transactions booked."""
     with Session(market.db) as session:
         balances = trial_balance(session=session)
@@ -365,7 +323,7 @@ def _bank_books(market: Market, bank: Participant) -> tuple[int, list[str]]:
     return -balances.get(f"payable:seller:{bank.id}", 0), kinds
 
 
-def _refund(market: Market, invoice: Invoice, amount_yen: int) -> InvoiceRefund:
+def refund_by_operator(market: Market, invoice: Invoice, amount_yen: int) -> InvoiceRefund:
     operator, _ = market.accounts.register(name="Refunds", kind="operator")
     return market.settlement.refund_invoice(
         operator=operator, invoice_id=invoice.id, amount_yen=amount_yen, reason="complaint"
@@ -373,21 +331,21 @@ def _refund(market: Market, invoice: Invoice, amount_yen: int) -> InvoiceRefund:
 
 
 def test_a_full_refund_of_a_pooled_sale_reverses_the_whole_transfer_once(
-    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe
+    market: Market, recorder: RecordingHTTPClient, fake: FakeStripe
 ) -> None:
-    bank, trade = _pooled_sale(market)
-    payment, invoice = _of_trade(market, trade)
-    refund = _refund(market, invoice, invoice.amount_yen)
+    bank, trade = pooled_sale(market)
+    payment, invoice = of_trade(market, trade)
+    refund = refund_by_operator(market, invoice, invoice.amount_yen)
     market.settlement.run_payments()
 
-    [reversal] = _reversals(recorder)
+    [reversal] = reversals_sent(recorder)
     share = proceeds.transfer_share(invoice)
     assert reversal.path == f"/v1/transfers/{payment.transfer_id}/reversals"
     assert reversal.params == {"amount": str(share), "metadata[payment_id]": payment.id}
     assert reversal.idempotency_key == f"dm_trade_{trade.id}_transfer_reversal:{refund.id}_1"
     assert [r["transfer"] for r in fake.reversals] == [payment.transfer_id]
-    assert _call_problems(recorder) == []
-    owed, kinds = _bank_books(market, bank)
+    assert typed_params_problems(recorder.requests) == []
+    owed, kinds = bank_books(market, bank)
     assert owed == 0
     assert kinds.count("payment.transfer_reversed") == 1
     assert market.settlement.check() == []
@@ -395,17 +353,17 @@ def test_a_full_refund_of_a_pooled_sale_reverses_the_whole_transfer_once(
 
 
 def test_a_partial_refund_reverses_the_banks_part_and_a_lost_answer_is_resent_with_its_key(
-    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe
+    market: Market, recorder: RecordingHTTPClient, fake: FakeStripe
 ) -> None:
-    bank, trade = _pooled_sale(market)
-    _, invoice = _of_trade(market, trade)
+    bank, trade = pooled_sale(market)
+    _, invoice = of_trade(market, trade)
     fake.faults.append(("POST", "/reversals", "lost"))
     amount = invoice.amount_yen // 3
-    refund = _refund(market, invoice, amount)
+    refund = refund_by_operator(market, invoice, amount)
     market.settlement.run_payments()  # resent: the first answer was lost
     market.settlement.run_payments()  # answered: nothing more is sent
 
-    sent = _reversals(recorder)
+    sent = reversals_sent(recorder)
     key = f"dm_trade_{trade.id}_transfer_reversal:{refund.id}_1"
     assert [r.idempotency_key for r in sent] == [key, key]
     # The market's fee and its tax are taken back rounded down; the bank's part is the rest.
@@ -416,17 +374,17 @@ def test_a_partial_refund_reverses_the_banks_part_and_a_lost_answer_is_resent_wi
     )
     assert 0 < bank_part < proceeds.transfer_share(invoice)
     assert {r.params["amount"] for r in sent} == {str(bank_part)}
-    assert len(fake.reversals) == 1 and fake.reversals[0]["amount"] == str(bank_part)
-    assert _call_problems(recorder) == []
-    owed, kinds = _bank_books(market, bank)
+    assert len(fake.reversals) == 1 and fake.reversals[0]["amount"] == bank_part
+    assert typed_params_problems(recorder.requests) == []
+    owed, kinds = bank_books(market, bank)
     assert owed == 0
     assert kinds.count("payment.transfer_reversed") == 1
 
     # The rest refunded later reverses what is left of the transfer, exactly.
-    _refund(market, invoice, invoice.amount_yen - amount)
-    reversed_yen = sum(int(r["amount"]) for r in fake.reversals)
+    refund_by_operator(market, invoice, invoice.amount_yen - amount)
+    reversed_yen = sum(r["amount"] for r in fake.reversals)
     assert reversed_yen == proceeds.transfer_share(invoice)
-    owed, _ = _bank_books(market, bank)
+    owed, _ = bank_books(market, bank)
     assert owed == 0
     assert market.settlement.check() == []
     assert market.settlement.reconcile() == []
@@ -434,30 +392,34 @@ def test_a_partial_refund_reverses_the_banks_part_and_a_lost_answer_is_resent_wi
 
 @pytest.mark.parametrize("whole", [False, True])
 def test_a_refund_before_the_transfer_leaves_the_transfer_only_what_is_left(
-    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe, whole: bool
+    market: Market, recorder: RecordingHTTPClient, fake: FakeStripe, whole: bool
 ) -> None:
-    bank, trade = _pooled_sale(market, run=False)
+    bank, trade = pooled_sale(market, run=False)
     with db.unit_of_work(market.db) as session:
         [payment] = proceeds.charge_pooled_trades(session=session)
         payment_id = payment.id
     market.settlement.payments.advance(payment_id)  # charged; its share not transferred yet
-    payment, invoice = _of_trade(market, trade)
-    assert (payment.status, payment.transfer_id, _transfers(recorder)) == ("succeeded", None, [])
+    payment, invoice = of_trade(market, trade)
+    assert (payment.status, payment.transfer_id, transfers_sent(recorder)) == (
+        "succeeded",
+        None,
+        [],
+    )
 
     amount = invoice.amount_yen if whole else invoice.amount_yen // 2
-    refund = _refund(market, invoice, amount)  # its payment run transfers what is left
+    refund = refund_by_operator(market, invoice, amount)  # its payment run transfers what is left
     market.settlement.run_payments()
 
     left = proceeds.transfer_share(invoice) - proceeds.bank_part(refund)
-    transfers = _transfers(recorder)
+    transfers = transfers_sent(recorder)
     if whole:
         assert left == 0 and transfers == [] and fake.transfers == []
     else:
         assert [t.params["amount"] for t in transfers] == [str(left)]
         assert left > 0
-    assert _reversals(recorder) == []
-    assert _call_problems(recorder) == []
-    owed, kinds = _bank_books(market, bank)
+    assert reversals_sent(recorder) == []
+    assert typed_params_problems(recorder.requests) == []
+    owed, kinds = bank_books(market, bank)
     assert owed == 0
     assert "payment.transfer_reversed" not in kinds
     assert market.settlement.check() == []
@@ -466,39 +428,24 @@ def test_a_refund_before_the_transfer_leaves_the_transfer_only_what_is_left(
 
 @pytest.mark.parametrize(("fault", "whole"), [("timeout", False), ("lost", True)])
 def test_a_refund_while_the_transfers_answer_is_missing_reverses_the_transfer_once_made(
-    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe, fault: str, whole: bool
+    market: Market, recorder: RecordingHTTPClient, fake: FakeStripe, fault: str, whole: bool
 ) -> None:
     fake.faults.append(("POST", "/v1/transfers", fault))
-    bank, trade = _pooled_sale(market)
-    payment, invoice = _of_trade(market, trade)
+    bank, trade = pooled_sale(market)
+    payment, invoice = of_trade(market, trade)
     assert payment.transfer_id is None
     amount = invoice.amount_yen if whole else invoice.amount_yen // 2
 
-    refund = _refund(market, invoice, amount)  # the transfer is resent first
-    payment, _ = _of_trade(market, trade)
+    refund = refund_by_operator(market, invoice, amount)  # the transfer is resent first
+    payment, _ = of_trade(market, trade)
     share = proceeds.transfer_share(invoice)
     # The transfer keeps its terms under its key; the refund's part is reversed after it.
-    assert {t.params["amount"] for t in _transfers(recorder)} == {str(share)}
-    [reversal] = _reversals(recorder)
+    assert {t.params["amount"] for t in transfers_sent(recorder)} == {str(share)}
+    [reversal] = reversals_sent(recorder)
     assert reversal.path == f"/v1/transfers/{payment.transfer_id}/reversals"
     assert reversal.params["amount"] == str(proceeds.bank_part(refund))
     assert len(fake.transfers) == 1 and payment.transfer_id == fake.transfers[0]["id"]
-    owed, _ = _bank_books(market, bank)
+    owed, _ = bank_books(market, bank)
     assert owed == 0
     assert market.settlement.check() == []
     assert market.settlement.reconcile() == []
-
-
-def test_a_reversal_the_provider_refuses_is_not_retried_and_reconcile_lists_it(
-    market: Market, recorder: RecordingHTTPClient, fake: ReversingStripe
-) -> None:
-    _, trade = _pooled_sale(market)
-    payment, invoice = _of_trade(market, trade)
-    fake.refuse_reversals = True
-    _refund(market, invoice, invoice.amount_yen)
-    market.settlement.run_payments()
-
-    assert len(_reversals(recorder)) == 1 and fake.reversals == []
-    [mismatch] = market.settlement.reconcile()
-    assert (mismatch.kind, mismatch.reference) == ("state_mismatch", payment.id)
-    assert "reversal of the transfer to the bank was refused" in mismatch.detail

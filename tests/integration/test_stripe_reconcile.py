@@ -1,5 +1,7 @@
 """Reconciliation against the provider: each kind of mismatch injected on one side (missing,
-extra, amount, state, the charge whose answer was lost) is listed; a clean market lists none.
+extra, amount, state, the charge whose answer was lost; a pooled sale's transfer missing,
+extra, of another amount or reversed otherwise, or whose answer was lost) is listed; a clean
+market lists none.
 Through the real SDK on a recording transport; SQLite and PostgreSQL."""
 
 from collections.abc import Iterator
@@ -10,12 +12,14 @@ from sqlmodel import Session, col, select
 
 from market import db
 from market.events import InProcessBus
+from market.models import Trade
 from market.service import Market
 from market.settings import Settings
 from market.settlement.ledger import trial_balance
 from market.settlement.payments.stripe_adapter import StripePayments
 from market.settlement.tables import LedgerTransaction, Payment
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
+from tests.integration.test_stripe_connect import of_trade, pooled_sale, refund_by_operator
 from tests.stripe_support import API_KEY, FakeStripe, RecordingHTTPClient
 
 PURPOSE = "research.academic"
@@ -182,3 +186,72 @@ def test_a_fee_not_yet_known_is_booked_by_a_later_run(market: Market, fake: Fake
     with Session(market.db) as session:
         assert session.get(Payment, payment.id).provider_fee_yen == 40  # type: ignore[union-attr]
     assert _kinds(market) == []
+
+
+# Transfers of a bank's pooled sale (separate charges and transfers) and their reversals.
+
+
+def _transferred(market: Market) -> tuple[Payment, Trade]:
+    """A pooled sale charged, its share transferred, and a third of it refunded (reversed)."""
+    _, trade = pooled_sale(market)
+    _, invoice = of_trade(market, trade)
+    refund_by_operator(market, invoice, invoice.amount_yen // 3)
+    payment, _ = of_trade(market, trade)
+    return payment, trade
+
+
+def test_a_pooled_sale_whose_transfer_and_reversal_match_the_ledger_reconciles(
+    market: Market, fake: FakeStripe
+) -> None:
+    payment, _ = _transferred(market)
+    [transfer] = fake.transfers
+    assert payment.transfer_id == transfer["id"]
+    assert 0 < transfer["amount_reversed"] < transfer["amount"]
+    assert _kinds(market) == []
+
+
+def test_a_transfer_the_provider_does_not_have_is_missing(market: Market, fake: FakeStripe) -> None:
+    payment, _ = _transferred(market)
+    fake.transfers.clear()
+    assert _kinds(market) == [("missing_transfer", payment.id)]
+
+
+def test_a_transfer_in_the_sales_group_the_ledger_does_not_know_is_extra(
+    market: Market, fake: FakeStripe
+) -> None:
+    _transferred(market)
+    stray = {**fake.transfers[0], "id": "tr_stray", "amount_reversed": 0}
+    fake.transfers.append(stray)
+    assert _kinds(market) == [("extra_transfer", "tr_stray")]
+
+
+def test_transferred_and_reversed_amounts_that_differ_are_amount_mismatches(
+    market: Market, fake: FakeStripe
+) -> None:
+    payment, _ = _transferred(market)
+    fake.transfers[0]["amount"] += 1
+    assert _kinds(market) == [("amount_mismatch", payment.id)]
+    fake.transfers[0]["amount"] -= 1
+    fake.transfers[0]["amount_reversed"] += 5  # reversed in Stripe's dashboard
+    assert _kinds(market) == [("amount_mismatch", payment.id)]
+    fake.transfers[0]["amount_reversed"] -= 10  # a reversal the market was told of, missing
+    assert _kinds(market) == [("amount_mismatch", payment.id)]
+
+
+def test_a_transfer_or_reversal_whose_answer_was_lost_is_listed_until_the_next_run(
+    market: Market, fake: FakeStripe
+) -> None:
+    fake.faults.append(("POST", "/v1/transfers", "lost"))
+    _, trade = pooled_sale(market)
+    payment, invoice = of_trade(market, trade)
+    assert payment.transfer_id is None
+    assert _kinds(market) == [("lost_response", payment.id)]
+    market.settlement.run_payments()
+    assert _kinds(market) == []
+
+    fake.faults.append(("POST", "/reversals", "lost"))
+    refund_by_operator(market, invoice, invoice.amount_yen)
+    assert _kinds(market) == [("lost_response", payment.id)]
+    market.settlement.run_payments()
+    assert _kinds(market) == []
+    assert fake.transfers[0]["amount_reversed"] == fake.transfers[0]["amount"]

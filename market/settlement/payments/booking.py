@@ -8,6 +8,7 @@ Dr `clearing:payments` / Cr the buyer's receivable; for a Connect destination ch
 seller's share leaves at once: Dr the seller's payable / Cr `clearing:payments`.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from market.banks.tables import PersonalListing
 from market.errors import Conflict, CreditLimitExceeded, InvalidRequest, MarketError
 from market.events import record_event
 from market.models import Bid, Invoice, Licence, Listing, Participant, Trade
+from market.settlement import refunds
 from market.settlement.invoices import (
     claim_invoice_payment,
     invoice_postings,
@@ -421,16 +423,29 @@ def _seller_of(session: Session, payment: Payment) -> str:
     return (invoice.seller_id or "") if invoice is not None else ""
 
 
+@dataclass(frozen=True)
+class ProviderRefundBooked:
+    """A refund made at the provider as booked: its amount, the part taken back from the
+    seller's (or bank's) payable, and its ledger transaction."""
+
+    amount_yen: int
+    seller_yen: int
+    transaction_id: str
+
+
 def provider_refund(
     *, session: Session, payment: Payment, refunded_elsewhere_yen: int, now: datetime
-) -> int:
-    """Book refunds made at the provider, not through the market (its webhook reported them).
+) -> ProviderRefundBooked | None:
+    """Book refunds made at the provider, not through the market (its webhook reported them);
+    None when there is nothing new to book.
 
     `refunded_elsewhere_yen` is what the provider holds in refunds without the market's
     metadata: the market's own refunds are left out on both sides, so one booked here but not
     yet answered by the provider neither hides nor doubles a refund made in the dashboard.
     The reversing entries take the difference back from the seller and the market in the
-    invoice's proportions; it has no return invoice (refund through the market for one).
+    invoice's proportions, counting every refund before it (`refunds.split_fee`: the seller's
+    part never exceeds what is left of its share); it has no return invoice (refund through
+    the market for one).
     """
     payment = session.exec(select(Payment).where(Payment.id == payment.id).with_for_update()).one()
     invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
@@ -439,10 +454,12 @@ def provider_refund(
         refunded_elsewhere_yen - booked_elsewhere, payment.capture_yen - payment.refunded_yen
     )
     if invoice is None or difference <= 0:
-        return 0
-    fee = invoice.fee_yen * difference // invoice.amount_yen
-    fee_tax = invoice.fee_tax_yen * difference // invoice.amount_yen
-    seller_share = difference - fee - fee_tax
+        return None
+    seller_share, fee, fee_tax = refunds.split_fee(
+        invoice=invoice,
+        amount_yen=difference,
+        taken=refunds.taken_back(session, invoice_id=invoice.id),
+    )
     lines = [
         Posting(payable(invoice.seller_id or ""), debit_yen=seller_share),
         Posting(FEE_ACCOUNT, debit_yen=fee),
@@ -454,18 +471,20 @@ def provider_refund(
             Posting(PAYMENT_CLEARING_ACCOUNT, debit_yen=seller_share),
             Posting(payable(invoice.seller_id or ""), credit_yen=seller_share),
         ]
-    post(
+    transaction_id = post(
         session,
         lines,
         memo=f"refund at the provider of payment {payment.id}",
-        kind="payment.refunded_at_provider",
+        kind=refunds.REFUNDED_AT_PROVIDER,
         reference_id=payment.id,
     )
     payment.refunded_yen += difference
     session.add(payment)
     if payment.refunded_yen >= payment.capture_yen and payment.trade_id is not None:
         revoke_licences(session=session, trade_id=payment.trade_id, now=now)
-    return difference
+    return ProviderRefundBooked(
+        amount_yen=difference, seller_yen=seller_share, transaction_id=transaction_id
+    )
 
 
 def _refunded_through_market(session: Session, payment: Payment) -> int:

@@ -5,6 +5,7 @@ the call is sent. An answer settles the attempt; no answer (`ProviderUnavailable
 `sent`, and the next run first asks the provider what became of it (the PaymentIntent's state)
 and re-sends the same key only if nothing happened. The attempt number, and so the key, changes
 only after a definite failure. So a retry after a lost response settles exactly once.
+The transfers of pooled sales and their reversals are `transfers.py`.
 """
 
 import logging
@@ -12,13 +13,14 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from market import db
 from market.errors import NotFound
-from market.models import Invoice, Participant, utcnow
-from market.settlement.payments import booking, proceeds
+from market.models import Participant, utcnow
+from market.settlement.payments import booking, proceeds, transfers
+from market.settlement.payments.attempts import idempotency_key, open_attempt
 from market.settlement.payments.provider import (
     IntentState,
     Payments,
@@ -30,14 +32,6 @@ from market.settlement.tables import InvoiceRefund, Payment, PaymentAccount, Pay
 
 log = logging.getLogger("datamarket.payments")
 REFUND = booking.REFUND_OPERATION
-TRANSFER = proceeds.TRANSFER_OPERATION
-REVERSAL = proceeds.REVERSAL_OPERATION
-
-
-def idempotency_key(*, payment: Payment, operation: str, attempt: int) -> str:
-    """The key of one call: (trade, operation, attempt); a hold not yet traded uses its payment."""
-    subject = f"trade_{payment.trade_id}" if payment.trade_id else f"payment_{payment.id}"
-    return f"dm_{subject}_{operation}_{attempt}"
 
 
 def apply_state(*, session: Session, payment: Payment, state: IntentState, now: datetime) -> None:
@@ -151,142 +145,17 @@ class PaymentDriver:
                 self._send_refund(attempt_id)
             except ProviderUnavailable:
                 waiting += 1
-        waiting += self._transfer_shares()
-        waiting += self._send_reversals()
+        waiting += transfers.send_transfers(engine=self.db, provider=self.provider, now=self.now)
+        waiting += transfers.send_reversals(engine=self.db, provider=self.provider, now=self.now)
         self._book_fees()
         return waiting
-
-    def _transfer_shares(self) -> int:
-        """Transfer each paid pooled sale's share to its bank's connected account (separate
-        charges and transfers); returns how many transfers wait for an answer. A transfer the
-        provider refused is left to an operator (`datamarket settlement reconcile` lists it).
-        A sale refunded before its transfer was sent transfers only what is left of the share."""
-        with Session(self.db) as session:
-            refused = select(PaymentAttempt.payment_id).where(
-                PaymentAttempt.operation == TRANSFER, PaymentAttempt.status == "failed"
-            )
-            unanswered = select(PaymentAttempt.payment_id).where(
-                PaymentAttempt.operation == TRANSFER, PaymentAttempt.status == "sent"
-            )
-            due = session.exec(
-                select(Payment.id).where(
-                    Payment.status == "succeeded",
-                    col(Payment.transfer_to).is_not(None),
-                    col(Payment.transfer_id).is_(None),
-                    # Refunded in full before any transfer was sent: nothing is left to pay.
-                    or_(
-                        col(Payment.refunded_yen) < col(Payment.capture_yen),
-                        col(Payment.id).in_(unanswered),
-                    ),
-                    col(Payment.id).not_in(refused),
-                )
-            ).all()
-        waiting = 0
-        for payment_id in due:
-            with Session(self.db) as session:
-                payment = session.get(Payment, payment_id)
-                invoice = session.get(Invoice, payment.invoice_id or "") if payment else None
-                left = (
-                    proceeds.transfer_amount(session=session, payment=payment, invoice=invoice)
-                    if payment is not None and invoice is not None
-                    else 0
-                )
-            if payment is None or invoice is None or payment.trade_id is None or left <= 0:
-                continue
-            attempt, _, fresh = self._attempt(payment, TRANSFER)
-            with Session(self.db) as session:
-                amount = proceeds.transfer_amount(session=session, payment=fresh, invoice=invoice)
-            if amount <= 0:
-                self._settle_attempt(attempt.id, "succeeded", "nothing left to transfer")
-                continue
-            try:
-                transfer_id = self.provider.transfer(
-                    amount_yen=amount,
-                    destination=fresh.transfer_to or "",
-                    transfer_group=proceeds.transfer_group(payment.trade_id),
-                    source_charge=fresh.charge_id,
-                    metadata={"payment_id": payment.id},
-                    key=attempt.idempotency_key,
-                )
-            except ProviderUnavailable:
-                waiting += 1
-                continue
-            except ProviderDeclined as declined:
-                self._settle_attempt(attempt.id, "failed", declined.reason)
-                continue
-            with db.unit_of_work(self.db) as session:
-                row = session.get(PaymentAttempt, attempt.id)
-                if row is not None:
-                    row.status, row.finished_at = "succeeded", self.now()
-                    session.add(row)
-                proceeds.book_transfer(
-                    session=session,
-                    payment_id=payment.id,
-                    transfer_id=transfer_id,
-                    amount_yen=amount,
-                )
-        return waiting
-
-    def _settle_attempt(self, attempt_id: str, status: str, detail: str | None = None) -> None:
-        with db.unit_of_work(self.db) as session:
-            row = session.get(PaymentAttempt, attempt_id)
-            if row is not None:
-                row.status, row.finished_at = status, self.now()
-                row.detail = detail[:300] if detail else None
-                session.add(row)
 
     def queue_transfer_reversal(
         self, *, session: Session, payment: Payment, refund: InvoiceRefund
     ) -> None:
-        """Commit the call reversing a pooled sale's transfer for a refund, with the refund and
-        its booking (`proceeds.book_refund_reversal`); sent after the commit."""
-        operation = f"{REVERSAL}{refund.id}"
-        session.add(
-            PaymentAttempt(
-                payment_id=payment.id,
-                operation=operation,
-                attempt=1,
-                idempotency_key=idempotency_key(payment=payment, operation=operation, attempt=1),
-            )
-        )
-
-    def _send_reversals(self) -> int:
-        """Send each queued transfer reversal once its transfer is made; returns how many wait
-        for an answer. An unanswered one is resent with its key; a refusal is kept on the
-        attempt for an operator (`datamarket settlement reconcile` lists it)."""
-        with Session(self.db) as session:
-            queued = session.exec(
-                select(PaymentAttempt, Payment)
-                .join(Payment, col(Payment.id) == col(PaymentAttempt.payment_id))
-                .where(
-                    PaymentAttempt.status == "sent",
-                    col(PaymentAttempt.operation).startswith(REVERSAL),
-                    col(Payment.transfer_id).is_not(None),
-                )
-                .order_by(col(PaymentAttempt.created_at))
-            ).all()
-            calls = []
-            for attempt, payment in queued:
-                refund = session.get(InvoiceRefund, attempt.operation.removeprefix(REVERSAL))
-                if refund is not None:
-                    calls.append((attempt, payment, proceeds.bank_part(refund)))
-        waiting = 0
-        for attempt, payment, amount in calls:
-            try:
-                reversal_id = self.provider.reverse_transfer(
-                    transfer_id=payment.transfer_id or "",
-                    amount_yen=amount,
-                    metadata={"payment_id": payment.id},
-                    key=attempt.idempotency_key,
-                )
-            except ProviderUnavailable:
-                waiting += 1
-                continue
-            except ProviderDeclined as declined:
-                self._settle_attempt(attempt.id, "failed", declined.reason)
-                continue
-            self._settle_attempt(attempt.id, "succeeded", reversal_id)
-        return waiting
+        """Commit the call reversing a pooled sale's transfer for the market's own refund, with
+        the refund and its booking (`proceeds.book_refund_reversal`); sent after the commit."""
+        transfers.queue_reversal(session=session, payment=payment, subject_id=refund.id)
 
     def _book_fees(self) -> None:
         """Book the processing fee of each succeeded charge whose fee is not booked yet, from
@@ -327,38 +196,6 @@ class PaymentDriver:
                 self._step(payment, "capture", self._capture)
             elif payment.status == "cancel_due":
                 self._step(payment, "cancel", self._cancel)
-
-    def _attempt(self, payment: Payment, operation: str) -> tuple[PaymentAttempt, bool, Payment]:
-        """The attempt to send: the one left unanswered (resent with its key), or a new one,
-        committed before the call; whether it is a resend; and the payment as it stands.
-
-        The payment row is locked while the attempt is written, so a trade booked at the same
-        moment either sees the attempt (and leaves the call's terms alone) or changes them
-        before the call is made from them.
-        """
-        with db.unit_of_work(self.db) as session:
-            fresh = session.exec(
-                select(Payment).where(Payment.id == payment.id).with_for_update()
-            ).one()
-            last = session.exec(
-                select(PaymentAttempt)
-                .where(
-                    PaymentAttempt.payment_id == payment.id,
-                    PaymentAttempt.operation == operation,
-                )
-                .order_by(col(PaymentAttempt.attempt).desc())
-            ).first()
-            if last is not None and last.status == "sent":
-                return last, True, fresh
-            number = last.attempt + 1 if last is not None else 1
-            attempt = PaymentAttempt(
-                payment_id=payment.id,
-                operation=operation,
-                attempt=number,
-                idempotency_key=idempotency_key(payment=fresh, operation=operation, attempt=number),
-            )
-            session.add(attempt)
-        return attempt, False, fresh
 
     def _finish(
         self,
@@ -433,7 +270,7 @@ class PaymentDriver:
     def _call(
         self, payment: Payment, operation: str, send: Callable[[Payment, str], IntentState]
     ) -> None:
-        attempt, _, fresh = self._attempt(payment, operation)
+        attempt, _, fresh = open_attempt(self.db, payment, operation)
         try:
             state = send(fresh, attempt.idempotency_key)
         except ProviderDeclined as declined:
@@ -451,7 +288,7 @@ class PaymentDriver:
     ) -> None:
         """A call on an existing PaymentIntent. After a lost answer, the intent's state says
         whether the call took effect; only if it did not is it resent, with the same key."""
-        attempt, resend, fresh = self._attempt(payment, operation)
+        attempt, resend, fresh = open_attempt(self.db, payment, operation)
         if resend and fresh.intent_id is not None:
             state = self.provider.retrieve_intent(intent_id=fresh.intent_id)
             if state is not None and _took_effect(operation, state):

@@ -1,10 +1,11 @@
 """What follows a card charge with the market's own money at the provider: the provider's
 processing fee (from the charge's balance transaction), and a bank's pooled sale, charged on the
 platform, paying the bank its share by a Transfer (Stripe's separate charges and transfers),
-and a refund of such a sale taking the bank's part of it back by a reversal of that Transfer.
+and a refund of such a sale (the market's own, or one made at the provider) taking the bank's
+part of it back by a reversal of that Transfer.
 
-Nothing here calls the provider: the driver (`driver.py`) makes the calls and books their
-answers with these, each once, by a conditional update.
+Nothing here calls the provider: the driver (`driver.py`, `transfers.py`) makes the calls and
+books their answers with these, each once, by a conditional update.
 """
 
 from sqlalchemy import update
@@ -22,11 +23,14 @@ from market.settlement.ledger import (
 )
 from market.settlement.payments.booking import charge_trade
 from market.settlement.reconcile import PROVIDER_FEE
+from market.settlement.refunds import refunded_at_provider
 from market.settlement.tables import InvoiceRefund, Payment, PaymentAttempt
 
 TRANSFER_OPERATION = "transfer"
-# The operation of a transfer reversal's provider call: `transfer_reversal:<refund id>`.
+# The operation of a transfer reversal's provider call: `transfer_reversal:<subject>`, the
+# subject being the market's refund, or the ledger transaction of a refund made at the provider.
 REVERSAL_OPERATION = "transfer_reversal:"
+TRANSFER_REVERSED = "payment.transfer_reversed"
 
 
 def transfer_group(trade_id: str) -> str:
@@ -105,7 +109,9 @@ def _refunds_of(session: Session, invoice_id: str) -> list[InvoiceRefund]:
     )
 
 
-def _reversal_refund_ids(session: Session, payment_id: str) -> set[str]:
+def reversal_subjects(session: Session, payment_id: str) -> set[str]:
+    """The refunds (the market's ids, or the ledger transactions of refunds made at the
+    provider) whose bank's part a reversal of the payment's transfer takes back."""
     operations = session.exec(
         select(PaymentAttempt.operation).where(
             PaymentAttempt.payment_id == payment_id,
@@ -115,26 +121,46 @@ def _reversal_refund_ids(session: Session, payment_id: str) -> set[str]:
     return {operation.removeprefix(REVERSAL_OPERATION) for operation in operations}
 
 
+def reversal_amount(*, session: Session, payment: Payment, subject_id: str) -> int | None:
+    """The yen a reversal takes back for its refund: the bank's part of it; None when the
+    subject names no refund of the payment."""
+    refund = session.get(InvoiceRefund, subject_id)
+    if refund is not None:
+        return bank_part(refund)
+    for made in refunded_at_provider(session, payment_ids=[payment.id]):
+        if made.transaction_id == subject_id:
+            return made.seller_yen
+    return None
+
+
 def transfer_amount(*, session: Session, payment: Payment, invoice: Invoice) -> int:
     """What the transfer of a pooled sale pays the bank: its share less the bank's part of
-    each refund booked before the transfer was sent (those after it reverse the transfer).
+    each refund (the market's or one made at the provider) booked before the transfer was
+    sent (those after it reverse the transfer).
 
     The same on every resend of one transfer attempt: a refund booked once the attempt exists
     gets a reversal, so it leaves this amount alone.
     """
-    reversed_ids = _reversal_refund_ids(session, payment.id)
+    reversed_ids = reversal_subjects(session, payment.id)
     before = sum(bank_part(r) for r in _refunds_of(session, invoice.id) if r.id not in reversed_ids)
+    before += sum(
+        made.seller_yen
+        for made in refunded_at_provider(session, payment_ids=[payment.id])
+        if made.transaction_id not in reversed_ids
+    )
     return max(transfer_share(invoice) - before, 0)
 
 
-def book_refund_reversal(*, session: Session, payment: Payment, refund: InvoiceRefund) -> int:
+def book_reversal(*, session: Session, payment: Payment, subject_id: str, amount_yen: int) -> int:
     """In a refund's transaction: when the pooled sale's transfer was sent (or made), book the
     reversal of the bank's part of the refund, Dr `clearing:payments` / Cr the bank's payable,
     mirroring the transfer's booking; returns the yen to reverse (0: nothing to reverse, the
     transfer not being sent yet pays only what is left).
 
-    The payment row is locked first, so a transfer being sent at the same moment is either
-    seen here or sent for the reduced amount.
+    `subject_id` names the refund (the market's, or the ledger transaction of one made at the
+    provider); the caller queues the call with it (`transfers.queue_reversal`). The payment row is
+    locked first, so a transfer being sent at the same moment is either seen here or sent for
+    the reduced amount.
     """
     if payment.transfer_to is None:
         return 0
@@ -146,22 +172,28 @@ def book_refund_reversal(*, session: Session, payment: Payment, refund: InvoiceR
             col(PaymentAttempt.status).in_(("sent", "succeeded")),
         )
     ).first()
-    amount = bank_part(refund)
-    if (sent is None and fresh.transfer_id is None) or amount <= 0:
+    if (sent is None and fresh.transfer_id is None) or amount_yen <= 0:
         return 0
     invoice = session.get(Invoice, fresh.invoice_id or "")
     bank_id = (invoice.seller_id or "") if invoice is not None else ""
     post(
         session,
         [
-            Posting(PAYMENT_CLEARING_ACCOUNT, debit_yen=amount),
-            Posting(payable(bank_id), credit_yen=amount),
+            Posting(PAYMENT_CLEARING_ACCOUNT, debit_yen=amount_yen),
+            Posting(payable(bank_id), credit_yen=amount_yen),
         ],
-        memo=f"transfer to the bank reversed for refund {refund.id}",
-        kind="payment.transfer_reversed",
-        reference_id=refund.id,
+        memo=f"transfer to the bank reversed for refund {subject_id}",
+        kind=TRANSFER_REVERSED,
+        reference_id=subject_id,
     )
-    return amount
+    return amount_yen
+
+
+def book_refund_reversal(*, session: Session, payment: Payment, refund: InvoiceRefund) -> int:
+    """`book_reversal` for the market's own refund of a pooled sale."""
+    return book_reversal(
+        session=session, payment=payment, subject_id=refund.id, amount_yen=bank_part(refund)
+    )
 
 
 def book_provider_fee(*, session: Session, payment_id: str, fee_yen: int) -> bool:

@@ -27,6 +27,18 @@ class IntentState:
     fee_yen: int | None = None
 
 
+@dataclass(frozen=True)
+class TransferState:
+    """What the provider says about one Transfer to a connected account."""
+
+    transfer_id: str
+    amount_yen: int
+    reversed_yen: int = 0  # taken back by its reversals
+    destination: str | None = None
+    transfer_group: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
 class ProviderDeclined(Exception):
     """A definite failure: the provider answered and refused (a declined card, a bad request)."""
 
@@ -100,6 +112,14 @@ class Payments(Protocol):
 
     def list_intents(self) -> list[IntentState]: ...
 
+    def retrieve_transfer(self, *, transfer_id: str) -> TransferState | None:
+        """The Transfer with its amount reversed; None when the provider has no such Transfer."""
+        ...
+
+    def list_transfers(self, *, transfer_group: str) -> list[TransferState]:
+        """Every Transfer of a transfer group."""
+        ...
+
 
 class InvoiceOnly:
     """The embedded default: no provider. Every trade is settled by invoice (請求書払い)."""
@@ -146,4 +166,10 @@ class InvoiceOnly:
         return 0
 
     def list_intents(self) -> list[IntentState]:
+        return []
+
+    def retrieve_transfer(self, *, transfer_id: str) -> TransferState | None:
+        return None
+
+    def list_transfers(self, *, transfer_group: str) -> list[TransferState]:
         return []

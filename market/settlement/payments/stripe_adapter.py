@@ -10,7 +10,12 @@ from typing import Any
 
 import stripe
 
-from market.settlement.payments.provider import IntentState, ProviderDeclined, ProviderUnavailable
+from market.settlement.payments.provider import (
+    IntentState,
+    ProviderDeclined,
+    ProviderUnavailable,
+    TransferState,
+)
 
 CURRENCY = "jpy"
 # Errors after which Stripe may or may not have acted: the attempt is retried with its key.
@@ -37,6 +42,20 @@ def _failure(error: stripe.StripeError) -> str:
     decline = _plain(getattr(error, "error", None))
     decline_code = _get(decline, "decline_code")
     return f"{code}: {decline_code}" if decline_code else str(code)
+
+
+def _transfer_state(transfer: Any) -> TransferState:
+    """A Transfer as plain data: its amount and `amount_reversed` (what its reversals took)."""
+    transfer = _plain(transfer)
+    destination = _get(transfer, "destination")
+    return TransferState(
+        transfer_id=str(_get(transfer, "id")),
+        amount_yen=int(_get(transfer, "amount", 0)),
+        reversed_yen=int(_get(transfer, "amount_reversed", 0)),
+        destination=_get(destination, "id") if isinstance(destination, dict) else destination,
+        transfer_group=_get(transfer, "transfer_group"),
+        metadata=dict(_get(transfer, "metadata", {}) or {}),
+    )
 
 
 class StripePayments:
@@ -307,3 +326,21 @@ class StripePayments:
     def list_intents(self) -> list[IntentState]:
         page = self._call(lambda: self.client.v1.payment_intents.list({"limit": 100}))
         return [self._state(intent) for intent in page.auto_paging_iter()]
+
+    def retrieve_transfer(self, *, transfer_id: str) -> TransferState | None:
+        def retrieve() -> Any:
+            try:
+                return self.client.v1.transfers.retrieve(transfer_id)
+            except stripe.InvalidRequestError as exc:
+                if exc.code == "resource_missing":
+                    return None
+                raise
+
+        found = self._call(retrieve)
+        return None if found is None else _transfer_state(found)
+
+    def list_transfers(self, *, transfer_group: str) -> list[TransferState]:
+        page = self._call(
+            lambda: self.client.v1.transfers.list({"transfer_group": transfer_group, "limit": 100})
+        )
+        return [_transfer_state(transfer) for transfer in page.auto_paging_iter()]

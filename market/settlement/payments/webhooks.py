@@ -15,9 +15,10 @@ from sqlmodel import Session, col, or_, select
 
 from market.errors import InvalidRequest
 from market.settlement.disputes import record_dispute
-from market.settlement.payments import booking
+from market.settlement.payments import booking, proceeds
 from market.settlement.payments.driver import apply_state
 from market.settlement.payments.provider import IntentState
+from market.settlement.payments.transfers import queue_reversal
 from market.settlement.tables import Payment, WebhookEvent
 
 # Stripe's default: a signature older than five minutes is a replay.
@@ -114,6 +115,9 @@ def handle(
     For `charge.refunded`, `refunded_elsewhere_yen` is what the provider says was refunded
     outside the market (asked by the caller before the transaction): the event's own
     `amount_refunded` also counts the market's refunds and cannot tell which of them it holds.
+    What it adds up to beyond what was booked before is booked once, whatever the order of the
+    events; for a bank's pooled sale whose transfer was sent, the bank's part of it is reversed
+    as for the market's own refund (`_reverse_bank_part`).
     """
     if session.get(WebhookEvent, event["id"]) is not None:
         return "duplicate"
@@ -135,9 +139,26 @@ def handle(
                 refunded_elsewhere_yen=refunded_elsewhere_yen,
                 now=now,
             )
-            outcome = f"payment {payment.id} refunded {booked} yen more"
+            if booked is not None:
+                _reverse_bank_part(session, payment, booked)
+            outcome = f"payment {payment.id} refunded {booked.amount_yen if booked else 0} yen more"
     elif kind in DISPUTE_EVENTS:
         dispute = record_dispute(session=session, dispute=obj)
         outcome = f"dispute {dispute.id} {dispute.status}"
     session.add(WebhookEvent(id=event["id"][:100], type=kind[:100], outcome=outcome[:200]))
     return outcome
+
+
+def _reverse_bank_part(
+    session: Session, payment: Payment, booked: booking.ProviderRefundBooked
+) -> None:
+    """Take a pooled sale's bank's part of a refund made at the provider back from its
+    transfer: booked now, the reversal call queued for the payment run (none when the
+    transfer was not sent yet: it then pays only what is left)."""
+    if proceeds.book_reversal(
+        session=session,
+        payment=payment,
+        subject_id=booked.transaction_id,
+        amount_yen=booked.seller_yen,
+    ):
+        queue_reversal(session=session, payment=payment, subject_id=booked.transaction_id)

@@ -1,12 +1,15 @@
 """Card payments' pure rules: states only move forward, idempotency keys name (trade,
-operation, attempt), and a webhook body is trusted only when its signature verifies."""
+operation, attempt), a webhook body is trusted only when its signature verifies, and refused
+transfers are retried on a fixed schedule."""
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import stripe
 
+from market.settlement.payments import retries
 from market.settlement.payments.driver import idempotency_key
 from market.settlement.payments.states import RANK, moves_forward
 from market.settlement.payments.webhooks import InvalidWebhook, intent_state, verify
@@ -74,3 +77,22 @@ def test_an_intent_in_a_webhook_reads_its_charge_and_decline() -> None:
         intent_state({"id": "pi_2", "status": "succeeded", "latest_charge": "ch_2"}).charge_id
         == "ch_2"
     )
+
+
+def test_a_refused_transfer_is_retried_on_the_documented_schedule_then_left_to_operators() -> None:
+    refused = datetime(2026, 1, 1, tzinfo=UTC)
+    waits = [
+        retries.retry_at(attempt=n, refused_at=refused) for n in range(1, retries.MAX_ATTEMPTS)
+    ]
+    assert [w - refused for w in waits if w is not None] == [
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=2),
+        timedelta(hours=12),
+    ]
+    assert retries.retry_at(attempt=retries.MAX_ATTEMPTS, refused_at=refused) is None
+    assert retries.refusal_status(retries.MAX_ATTEMPTS - 1) == retries.REFUSED
+    assert retries.refusal_status(retries.MAX_ATTEMPTS) == retries.FOR_OPERATOR
+    assert retries.left_to_operator(status=retries.FOR_OPERATOR, attempt=retries.MAX_ATTEMPTS)
+    assert not retries.left_to_operator(status=retries.REFUSED, attempt=1)

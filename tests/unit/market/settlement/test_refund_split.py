@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from market.models import Invoice
-from market.settlement.refunds import apportion, split_refund
+from market.settlement.refunds import apportion, split_fee, split_refund
 from market.settlement.tax import charge_for
 
 
@@ -63,3 +63,39 @@ def test_a_part_is_split_in_proportion_rounded_down() -> None:
     assert apportion(550, [(1_000, 1_000), (100, 100)], 1_100) == [500, 50]
     # What a component cannot hold flows to the next.
     assert apportion(3, [(0, 0), (10, 1), (10, 5)], 11) == [0, 1, 2]
+
+
+@given(invoices_and_refunds(), st.lists(st.booleans(), min_size=5, max_size=5))
+def test_refunds_at_the_provider_and_the_market_together_take_back_exactly_each_part(  # type: ignore[no-untyped-def]
+    case, at_provider
+) -> None:
+    """Refunds made in the provider's dashboard and the market's own, in any order and parts,
+    never take more than the seller's share from its payable, and together all of it."""
+    invoice, amounts = case
+    seller_total = invoice.amount_yen - invoice.fee_yen - invoice.fee_tax_yen
+    market = (0, 0, 0, 0, 0)  # amount, net, tax, fee, fee tax of the market's refunds
+    elsewhere = (0, 0, 0)  # amount, fee, fee tax of refunds at the provider
+    seller_taken = 0
+    for amount, provider in zip(amounts, at_provider, strict=False):
+        if provider:
+            taken = (market[0] + elsewhere[0], market[3] + elsewhere[1], market[4] + elsewhere[2])
+            seller, fee, fee_tax = split_fee(invoice=invoice, amount_yen=amount, taken=taken)
+            elsewhere = (elsewhere[0] + amount, elsewhere[1] + fee, elsewhere[2] + fee_tax)
+        else:
+            net, tax, fee, fee_tax = split_refund(
+                invoice=invoice, amount_yen=amount, earlier=market, elsewhere=elsewhere
+            )
+            seller = amount - fee - fee_tax
+            market = (
+                market[0] + amount,
+                market[1] + net,
+                market[2] + tax,
+                market[3] + fee,
+                market[4] + fee_tax,
+            )
+        assert min(seller, fee, fee_tax) >= 0 and seller + fee + fee_tax == amount
+        seller_taken += seller
+        assert seller_taken <= seller_total
+    assert seller_taken == seller_total
+    assert market[3] + elsewhere[1] == invoice.fee_yen
+    assert market[4] + elsewhere[2] == invoice.fee_tax_yen
