@@ -4,7 +4,12 @@ listing detail, each timed per request (p50/p99) on SQLite and, when given, Post
 
 The listings are written with Core bulk inserts (bench/catalog/seed.py); the app is the
 market's own (`api.app.create_app`), served by Starlette's test client in this process, so the
-figures include routing, authentication, validation and serialization but no network.
+figures include routing, authentication, validation and serialization but no network, and the
+Python client's own cost (httpx and the test client's portal thread) besides.
+
+Then, unless `served_seconds` is 0, the same database is served by `datamarket serve` and each
+request is timed by wrk at concurrency 1 over loopback (bench/catalog/served.py): those p50/p99
+are the figures to hold against the goal, and the exit status uses their p99 where they exist.
 """
 
 import json
@@ -24,6 +29,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from bench.catalog.seed import seed_catalog
+from bench.catalog.served import describe_served, time_served
 from market import db
 from market.participants import register_participant
 from market.settings import Settings
@@ -80,8 +86,11 @@ def _database(kind: str, folder: Path, postgres_url: str | None) -> Iterator[str
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_one(kind: str, listings: int, requests: int, postgres_url: str | None) -> dict[str, Any]:
-    """Seed one database and time every named request `requests` times."""
+def run_one(
+    kind: str, listings: int, requests: int, postgres_url: str | None, served_seconds: int = 5
+) -> dict[str, Any]:
+    """Seed one database and time every named request `requests` times in process, then for
+    `served_seconds` each through the served market (none when 0)."""
     with (
         tempfile.TemporaryDirectory(prefix="bench-catalog-") as folder,
         _database(kind, Path(folder), postgres_url) as url,
@@ -131,18 +140,35 @@ def run_one(kind: str, listings: int, requests: int, postgres_url: str | None) -
                     "cpu_p50_ms": round(statistics.median(cpu), 2),
                     "items": count,
                 }
+        if served_seconds:
+            served = time_served(
+                settings=settings, key=key, named=queries(known), seconds=served_seconds
+            )
+            for name, figure in served.items():
+                figures[name]["served"] = figure
     return {"database": kind, "listings": listings, "seed_seconds": round(seeded, 1), **figures}
 
 
-def run(listings: int, requests: int, postgres_url: str | None) -> dict[str, Any]:
+def run(
+    listings: int, requests: int, postgres_url: str | None, served_seconds: int = 5
+) -> dict[str, Any]:
     kinds = ["sqlite"] + (["postgresql"] if postgres_url else [])
     return {
-        "runs": [run_one(kind, listings, requests, postgres_url) for kind in kinds],
+        "runs": [run_one(kind, listings, requests, postgres_url, served_seconds) for kind in kinds],
         "requests_per_query": requests,
+        "served_seconds_per_query": served_seconds,
         "goal_p99_ms": GOAL_P99_MS,
         "machine": f"{platform.machine()}, {_cpus()} cores, Python {platform.python_version()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
+
+
+def _within_goal(figure: dict[str, Any]) -> bool:
+    """The served p99 against the goal; the in-process p99 when there was no served run."""
+    served = figure.get("served")
+    if served is None:
+        return bool(figure["p99_ms"] <= GOAL_P99_MS)
+    return "failed" not in served and served["p99_ms"] <= GOAL_P99_MS
 
 
 def _cpus() -> int:
@@ -156,9 +182,11 @@ def main(
     requests: int = 200,
     postgres_url: str | None = None,
     as_json: bool = False,
+    served_seconds: int = 5,
 ) -> bool:
-    """Run and print a table; True when every request's p99 is within the goal."""
-    result = run(listings, requests, postgres_url)
+    """Run and print a table; True when every request's p99 is within the goal (the served p99
+    where there is one)."""
+    result = run(listings, requests, postgres_url, served_seconds)
     within = True
     for one in result["runs"]:
         print(
@@ -170,8 +198,12 @@ def main(
                     f"  {name:<26} p50 {figure['p50_ms']:>7} ms  p99 {figure['p99_ms']:>7} ms"
                     f"  cpu p50 {figure['cpu_p50_ms']:>7} ms  ({figure['items']} items)"
                 )
-                within = within and figure["p99_ms"] <= GOAL_P99_MS
+                if "served" in figure:
+                    print(f"  {'':<26} {describe_served(figure['served'])}")
+                within = within and _within_goal(figure)
     print(f"{result['machine']}, {result['date']}; goal p99 <= {GOAL_P99_MS} ms")
+    if served_seconds:
+        print("first line: in process (test client); second: served, wrk at concurrency 1")
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     return within

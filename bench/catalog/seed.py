@@ -3,8 +3,9 @@
 Titles combine a place (Japanese or English), a subject and a year, so a search term matches a
 known share of the listings: a place about 1 in 50, a subject about 1 in 20, a serial number one.
 Each dataset gets its catalog entry the way the market's flush event writes it
-(`market.catalog.indexing.entry_values`); the database's triggers fill SQLite's FTS index and
-every listing's card (migration 0015) as rows arrive, as they do in the market.
+(`market.catalog.indexing.entry_values`); the database's triggers fill SQLite's FTS indexes
+(trigrams, and the grams of migration 0018) and every listing's card (migration 0015) as rows
+arrive, as they do in the market.
 """
 
 import random

@@ -9,8 +9,8 @@ text of the catalog entry (market/catalog/indexing.py), and gives the same rows 
 
 - SQLite: a term of three characters or more is looked up in the FTS5 trigram index
   (`catalog_search MATCH '"term"'`, a phrase of the term's trigrams: a substring match). A
-  shorter term has no trigram (MATCH would find nothing for 東京 or 血), so it is matched by
-  LIKE on the entry, after the trigram terms have narrowed the rows where there are any.
+  shorter term has no trigram (MATCH would find nothing for 東京 or 血): it is looked up in the
+  index of one- and two-character grams (`catalog_grams`, market/catalog/grams.py).
 - PostgreSQL: `search_text LIKE '%term%'`, which the pg_trgm GIN index serves for terms of
   three characters or more and the GIN index of `catalog_grams(search_text)` (migration 0015)
   for shorter ones. The text is already case-folded, so LIKE is the case-insensitive match
@@ -44,8 +44,9 @@ from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, col
 
+from market.catalog.grams import match_expression
 from market.catalog.indexing import search_terms, tags_text
-from market.catalog.tables import FTS_TABLE, listing_cards
+from market.catalog.tables import FTS_TABLE, GRAMS_TABLE, listing_cards
 from market.catalog.views import joined, listing_columns
 from market.errors import InvalidRequest
 from market.models import Listing, Participant
@@ -57,6 +58,7 @@ TRIGRAM = 3
 FEW_MATCHES = 2_000
 
 _fts = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
+_grams = table(GRAMS_TABLE, column("rowid"), column(GRAMS_TABLE))
 _card = listing_cards.c
 _entry = table("catalog_entry", column("seq"), column("search_text"))
 _NO_INDEX: custom_op[Any] = custom_op("+")
@@ -183,9 +185,7 @@ def _conditions(
     """
 
     def plain(column_: Any) -> Any:
-        return (
-            UnaryExpression(column_, operator=_NO_INDEX, type_=column_.type) if sqlite else column_
-        )
+        return _plain(column_, sqlite=sqlite)
 
     equals = (
         (_card.status, where.status),
@@ -215,6 +215,13 @@ def _conditions(
     return conditions
 
 
+def _plain(column_: Any, *, sqlite: bool) -> Any:
+    """`column_` as a term SQLite serves from no index (a unary `+`); unchanged elsewhere."""
+    if not sqlite:
+        return column_
+    return UnaryExpression(column_, operator=_NO_INDEX, type_=column_.type)
+
+
 @dataclass(frozen=True)
 class TextMatch:
     """Where the text of a query is found: `entries` when few, else a per-row `condition`."""
@@ -237,28 +244,16 @@ def _text_condition(*, session: Session, q: str | None) -> TextMatch | None:
         return None
     likes = [_entry.c.search_text.like(_like_pattern(term), escape="\\") for term in terms]
     found = _indexed_matches(session, terms, likes)
-    if found is not None and len(found) <= FEW_MATCHES:
+    if len(found) <= FEW_MATCHES:
         return TextMatch(few=True, entries=found)
     walk = select(_entry.c.seq).where(_entry.c.seq == _card.entry_seq, *likes)
     return TextMatch(few=False, condition=walk.exists())
 
 
-def _indexed_matches(session: Session, terms: list[str], likes: list[Any]) -> list[int] | None:
-    """Up to FEW_MATCHES + 1 entries holding every term, found through a text index; None when
-    no index serves these terms (one- and two-character terms alone, on SQLite)."""
-    long_terms = [term for term in terms if len(term) >= TRIGRAM]
+def _indexed_matches(session: Session, terms: list[str], likes: list[Any]) -> list[int]:
+    """Up to FEW_MATCHES + 1 entries holding every term, found through the text indexes."""
     if session.get_bind().dialect.name == "sqlite":
-        if not long_terms:
-            return None
-        # All trigram terms go into one MATCH (`"a" AND "b"`), so the index intersects them.
-        expression = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
-        matching = select(_fts.c.rowid.label("seq")).where(
-            _fts.c[FTS_TABLE].op("MATCH")(expression)
-        )
-        if len(long_terms) < len(terms):
-            matching = select(_entry.c.seq).where(
-                _entry.c.seq.in_(matching.scalar_subquery()), *likes
-            )
+        matching = _sqlite_matches(terms)
     else:
         short_terms = [term for term in terms if len(term) < TRIGRAM]
         matching = select(_entry.c.seq).where(*likes)
@@ -268,6 +263,29 @@ def _indexed_matches(session: Session, terms: list[str], likes: list[Any]) -> li
                 grams.op("@>", is_comparison=True)(literal(short_terms, ARRAY(Text)))
             )
     return list(session.connection().execute(matching.limit(FEW_MATCHES + 1)).scalars())
+
+
+def _sqlite_matches(terms: list[str]) -> Any:
+    """The entries holding every term, on SQLite's two FTS5 indexes.
+
+    All trigram terms go into one MATCH (`"a" AND "b"`), all shorter terms into one MATCH of the
+    gram index, so each index intersects its own terms. With both, the trigram index is read in
+    rowid order and stops at the LIMIT, and the gram index is read once as a set (the unary `+`
+    keeps SQLite from asking it again for every row). Both answers are exact (a phrase of
+    consecutive trigrams; a token per distinct gram), so the entries themselves are not read.
+    """
+    long_terms = [term for term in terms if len(term) >= TRIGRAM]
+    short_terms = [term for term in terms if len(term) < TRIGRAM]
+    phrases = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
+    by_trigrams = select(_fts.c.rowid.label("seq")).where(_fts.c[FTS_TABLE].op("MATCH")(phrases))
+    by_grams = select(_grams.c.rowid.label("seq")).where(
+        _grams.c[GRAMS_TABLE].op("MATCH")(match_expression(short_terms))
+    )
+    if not short_terms:
+        return by_trigrams
+    if not long_terms:
+        return by_grams
+    return by_trigrams.where(_plain(_fts.c.rowid, sqlite=True).in_(by_grams))
 
 
 def _like_pattern(text: str) -> str:

@@ -10,26 +10,44 @@ kind, its entry's tags and update frequency), copied by database triggers whenev
 changes, so a page walks one index in sort order without joining four tables per row.
 
 The search indexes and triggers are not declared here because SQLAlchemy cannot describe them:
-on SQLite an FTS5 trigram table `catalog_search` (with its shadow tables), on PostgreSQL pg_trgm
-and short-term GIN indexes on `search_text`, and the card triggers on both. Migrations 0011 and
-0015 create them; `modelled` tells the schema comparison to leave them out.
+on SQLite an FTS5 trigram table `catalog_search` and an FTS5 table of one- and two-character
+grams `catalog_grams` (market/catalog/grams.py; with their shadow tables), on PostgreSQL pg_trgm
+and short-term GIN indexes on `search_text`, and the card triggers on both. Migrations 0011,
+0015 and 0018 create them; `modelled` tells the schema comparison to leave them out.
 """
 
+import sqlite3
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+)
 from sqlmodel import Field, SQLModel
 
+from market.catalog.grams import SQL_FUNCTION, gram_tokens
 from market.models import Dataset, UTCDateTime, _created
 
 FTS_TABLE = "catalog_search"
+GRAMS_TABLE = "catalog_grams"
 TRIGRAM_INDEX = "ix_catalog_entry_search_trgm"
 GRAMS_INDEX = "ix_catalog_entry_search_grams"
+_SHADOWS = ("data", "idx", "docsize", "config", "content")
 _UNMODELLED = frozenset(
     {
         FTS_TABLE,
-        *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config", "content")),
+        GRAMS_TABLE,
+        *(f"{fts}_{shadow}" for fts in (FTS_TABLE, GRAMS_TABLE) for shadow in _SHADOWS),
         TRIGRAM_INDEX,
         GRAMS_INDEX,
     }
@@ -39,6 +57,22 @@ _UNMODELLED = frozenset(
 def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic `include_name`: whether a database object is one the models describe."""
     return name not in _UNMODELLED
+
+
+def register_sqlite_functions(connection: sqlite3.Connection) -> None:
+    """Give a SQLite connection the function the `catalog_grams` triggers call (migration 0018).
+
+    A connection without it (the sqlite3 shell, say) can read the catalog but fails, with
+    "no such function", any statement that writes `catalog_entry`.
+    """
+    connection.create_function(SQL_FUNCTION, 1, gram_tokens, deterministic=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_functions(dbapi_connection: Any, _: Any) -> None:
+    # Every engine, whoever made it: the triggers fire on any write of catalog_entry.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        register_sqlite_functions(dbapi_connection)
 
 
 class CatalogEntry(SQLModel, table=True):

@@ -3,9 +3,13 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
+from alembic import command
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
@@ -13,6 +17,8 @@ from market import db
 from market.catalog import CatalogDesk, ListingFilter, find_listings
 from market.catalog import search as search_module
 from market.catalog.desk import UnknownColumns
+from market.catalog.grams import match_expression
+from market.catalog.indexing import normalize, search_terms
 from market.catalog.metadata import ListingMetadata
 from market.catalog.tables import CatalogEntry
 from market.errors import Forbidden
@@ -160,6 +166,26 @@ QUERIES: dict[str, list[str]] = {
     "glucose": ["blood_sugar"],
     "東京 大阪": ["retail"],
     "no-such-data": [],
+    # One- and two-character terms (SQLite: the gram index), alone and mixed with longer ones.
+    "東": ["retail", "weather", "tokyo_medical", "tokyo_traffic"],
+    "a": [row[0] for row in reversed(CORPUS)],  # every entry has a column "a"
+    "交通": ["osaka_traffic", "tokyo_traffic"],
+    "ai": ["retail", "weather"],
+    ":": ["tokyo_medical"],
+    "(": ["blood_pressure"],
+    "0%": ["percent"],
+    # Fields are joined by a line break: every entry ends with the columns "a" and "b", and the
+    # tags 交通 and iot follow each other, yet no term matches across the join.
+    "ab": ["percent", "blood_sugar"],
+    "通i": [],
+    "ＫＹ": ["fullwidth", "tokyo_traffic"],
+    "ｶﾞ": ["fullwidth"],
+    "ｲﾄﾞ": ["fullwidth"],
+    "ｶ": [],
+    "ai 関東": ["weather"],
+    "rain 東": ["weather"],
+    "通 iot": ["tokyo_traffic"],
+    "血 ログ": ["blood_sugar"],
 }
 
 
@@ -260,16 +286,20 @@ def test_search_finds_every_term_as_a_substring(engine: Engine, ids: dict[str, s
     assert found == QUERIES
 
 
-def test_one_and_two_character_terms_use_the_like_fallback_on_sqlite(
+def test_one_and_two_character_terms_are_found_through_the_gram_index_on_sqlite(
     engine: Engine, ids: dict[str, str]
 ) -> None:
-    # A trigram MATCH cannot find a term shorter than three characters; the fallback does.
+    # A trigram MATCH cannot find a term shorter than three characters; the gram index does.
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
-            matched = connection.execute(
+            by_trigrams = connection.execute(
                 text("SELECT count(*) FROM catalog_search WHERE catalog_search MATCH '\"東京\"'")
             ).scalar_one()
-        assert matched == 0
+            by_grams = connection.execute(
+                text("SELECT count(*) FROM catalog_grams WHERE catalog_grams MATCH :query"),
+                {"query": match_expression(["東京"])},
+            ).scalar_one()
+        assert (by_trigrams, by_grams) == (0, len(QUERIES["東京"]))
     assert keys_of(ids, search(engine, q="東京")) == QUERIES["東京"]
 
 
@@ -368,6 +398,22 @@ def test_metadata_is_searchable_and_filterable(
     assert keys_of(ids, search(engine, q="temperature 気象")) == ["weather"]
     assert keys_of(ids, search(engine, update_frequency="daily")) == ["weather"]
     assert keys_of(ids, search(engine, tags=("iot",))) == ["tokyo_traffic"]
+
+
+def test_a_rewritten_entry_is_found_by_its_new_short_terms_only(
+    engine: Engine, ids: dict[str, str], settings: Settings
+) -> None:
+    desk = CatalogDesk(engine, open_store(settings))
+    with Session(engine) as session:
+        listing = session.get(Listing, ids["weather"])
+        seller = session.get(Participant, listing.seller_id) if listing else None
+        assert listing is not None and seller is not None
+    assert keys_of(ids, search(engine, q="関東")) == ["weather"]
+    metadata = ListingMetadata.model_validate({"description": "気温と雨量, 神奈川"})
+    desk.set_metadata(seller=seller, dataset_id=listing.dataset_id, metadata=metadata)
+    assert search(engine, q="関東") == []
+    assert keys_of(ids, search(engine, q="雨量")) == ["weather"]
+    assert keys_of(ids, search(engine, q="雨 神奈川")) == ["weather"]
 
 
 def test_refused_metadata_stores_nothing(
@@ -505,6 +551,8 @@ def test_the_card_triggers_are_there_after_every_migration(engine: Engine) -> No
         "catalog_listing_entry_au",
         "catalog_listing_entry_ad",
     } <= triggers
+    if engine.dialect.name == "sqlite":
+        assert {"catalog_grams_ai", "catalog_grams_ad", "catalog_grams_au"} <= triggers
 
 
 def test_mine_lists_the_viewers_own_listings(engine: Engine, ids: dict[str, str]) -> None:
@@ -517,3 +565,83 @@ def test_mine_lists_the_viewers_own_listings(engine: Engine, ids: dict[str, str]
     assert keys_of(ids, search(engine, mine=True, q="東京")) == [
         key for key in QUERIES["東京"] if ids[key] in own
     ]
+
+
+def test_migration_0018_indexes_the_entries_stored_before_it(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    config = db.alembic_config(engine.url.render_as_string(hide_password=False))
+    listed = text("SELECT name FROM sqlite_master WHERE name LIKE 'catalog_grams%'")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0017")
+        ids = seed(engine)
+        db.migrate(engine)
+        for query in ("東京", "血", "ab", "東京 医療", "関東 rain"):
+            assert keys_of(ids, search(engine, q=query)) == QUERIES[query], query
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0017")
+            assert connection.execute(listed).scalars().all() == []
+    finally:
+        engine.dispose()
+
+
+# Latin and Japanese, full-width and half-width forms, whitespace (an ideographic space among
+# it), LIKE's wildcards, and characters NFKC or case folding expand (ß, ﬁ).
+SHORT_TEXT = st.text(alphabet="aAiI東京血ｶﾞｲＡ%_.: \n\u3000ßﬁ", max_size=14)
+
+
+@hypothesis.settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    texts=st.lists(st.tuples(SHORT_TEXT, SHORT_TEXT), min_size=1, max_size=5),
+    queries=st.lists(st.text(alphabet="aAiI東京血ｶﾞｲＡ%_.: ßﬁ", min_size=1, max_size=2)),
+)
+def test_the_gram_index_finds_exactly_the_entries_holding_a_short_term(
+    sqlite_url: str, texts: list[tuple[str, str]], queries: list[str]
+) -> None:
+    # Each example deletes the entries of the one before, inserts its own and rewrites them,
+    # so the triggers' inserts, deletes and rewrites of the contentless index are all checked:
+    # a stale token would show as an entry found that does not hold the term (rowids are reused).
+    engine = db.make_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT count(*) FROM dataset")).scalar_one()
+        if not stored:
+            seed(engine)  # nine datasets, made once for all the examples
+        with engine.begin() as connection:
+            dataset_ids = list(
+                connection.execute(text("SELECT id FROM dataset ORDER BY id")).scalars()
+            )
+            connection.execute(text("DELETE FROM catalog_entry"))
+            final: dict[int, str] = {}
+            for dataset_id, (first, then) in zip(dataset_ids, texts, strict=False):
+                seq = connection.execute(
+                    text(
+                        "INSERT INTO catalog_entry (dataset_id, search_text, tags_text, "
+                        "updated_at) VALUES (:dataset_id, :text, ',', '2026-11-01') RETURNING seq"
+                    ),
+                    {"dataset_id": dataset_id, "text": normalize(first)},
+                ).scalar_one()
+                connection.execute(
+                    text("UPDATE catalog_entry SET search_text = :text WHERE seq = :seq"),
+                    {"text": normalize(then), "seq": seq},
+                )
+                final[seq] = normalize(then)
+            for term in (term for query in queries for term in search_terms(query)):
+                if len(term) > 2:
+                    continue
+                found = connection.execute(
+                    text("SELECT rowid FROM catalog_grams WHERE catalog_grams MATCH :query"),
+                    {"query": match_expression([term])},
+                ).scalars()
+                assert set(found) == {seq for seq, body in final.items() if term in body}, term
+            connection.execute(
+                text("INSERT INTO catalog_grams(catalog_grams) VALUES ('integrity-check')")
+            )
+    finally:
+        engine.dispose()
