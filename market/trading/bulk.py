@@ -13,6 +13,10 @@ then takes the orders in turn:
   order that needs the database, with one Core statement per table;
 - a bid that trades (or meets anything else in the book) has its row written at once and its
   events booked by the market's booking code (trades, licences, invoices, ledger, outbox);
+- a single cancel (`DELETE /bids/{id}`, `BulkEntry.cancel`) takes the same path: the bid's row
+  read by one prebuilt select, refused as the per-order path refuses, then taken out of the
+  engine with its journal rows and status change written by Core (its events booked instead
+  when the clock tick before it did more than the cancel);
 - every other order (asks, bids naming a dataset or needing a card, refusals the database
   explains) runs the per-order unit of work in a savepoint, after the rows waiting so far.
 
@@ -21,17 +25,20 @@ in this transaction: the job raises `BulkAborted`, the sequencer rebuilds the en
 enters the request's orders one by one (`OrderDesk.enter_batch`).
 """
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Insert, Select, Update, bindparam, insert, update
+from sqlalchemy import select as core_select
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 import matching
 from market.banks.tables import PersonalListing
-from market.errors import Conflict, MarketError, OrderRejected
+from market.errors import Conflict, MarketError, NotFound, OrderRejected
 from market.models import (
     Bid,
     IdempotencyRecord,
@@ -47,7 +54,12 @@ from market.settlement import credit
 from market.settlement.invoices import terms_of
 from market.trading.batch import BatchAnswer, BatchItem, CancelOrder
 from market.trading.commands import PlaceBid
-from market.trading.listings import bid_command, cancel_reason, require_bid_fields
+from market.trading.listings import (
+    OrderKindMismatch,
+    bid_command,
+    cancel_reason,
+    require_bid_fields,
+)
 from market.trading.risk import RiskStage, worst_case_yen
 from market.trading.service import TradingService
 
@@ -88,19 +100,67 @@ class _Pending:
         """Insert what waits, after the session's own pending rows (the journal keeps its order)."""
         session.flush()
         self.trading.insert_journal(session, self.journal)
-        bid_table = Bid.__table__  # type: ignore[attr-defined]
         if self.bids:
-            session.execute(insert(bid_table), self.bids)
+            session.execute(_insert_bids(), self.bids)
         if self.cancelled:
-            session.execute(
-                update(bid_table)
-                .where(bid_table.c.id == bindparam("order_id"), bid_table.c.status == "open")
-                .values(status="cancelled", status_reason=CANCELLED_BY_OWNER),
-                self.cancelled,
-            )
+            session.execute(_cancel_bids(), self.cancelled)
+            _expire_loaded(session, [row["order_id"] for row in self.cancelled])
         if self.records:
-            session.execute(insert(IdempotencyRecord.__table__), self.records)  # type: ignore[attr-defined]
+            session.execute(_insert_records(), self.records)
         self.bids, self.cancelled, self.records = [], [], []
+
+
+# Statements built once: building one costs more than running it (issue 14).
+@functools.cache
+def _insert_bids() -> Insert:
+    return insert(Bid.__table__)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _cancel_bids() -> Update:
+    bid_table = Bid.__table__  # type: ignore[attr-defined]
+    return (
+        update(bid_table)
+        .where(bid_table.c.id == bindparam("order_id"), bid_table.c.status == "open")
+        .values(status="cancelled", status_reason=CANCELLED_BY_OWNER)
+    )
+
+
+@functools.cache
+def _insert_records() -> Insert:
+    return insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _bid_by_id() -> Select[Any]:
+    bid_table = Bid.__table__  # type: ignore[attr-defined]
+    return core_select(bid_table).where(bid_table.c.id == bindparam("bid_id"))
+
+
+def _expire_loaded(session: Session, bid_ids: list[str]) -> None:
+    """Bids this session already loaded are read again: an earlier job of the same batch
+    may hold one whose status the Core update just changed."""
+    if not session.identity_map:
+        return
+    for bid_id in bid_ids:
+        loaded = session.identity_map.get(identity_key(Bid, bid_id))
+        if loaded is not None:
+            session.expire(loaded)
+
+
+@dataclass(frozen=True)
+class CancelledBid:
+    """A bid the fast path cancelled: its row as read before the status change."""
+
+    row: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    def bid(self) -> Bid:
+        """The bid as stored now (its status changed by `_Pending.write`)."""
+        return Bid(**{**self.row, "status": "cancelled", "status_reason": CANCELLED_BY_OWNER})
 
 
 @dataclass
@@ -344,6 +404,37 @@ class BulkEntry:
         )
         self._record(item, answer)
         return answer
+
+    def cancel(self, session: Session, bid_id: str) -> Bid | CancelledBid | None:
+        """Cancel one of the participant's bids by itself (`DELETE /bids/{id}`), refused as
+        `make_cancel` refuses before the engine sees it. The answer is its row (`CancelledBid`)
+        when only its status changed, the booked bid when the clock tick did more, and None
+        when the per-order path must cancel it (card payments on, or not live in the book)."""
+        found = session.execute(_bid_by_id(), {"bid_id": bid_id}).mappings().first()
+        if found is None:
+            raise OrderKindMismatch(f"you have no bid {bid_id}")
+        if found["buyer_id"] != self.participant.id:
+            raise NotFound(f"you have no bid {bid_id}")
+        if found["status"] != "open":
+            raise Conflict(f"order {bid_id} is {found['status']} and can no longer be cancelled")
+        instrument = found["instrument"]
+        book = self.desk.trading.engine.books.get(instrument)
+        if self.cards or book is None or not book.is_live(bid_id):
+            return None
+        events = self._submit(matching.Cancel(id=bid_id, instrument=instrument))
+        if _only(events, matching.Cancelled, bid_id) and events[0].reason == "cancelled":
+            self.pending.cancelled.append({"order_id": bid_id})
+            self.pending.write(session)
+            return CancelledBid(dict(found))
+        # The clock tick did more (an expiry, an auction): booked as the per-order path books.
+        self.pending.write(session)
+        _, rejection = self.desk.book(session, events)
+        if rejection is not None:
+            raise rejection
+        cancelled = session.get(Bid, bid_id)
+        if cancelled is None:
+            raise NotFound(f"order {bid_id} does not exist")
+        return cancelled
 
     def _one_by_one(self, session: Session, item: BatchItem) -> BatchAnswer:
         """The per-order unit of work in a savepoint, after the rows waiting so far."""

@@ -5,6 +5,7 @@ are written with one statement per table; credit, held licences and idempotency 
 order by order. Every test runs on SQLite and on PostgreSQL.
 """
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,14 +13,17 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from market.errors import CreditLimitExceeded, NotFound
+from api.schemas import BidPublic
+from market.errors import Conflict, CreditLimitExceeded, MarketError, NotFound
 from market.events import InProcessBus
-from market.models import Bid, IdempotencyRecord, Participant, Trade
+from market.models import Bid, IdempotencyRecord, JournalCommand, Participant, Trade
 from market.service import Market
 from market.settings import Settings
 from market.settlement.ledger import trial_balance
 from market.trading.batch import BatchAnswer, BatchItem, CancelOrder
+from market.trading.bulk import CANCELLED_BY_OWNER
 from market.trading.commands import PlaceBid
+from market.trading.listings import OrderKindMismatch, make_cancel
 from market.trading.service import TradingService
 from tests.factories import list_sensor_dataset, place_bid, register_buyer
 
@@ -239,5 +243,106 @@ def test_a_single_bid_over_the_credit_limit_is_refused_with_its_reason_and_store
         market.orders.place_bid(buyer=buyer, order=order)
 
     assert _bids(market) == {}
+    assert market.orders.risk.reserved_yen(buyer.id) == 0
+    assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
+def _journal_rows(market: Market) -> int:
+    with Session(market.db) as session:
+        return len(session.exec(select(JournalCommand.seq)).all())
+
+
+def test_a_single_cancel_takes_the_fast_path_in_a_few_statements(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
+    placed = market.orders.place_bid(buyer=buyer, order=order).bid
+    journal_before = _journal_rows(market)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if market.orders.sequencer.in_engine_thread():
+            statements.append(args[2])
+
+    event.listen(market.db, "before_cursor_execute", count)
+    try:
+        cancelled = market.orders.cancel_bid(buyer=buyer, bid_id=placed.id)
+    finally:
+        event.remove(market.db, "before_cursor_execute", count)
+
+    # BEGIN, the fence, the bid's row, the journal rows (one insert) and the status update;
+    # the per-order path loads the bid twice and writes each journal row and the bid by the ORM.
+    assert len(statements) <= 5, statements
+    stored = _bids(market)[placed.id]
+    assert (stored.status, stored.status_reason) == ("cancelled", CANCELLED_BY_OWNER)
+    # The answer is the stored bid, as the API returns it.
+    assert BidPublic.model_validate(cancelled) == BidPublic.model_validate(stored)
+    assert _journal_rows(market) == journal_before + 2  # the clock tick and the cancel
+    assert market.orders.risk.reserved_yen(buyer.id) == 0
+    assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
+def _refusal_before(market: Market, buyer: Participant, bid_id: str) -> tuple[type, str]:
+    """What the per-order path's check (`make_cancel`) refuses this cancel with."""
+    with Session(market.db) as session, pytest.raises(MarketError) as refused:
+        make_cancel(session=session, participant=buyer, order_id=bid_id, kind=Bid)
+    return type(refused.value), str(refused.value)
+
+
+def test_a_single_cancel_is_refused_as_before_and_stores_nothing(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    owner, intruder = register_buyer(market), register_buyer(market)
+    order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
+    live = market.orders.place_bid(buyer=owner, order=order).bid
+    gone = market.orders.place_bid(buyer=owner, order=order).bid
+    market.orders.cancel_bid(buyer=owner, bid_id=gone.id)
+    cases = [
+        (owner, "no-such-bid", OrderKindMismatch),
+        (owner, listing.id, OrderKindMismatch),  # a listing's id sent to the bid endpoint
+        (intruder, live.id, NotFound),
+        (owner, gone.id, Conflict),
+    ]
+    bids_before, journal_before = _bids(market), _journal_rows(market)
+    reserved_before = market.orders.risk.reserved_yen(owner.id)
+    hash_before = market.trading.state_hash()
+
+    for buyer, bid_id, kind in cases:
+        expected = _refusal_before(market, buyer, bid_id)
+        with pytest.raises(MarketError) as refused:
+            market.orders.cancel_bid(buyer=buyer, bid_id=bid_id)
+        assert (type(refused.value), str(refused.value)) == expected
+        assert isinstance(refused.value, kind)
+
+    assert _journal_rows(market) == journal_before
+    assert {i: (b.status, b.status_reason) for i, b in _bids(market).items()} == {
+        i: (b.status, b.status_reason) for i, b in bids_before.items()
+    }
+    assert market.orders.risk.reserved_yen(owner.id) == reserved_before
+    assert market.trading.state_hash() == hash_before
+
+
+def test_two_cancels_of_one_bid_awaited_together_cancel_it_once(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
+    placed = market.orders.place_bid(buyer=buyer, order=order).bid
+    journal_before = _journal_rows(market)
+
+    async def cancel_twice() -> tuple[Bid | BaseException, Bid | BaseException]:
+        # As two DELETE /bids/{id} handlers would: both queued before either is answered.
+        cancel = market.orders.cancel_bid_async
+        return await asyncio.gather(
+            cancel(buyer=buyer, bid_id=placed.id),
+            cancel(buyer=buyer, bid_id=placed.id),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(cancel_twice())
+
+    assert isinstance(first, Bid) and first.status == "cancelled"
+    assert isinstance(second, Conflict)
+    assert str(second) == f"order {placed.id} is cancelled and can no longer be cancelled"
+    assert _bids(market)[placed.id].status == "cancelled"
+    assert _journal_rows(market) == journal_before + 2
     assert market.orders.risk.reserved_yen(buyer.id) == 0
     assert _rebuilt_hash(market) == market.trading.state_hash()
