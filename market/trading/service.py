@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
@@ -213,8 +214,7 @@ class TradingService:
         inserts), noting their seqs for `committed`."""
         if not journal:
             return
-        table = JournalCommand.__table__  # type: ignore[attr-defined]
-        seqs = session.execute(insert(table).returning(table.c.seq), journal).scalars()
+        seqs = session.execute(_journal_insert(), journal).scalars()
         self._pending.extend(Journaled(seq) for seq in seqs)
         journal.clear()
 
@@ -291,6 +291,13 @@ class TradingService:
 
     def state_hash(self) -> str:
         return str(self.engine.state_hash())
+
+
+@cache
+def _journal_insert() -> Any:
+    """The journal rows' insert, built once (every order writes some)."""
+    table = JournalCommand.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.seq)
 
 
 @contextmanager
