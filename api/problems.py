@@ -7,6 +7,7 @@ SQLSTATE, never the exception's message: a driver's message can quote the row th
 """
 
 import logging
+import sys
 import traceback
 from typing import Any
 
@@ -25,6 +26,8 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("datamarket.api")
 
 
+# What FastAPI answers when a JSON body cannot be decoded (its cause is chained to the error).
+UNPARSED_BODY = "There was an error parsing the body"
 CRASH_DETAIL = (
     "the market failed to handle this request; nothing was changed. Try again, "
     "and report the time of the failure to the operator if it persists"
@@ -104,16 +107,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(part) for part in err["loc"]), "reason": err["msg"]}
-            for err in exc.errors()
-        ]
+        errors = [_field_error(err) for err in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem(422, "Invalid request", detail, errors=errors, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 400 and detail == UNPARSED_BODY:
+            detail = _unreadable_body(exc.__cause__)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is no resource at {request.url.path}; see /docs for the API"
         response = problem(
@@ -130,6 +132,28 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log_crash(request.method, request.url.path, exc)
         return problem(500, "Internal error", CRASH_DETAIL, instance=request.url.path)
+
+
+def _field_error(err: Any) -> dict[str, str]:
+    """A validation error as `field` and `reason`; a body that is not JSON says where it breaks
+    (the parser's message names what it expected there, never the text it found)."""
+    if err.get("type") == "json_invalid":
+        expected = (err.get("ctx") or {}).get("error", "invalid JSON")
+        position = err["loc"][-1] if len(err["loc"]) > 1 else 0
+        return {"field": "body", "reason": f"not valid JSON at character {position}: {expected}"}
+    return {"field": ".".join(str(part) for part in err["loc"]), "reason": err["msg"]}
+
+
+def _unreadable_body(cause: BaseException | None) -> str:
+    """Why FastAPI could not read a JSON body (it answers only UNPARSED_BODY), told as a fix."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not UTF-8 text: send JSON encoded as UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the body nests arrays or objects too deeply to be read"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        limit = sys.get_int_max_str_digits()
+        return f"a number in the body has too many digits to be read (the limit is {limit})"
+    return "the body could not be read as JSON: send a JSON object"
 
 
 def _methods_at(request: Request) -> list[str]:

@@ -1,7 +1,8 @@
 """The protections every request passes through (docs/security.md), installed in one place.
 
 Outermost first: the crash barrier (a value-free log line and a 500 problem), security headers,
-CORS when origins are configured, the authentication-failure guard, the request-body limits.
+CORS when origins are configured, the authentication-failure guard, the request-body limits, the
+refusal of control characters in the URL.
 """
 
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from api.problems import CrashBarrier
 from api.ratelimit import AuthFailureGuard, build_rate_limiter
 from api.security_headers import SecurityHeadersMiddleware
 from api.swagger import install_docs
+from api.url_checks import ControlCharacterGuard
 from market.settings import Settings
 
 # Routes that take a file or a bulk import, with room for the form envelope above the file cap.
@@ -35,6 +37,7 @@ def install_protections(app: FastAPI, settings: Settings) -> None:
         total_timeout_seconds=settings.request_body_timeout_seconds,
     )
     # Starlette wraps each added middleware around the previous ones: add innermost first.
+    app.add_middleware(ControlCharacterGuard)
     app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(
         AuthFailureGuard, limiter=app.state.rate_limiter, sign_in_routes=SIGN_IN_ROUTES

@@ -36,7 +36,10 @@ class BoardDecision(Body):
     approve: bool = Field(strict=True)
     reason: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")
     member: str | None = Field(
-        default=None, max_length=200, description="The board member recording the decision"
+        default=None,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="The board member recording the decision",
     )
 
 

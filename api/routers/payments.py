@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentParticipant, MarketDep, OperatorUser
+from api.schemas import Reason
 from market.service import Market
 from market.settlement.tables import Dispute, Payment
 
@@ -44,7 +45,7 @@ class ConnectedAccountSet(BaseModel):
     account_id: str = Field(
         pattern=PROVIDER_ID, description="The seller's Connect account (acct_...)"
     )
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class ConnectedAccountPublic(BaseModel):

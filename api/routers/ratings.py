@@ -10,6 +10,7 @@ from api.deps import CurrentParticipant, MarketDep
 from api.problems import PROBLEM_JSON
 from api.ratelimit import UPLOAD_LIMIT
 from api.schemas import Public, Request, Text, WholeNumber
+from market.catalog.metadata import TEXT_BLOCK
 from market.errors import UploadRejected
 from market.models import Listing
 from market.ratings.desk import RatingsDesk
@@ -133,7 +134,7 @@ def publish_revision(
     revisions: Revisions,
     seller: CurrentParticipant,
     file: UploadFile,
-    note: Annotated[str, Form(max_length=1000)] = "",
+    note: Annotated[str, Form(max_length=1000, pattern=TEXT_BLOCK)] = "",
 ) -> dict[str, Any]:
     """Upload a new version of one of your datasets; licence holders entitled to it are told."""
     limit = market.settings.max_upload_bytes

@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from market.banks.orders import CohortView
 from market.catalog import get_listing
+from market.catalog.metadata import TEXT_BLOCK
 from market.data.desk import DescribeDataset
 from market.errors import UploadRejected
 from market.models import Dataset, Listing, Trade
@@ -30,6 +31,8 @@ from market.quality.assess import parse_schema
 from market.trading.commands import OfferRecords
 
 router = APIRouter(tags=["sellers"])
+# Text fields of an upload: one line without control characters (a NUL would fail in PostgreSQL).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 
 
 @router.post(
@@ -39,11 +42,13 @@ def upload_dataset(
     market: MarketDep,
     seller: CurrentParticipant,
     file: UploadFile,
-    title: Annotated[str, Form(min_length=1, max_length=200)],
+    title: Annotated[str, Form(min_length=1, max_length=200, pattern=ONE_LINE)],
     category: Annotated[str, Form(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", max_length=100)],
     data_class: Annotated[Literal["personal", "anonymized", "non_personal"], Form()],
-    description: Annotated[str, Form(max_length=4000)] = "",
-    tags: Annotated[str, Form(max_length=1000, description="Comma-separated")] = "",
+    description: Annotated[str, Form(max_length=4000, pattern=TEXT_BLOCK)] = "",
+    tags: Annotated[
+        str, Form(max_length=1000, pattern=ONE_LINE, description="Comma-separated")
+    ] = "",
     column_schema: Annotated[
         str | None,
         Form(

@@ -33,6 +33,9 @@ DEFAULT_TEMPLATE: Final = "dm-standard-1.0"
 LicenceTemplate = Literal["dm-standard-1.0", "dm-research-1.0", "dm-commercial-1.0"]
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+# Free text of several lines: tabs and line breaks, and no other control character (a NUL would
+# fail in PostgreSQL).
+TEXT_BLOCK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 Line = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_CONTROL)]
 Paragraph = Annotated[str, Field(min_length=1, max_length=1000, pattern=_NO_CONTROL)]
 SemanticTag = Annotated[
@@ -100,7 +103,7 @@ class ListingMetadata(Strict):
     """Everything a seller tells buyers about a dataset beyond the file itself."""
 
     title: Line | None = Field(default=None, description="replaces the dataset's title")
-    description: Annotated[str, Field(max_length=4000)] | None = Field(
+    description: Annotated[str, Field(max_length=4000, pattern=TEXT_BLOCK)] | None = Field(
         default=None, description="replaces the dataset's description"
     )
     tags: list[Tag] | None = Field(

@@ -22,6 +22,7 @@ what the next page holds.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -53,6 +54,9 @@ from market.models import Listing, Participant
 from market.paging import MAX_LIMIT, InvalidCursor, Page, decode_cursor, encode_cursor
 
 Sort = Literal["recency", "price", "price_desc", "quality"]
+# What a cursor's keys can be: a listing id, and an integer key a 64-bit column holds.
+LISTING_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BIGINT_BOUND = 2**63
 TRIGRAM = 3
 # Up to this many text matches a page is chosen among them (see _text_condition).
 FEW_MATCHES = 2_000
@@ -295,14 +299,31 @@ def _like_pattern(text: str) -> str:
 
 
 def _decode(cursor: str, sort: str, order: Order) -> list[Any]:
+    """The sort key and listing id in a cursor; InvalidCursor unless this market could have
+    issued it (a known sort, a 64-bit key, a listing id), so a forged one never reaches SQL."""
     named = decode_cursor(cursor, (str, str, str))[0]
+    if named not in ORDERS:
+        raise _not_issued()
     if named != sort:
         raise InvalidCursor(
             f"this cursor continues a list sorted by {named}; pass sort={named} with it, or "
             "start again without a cursor"
         )
-    _, key, listing_id = decode_cursor(cursor, (str, order.kind, str))
+    try:
+        _, key, listing_id = decode_cursor(cursor, (str, order.kind, str))
+    except OverflowError:  # Infinity is valid to Python's JSON reader, and no integer
+        raise _not_issued() from None
+    out_of_range = isinstance(key, int) and not -BIGINT_BOUND <= key < BIGINT_BOUND
+    if out_of_range or not LISTING_ID.fullmatch(listing_id):
+        raise _not_issued()
     return [key, listing_id]
+
+
+def _not_issued() -> InvalidCursor:
+    return InvalidCursor(
+        "cursor is not one this market issued: pass the value of the previous page's `next` "
+        "link (or omit it for the first page)"
+    )
 
 
 def _after(keys: tuple[Any, Any], values: list[Any], descending: bool) -> Any:

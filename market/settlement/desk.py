@@ -38,7 +38,7 @@ from market.settlement.payments import (
     webhooks,
 )
 from market.settlement.payments.configured import provider_from
-from market.settlement.payments.driver import PaymentDriver
+from market.settlement.payments.driver import PaymentDriver, connect_account
 from market.settlement.payments.provider import Payments, ProviderDeclined, ProviderUnavailable
 from market.settlement.tables import (
     Dispute,
@@ -197,19 +197,22 @@ class SettlementDesk:
     def set_connected_account(
         self, *, operator: Participant, seller_id: str, account_id: str, reason: str
     ) -> PaymentAccount:
-        """Pay a seller's card sales to its Connect account (audited)."""
-        account = self.payments.set_connected_account(seller_id=seller_id, account_id=account_id)
-        self._transaction(
-            lambda s: record_operator_action(
-                session=s,
+        """Pay a seller's card sales to its Connect account, audited in the same transaction (an
+        audit that fails leaves the account unchanged)."""
+
+        def connect(session: Session) -> PaymentAccount:
+            account = connect_account(session=session, seller_id=seller_id, account_id=account_id)
+            record_operator_action(
+                session=session,
                 operator=operator,
                 action="payments.connected_account_set",
                 target_id=seller_id,
                 reason=reason,
                 details={"account": account_id},
             )
-        )
-        return account
+            return account
+
+        return self._transaction(connect)
 
     @property
     def takes_cards(self) -> bool:

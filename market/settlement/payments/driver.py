@@ -55,6 +55,16 @@ def apply_state(*, session: Session, payment: Payment, state: IntentState, now: 
         booking.move(session=session, payment=payment, status="created")
 
 
+def connect_account(*, session: Session, seller_id: str, account_id: str) -> PaymentAccount:
+    """Record the Connect account a seller's card sales are paid to."""
+    if session.get(Participant, seller_id) is None:
+        raise NotFound(f"participant {seller_id} does not exist")
+    account = session.get(PaymentAccount, seller_id) or PaymentAccount(participant_id=seller_id)
+    account.connected_account_id = account_id
+    session.add(account)
+    return account
+
+
 class PaymentDriver:
     """Registers cards and drives every booked payment through the provider."""
 
@@ -99,17 +109,6 @@ class PaymentDriver:
             key=f"dm_attach_{buyer_id}_{payment_method_id}",
         )
         return customer_id
-
-    def set_connected_account(self, *, seller_id: str, account_id: str) -> PaymentAccount:
-        with db.unit_of_work(self.db) as session:
-            if session.get(Participant, seller_id) is None:
-                raise NotFound(f"participant {seller_id} does not exist")
-            account = session.get(PaymentAccount, seller_id) or PaymentAccount(
-                participant_id=seller_id
-            )
-            account.connected_account_id = account_id
-            session.add(account)
-        return account
 
     # The run -----------------------------------------------------------------------------
 

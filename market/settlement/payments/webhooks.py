@@ -14,6 +14,7 @@ import stripe
 from sqlmodel import Session, col, or_, select
 
 from market.errors import InvalidRequest
+from market.money import MAX_YEN
 from market.settlement.disputes import record_dispute
 from market.settlement.payments import booking, proceeds
 from market.settlement.payments.driver import apply_state
@@ -55,7 +56,90 @@ def verify(*, payload: bytes, signature: str | None, secret: str) -> dict[str, A
         raise InvalidWebhook("the body is not a JSON event") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise InvalidWebhook("the body is not a Stripe event")
+    _check_shape(event)
     return event
+
+
+# The fields of `data.object` each kind of event is read for, and what each may hold: a signed
+# event of another shape is refused whole, before anything is recorded (it cannot come from
+# Stripe, and read as it is it would fail mid-booking or record a dispute with no id).
+_TEXT = "text"
+_OPTIONAL_TEXT = "text or null"
+_YEN = "a whole number of yen or null"
+_OBJECT = "an object or null"
+_TEXT_VALUES = "an object of text values or null"
+_CHARGE = "an id, a charge object or null"
+_INTENT_FIELDS = {
+    "id": _OPTIONAL_TEXT,
+    "status": _OPTIONAL_TEXT,
+    "amount": _YEN,
+    "amount_received": _YEN,
+    "latest_charge": _CHARGE,
+    "last_payment_error": _OBJECT,
+    "metadata": _TEXT_VALUES,
+}
+_DISPUTE_FIELDS = {
+    "id": _TEXT,
+    "status": _OPTIONAL_TEXT,
+    "charge": _OPTIONAL_TEXT,
+    "payment_intent": _OPTIONAL_TEXT,
+    "amount": _YEN,
+    "reason": _OPTIONAL_TEXT,
+}
+_FIELDS_READ: dict[str, dict[str, str]] = {
+    **{kind: _INTENT_FIELDS for kind in INTENT_EVENTS},
+    "charge.refunded": {"id": _OPTIONAL_TEXT, "payment_intent": _OPTIONAL_TEXT},
+    **{kind: _DISPUTE_FIELDS for kind in DISPUTE_EVENTS},
+}
+MAX_EVENT_ID_CHARS = 100  # the `webhook_event` key: a longer id would be cut and could collide
+
+
+def _check_shape(event: dict[str, Any]) -> None:
+    """Refuse an event whose type, data or read fields are not what Stripe sends."""
+    if len(event["id"]) > MAX_EVENT_ID_CHARS:
+        raise InvalidWebhook(f"the event id is longer than {MAX_EVENT_ID_CHARS} characters")
+    if _holds_nul(event):
+        raise InvalidWebhook("the event holds a NUL character (\\u0000), which Stripe never sends")
+    data = event.get("data") or {}
+    obj = (data.get("object") or {}) if isinstance(data, dict) else None
+    if not isinstance(event.get("type"), str) or not isinstance(obj, dict):
+        raise InvalidWebhook(
+            "the body is not a Stripe event: its `type` is not text or its `data.object` is not "
+            "an object"
+        )
+    for name, expected in _FIELDS_READ.get(event["type"], {}).items():
+        if not _holds(obj.get(name), expected):
+            raise InvalidWebhook(f"the event's data.object.{name} is not {expected}")
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any text in a JSON value holds a NUL (PostgreSQL stores no NUL in text)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _holds(value: Any, expected: str) -> bool:
+    if value is None:
+        return expected != _TEXT
+    if expected in (_TEXT, _OPTIONAL_TEXT):
+        return isinstance(value, str)
+    if expected == _YEN:
+        return type(value) is int and 0 <= value <= MAX_YEN
+    if expected == _CHARGE:
+        return isinstance(value, str | dict)
+    if expected == _TEXT_VALUES:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    return isinstance(value, dict)
 
 
 def intent_state(intent: dict[str, Any]) -> IntentState:
