@@ -128,7 +128,13 @@ class JobSpec(PrivacySpec):
         },
     )
 
-    title: str = Field(min_length=1, max_length=200, description="title of the new dataset")
+    title: str = Field(
+        min_length=1,
+        max_length=200,
+        # A title is one line; a NUL would fail the job on PostgreSQL after it was accepted.
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="title of the new dataset",
+    )
     category: str = Field(
         pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$",
         max_length=100,

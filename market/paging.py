@@ -8,6 +8,7 @@ what the next page holds. Clients treat cursors as opaque strings.
 import base64
 import binascii
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ from market.errors import InvalidRequest, NotFound
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+# The longest text a cursor key can be (ids are 32 characters, names and keys far shorter).
+MAX_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -45,15 +48,28 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError("wrong shape")
-        return [
-            datetime.fromisoformat(value) if kind is datetime else kind(value)
-            for value, kind in zip(raw, kinds, strict=True)
-        ]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return [_key(value, kind) for value, kind in zip(raw, kinds, strict=True)]
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor(
             "cursor is not one this market issued: pass the value of the previous page's "
             "`next` link (or omit it for the first page)"
         ) from None
+
+
+def _key(value: Any, kind: type) -> Any:
+    """One cursor key as its column's type; ValueError for one no column could hold (a forged
+    cursor must be refused here, not fail in the database): an integer beyond 64 bits, a number
+    that is not finite, text with a NUL or longer than any key."""
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    key = kind(value)
+    if isinstance(key, int) and not -(2**63) <= key < 2**63:
+        raise ValueError("integer key out of range")
+    if isinstance(key, float) and not math.isfinite(key):
+        raise ValueError("key is not finite")
+    if isinstance(key, str) and ("\x00" in key or len(key) > MAX_KEY_LENGTH):
+        raise ValueError("text key out of range")
+    return key
 
 
 def fetch_page(

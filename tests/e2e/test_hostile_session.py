@@ -260,3 +260,25 @@ def test_a_connected_account_whose_audit_fails_is_left_unchanged(settings: Setti
 def test_a_board_member_name_with_a_control_character_is_refused() -> None:
     with pytest.raises(ValidationError, match="member"):
         BoardDecision.model_validate({"approve": True, "reason": "ok", "member": "Sato\x00"})
+
+
+def test_a_forged_cursor_of_any_list_is_refused_as_not_issued(
+    http: httpx.Client, operator_key: str
+) -> None:
+    buyer = register(http, "Cursor Forger KK")
+    lists = [("/purchases", buyer), ("/operator/trades", operator_key), ("/bids", buyer)]
+    forged = [
+        "[Infinity]",
+        "[1e400]",
+        "[1000000000000000000000000000000]",
+        '["\\u0000"]',
+        "[Infinity, 1]",
+        '[1e400, "x"]',
+        '[1000000000000000000000000000000, "x"]',
+        '["2026-01-01T00:00:00", "\\u0000"]',
+        '["2026-01-01T00:00:00", "' + "x" * 300 + '"]',
+    ]
+    for path, key in lists:
+        for cursor in forged:
+            response = http.get(f"{path}?cursor={_cursor(cursor)}", headers=auth(key))
+            _refused(response, 404, "not one this market issued")
