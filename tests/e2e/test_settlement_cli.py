@@ -29,3 +29,21 @@ def test_the_demo_books_check_and_reconcile_and_a_broken_invoice_is_named(
     faults = run_cli("settlement", "check", cwd=tmp_path)
     assert faults.returncode == 1
     assert "trial balance sums to 1 yen" in faults.stdout and "is unbalanced" in faults.stdout
+
+
+def test_without_a_market_database_both_exit_2_with_the_reason_and_create_nothing(
+    tmp_path: Path,
+) -> None:
+    for command in ("check", "reconcile"):
+        missing = run_cli("settlement", command, cwd=tmp_path)
+        assert missing.returncode == 2, missing.stdout + missing.stderr
+        assert "no market database at" in missing.stderr and "Traceback" not in missing.stderr
+    assert not (tmp_path / "var").exists()
+
+    (tmp_path / "var").mkdir()
+    sqlite3.connect(tmp_path / "var" / "market.db").close()  # a file, but no market tables
+    empty = run_cli("settlement", "check", cwd=tmp_path)
+    assert empty.returncode == 2 and "holds no market tables" in empty.stderr
+    with sqlite3.connect(tmp_path / "var" / "market.db") as db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == []
