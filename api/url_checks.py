@@ -1,4 +1,5 @@
-"""Refuse a URL carrying a control character, as ASGI middleware, before any route runs.
+"""Refuse a URL carrying a control character (or a path segment no id could fill), as ASGI
+middleware, before any route runs.
 
 No id or path segment holds a control character, and no filter, cursor or search text holds a
 NUL (`%00`), which PostgreSQL cannot take in any text parameter: such a URL would otherwise
@@ -24,6 +25,14 @@ QUERY_DETAIL = (
 )
 
 
+# No id, token or name in a path is longer (ids are 32 characters, download tokens under 100).
+MAX_SEGMENT = 256
+LONG_DETAIL = (
+    f"the URL path holds a segment longer than {MAX_SEGMENT} characters; no id, token or name "
+    "is that long, so there is nothing at this path"
+)
+
+
 class ControlCharacterGuard:
     """Answer 422 to a request whose path holds a control character or whose query a NUL."""
 
@@ -36,6 +45,11 @@ class ControlCharacterGuard:
             if detail is not None:
                 instance = CONTROL_CHARACTER.sub("", scope["path"])
                 response = problem(422, "Invalid request", detail, instance=instance)
+                await response(scope, receive, send)
+                return
+            if any(len(segment) > MAX_SEGMENT for segment in scope["path"].split("/")):
+                # Answered here so a "not found" never echoes a megabyte of path back.
+                response = problem(404, "Not found", LONG_DETAIL)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

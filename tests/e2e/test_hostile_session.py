@@ -282,3 +282,21 @@ def test_a_forged_cursor_of_any_list_is_refused_as_not_issued(
         for cursor in forged:
             response = http.get(f"{path}?cursor={_cursor(cursor)}", headers=auth(key))
             _refused(response, 404, "not one this market issued")
+
+
+def test_an_overlong_path_segment_is_not_found_and_not_echoed(
+    http: httpx.Client, operator_key: str
+) -> None:
+    buyer = register(http, "Long Path KK")
+    long_id = "a" * 5000
+    for method, path in [
+        ("DELETE", f"/bids/{long_id}"),
+        ("GET", f"/listings/{long_id}"),
+        ("GET", f"/datasets/{long_id}"),
+    ]:
+        response = http.request(method, path, headers=auth(buyer))
+        _refused(response, 404, "longer than 256 characters")
+        assert long_id[:300] not in response.text
+    # A real id's length is far inside the bound: an unknown one is still told apart.
+    unknown = http.get("/listings/" + "b" * 32, headers=auth(buyer))
+    assert unknown.status_code == 404 and "longer than" not in unknown.text
