@@ -20,7 +20,6 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from market.errors import MarketError
-from market.ratelimit import RateLimited
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("datamarket.api")
@@ -101,8 +100,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem(exc.status, exc.title, exc.reason, instance=request.url.path)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        # Too many requests, or an Idempotency-Key whose first request is still being answered.
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -45,6 +45,16 @@ class Claim:
         session.add(record)
 
 
+class KeyInProgress(Conflict):
+    """A request with the same key is still being answered: its retry (after `Retry-After`)
+    gets the first request's answer."""
+
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__("a request with this Idempotency-Key is being processed; retry shortly")
+
+
 def fingerprint(method: str, path: str, body: Any) -> str:
     """A hash of what the request asks for, to detect a key reused for another request."""
     canonical = json.dumps([method, path, body], sort_keys=True, ensure_ascii=False, default=str)
@@ -66,9 +76,7 @@ def reserve(
             session.commit()
         except IntegrityError:
             session.rollback()
-            raise Conflict(
-                "a request with this Idempotency-Key is being processed; retry shortly"
-            ) from None
+            raise KeyInProgress() from None
         return None
     if existing.request_hash != request_hash:
         raise Conflict(
@@ -78,7 +86,7 @@ def reserve(
         return existing.response
     if _take_over_expired(session=session, participant_id=participant_id, key=key):
         return None
-    raise Conflict("a request with this Idempotency-Key is being processed; retry shortly")
+    raise KeyInProgress()
 
 
 def _take_over_expired(*, session: Session, participant_id: str, key: str) -> bool:

@@ -300,3 +300,29 @@ def test_an_overlong_path_segment_is_not_found_and_not_echoed(
     # A real id's length is far inside the bound: an unknown one is still told apart.
     unknown = http.get("/listings/" + "b" * 32, headers=auth(buyer))
     assert unknown.status_code == 404 and "longer than" not in unknown.text
+
+
+def test_a_key_still_being_answered_is_a_409_that_says_when_to_retry(
+    http: httpx.Client, settings: Settings
+) -> None:
+    from api.schemas import BidCreate
+    from market.idempotency import fingerprint
+    from market.models import IdempotencyRecord
+
+    same = fingerprint("POST", "/bids", BidCreate.model_validate(BID).model_dump(mode="json"))
+    buyer = register(http, "Impatient Buyer KK")
+    buyer_id = http.get("/me", headers=auth(buyer)).json()["id"]
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with Session(engine) as session:  # the first request's reservation, not answered yet
+            session.add(IdempotencyRecord(participant_id=buyer_id, key="k-busy", request_hash=same))
+            session.commit()
+    finally:
+        engine.dispose()
+
+    before = _count(settings, Bid)
+    response = http.post("/bids", headers={**auth(buyer), "Idempotency-Key": "k-busy"}, json=BID)
+
+    _refused(response, 409, "being processed; retry shortly")
+    assert response.headers["Retry-After"] == "1"
+    assert _count(settings, Bid) == before
