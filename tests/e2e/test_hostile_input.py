@@ -24,9 +24,9 @@ UPLOAD_CAP = 200_000
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+def database_url(sqlite_url: str) -> str:
     """HTTP behaviour does not depend on the database: SQLite only."""
-    return f"sqlite:///{tmp_path / 'market.db'}"
+    return sqlite_url
 
 
 @pytest.fixture

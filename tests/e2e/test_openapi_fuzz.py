@@ -4,9 +4,23 @@ Every operation is fuzzed (examples, coverage, fuzzing and stateful phases) with
 of the role that uses it and with valid ids of seeded objects, and each must reach a 2xx. The run
 must report no failure: no server error, no undocumented status code, header or content type, no
 response off its schema, no valid request refused, no invalid one accepted, a 405 with `Allow`.
-docs/security.md ("Fuzzing") says how to run it by hand.
+
+The coverage phase's cases are deterministic, so each runs once across the two databases: its
+schema-violating cases (almost all refused by request validation before a query; the `405`,
+content-type and request-shape probes among them) on SQLite, its schema-valid ones (boundary
+values that reach the database) on PostgreSQL; the coverage of an operation in
+`COVERED_WHOLE_ON_SQLITE` runs whole on SQLite. The examples, fuzzing and stateful phases send
+valid and invalid requests on both. By hand, at full strength (the whole coverage phase on both
+databases, more examples per operation):
+
+    DATAMARKET_TEST_FUZZ_FULL=1 DATAMARKET_TEST_FUZZ_EXAMPLES=25 \
+        .venv/bin/python -m pytest tests/e2e/test_openapi_fuzz.py -s
+
+docs/security.md ("Fuzzing") says more.
 """
 
+import os
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -31,7 +45,14 @@ from tests.e2e.openapi_seed import (
 )
 
 SEED = 20261201
-MAX_EXAMPLES = 6
+# Examples per operation in the fuzzing and stateful phases.
+MAX_EXAMPLES = int(os.environ.get("DATAMARKET_TEST_FUZZ_EXAMPLES", "4"))
+# The coverage phase's cases of each mode on each database (see the module docstring).
+FULL_STRENGTH = os.environ.get("DATAMARKET_TEST_FUZZ_FULL", "") not in ("", "0")
+COVERAGE_MODE = {"sqlite": "negative", "postgresql": "positive"}
+# Operations whose largest valid request is costly (the coverage phase sends the most records an
+# import takes, and one fewer): their whole coverage phase runs on SQLite, where it is cheapest.
+COVERED_WHOLE_ON_SQLITE = {"POST /me/records/import"}
 
 # Bodies whose content obeys rules a JSON Schema cannot carry (a CSV's rows, a record checked
 # against its category's schema, a job spec's cross-column rules, a date not in the past or the
@@ -106,6 +127,9 @@ def _with_examples(document: dict[str, Any], seeded: Seeded) -> dict[str, Any]:
     for (path, media_type), example in examples.items():
         content = document["paths"][path]["post"]["requestBody"]["content"][media_type]
         content["example"] = example
+    # A new price above every seeded bid: the listing to amend stays unsold.
+    content = document["paths"]["/listings/{listing_id}"]["patch"]["requestBody"]["content"]
+    content["application/json"]["example"] = {"price_yen": 9_600}
     # A strong new password: random ones rarely pass the strength rules, and the first change
     # makes the seeded current password stale for every later attempt.
     content = document["paths"]["/me/password"]["put"]["requestBody"]["content"]
@@ -153,13 +177,17 @@ def _value(seeded: Seeded, ref: str) -> str | int:
 
 
 def fuzz_config(
-    base_url: str, document: dict[str, Any], seeded: Seeded, cursors: dict[str, str]
+    base_url: str,
+    document: dict[str, Any],
+    seeded: Seeded,
+    cursors: dict[str, str],
+    backend: str | None = None,
 ) -> dict[str, Any]:
     """Schemathesis configuration: who calls each operation and with which real values."""
     dictionaries: dict[str, Any] = {}
     operations = []
     for name in _operations(document):
-        entry: dict[str, Any] = {"include-name": name}
+        entry: dict[str, Any] = {"include-name": name, "phases": _coverage(name, backend)}
         method, path = name.split(" ", 1)
         if document["paths"][path][method.lower()].get("security"):
             entry["headers"] = {"Authorization": f"Bearer {seeded.tokens[role_of(name)]}"}
@@ -179,8 +207,7 @@ def fuzz_config(
         accepted = ACCEPTED + ["422"] * (name in CONTENT_RULES) + ["402"] * (name in CREDIT_CHECKED)
         if accepted != ACCEPTED:
             entry["checks"] = {"positive_data_acceptance": {"expected-statuses": accepted}}
-        if len(entry) > 1:
-            operations.append(entry)
+        operations.append(entry)
     return {
         "base-url": base_url,
         "seed": SEED,
@@ -194,6 +221,16 @@ def fuzz_config(
     }
 
 
+def _coverage(name: str, backend: str | None) -> dict[str, Any]:
+    """The coverage phase of one operation on one database (all of it when `backend` is None)."""
+    mode = "all" if backend is None else COVERAGE_MODE[backend]
+    if name in COVERED_WHOLE_ON_SQLITE and backend is not None:
+        if backend != "sqlite":
+            return {"coverage": {"enabled": False}}
+        mode = "all"
+    return {"coverage": {"generation": {"mode": mode}}}
+
+
 def _label(case: Any) -> str:
     return str(case.operation.label)
 
@@ -202,6 +239,7 @@ def _label(case: Any) -> str:
 def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
     live_url: str, settings: Settings
 ) -> None:
+    started = (time.monotonic(), time.process_time())
     with httpx.Client(base_url=live_url, timeout=60) as http:
         seeded = seed_market(http, settings)
         market = Market(settings)
@@ -211,13 +249,26 @@ def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
             market.close()
         document = http.get("/openapi.json").json()
         cursors = _cursors(http, document, seeded)
-    config = schemathesis.Config.from_dict(fuzz_config(live_url, document, seeded, cursors))
+    driver = settings.resolved_database_url.split(":", 1)[0].split("+", 1)[0]
+    backend = None if FULL_STRENGTH else driver
+    config = schemathesis.Config.from_dict(
+        fuzz_config(live_url, document, seeded, cursors, backend)
+    )
     schema = schemathesis.openapi.from_dict(_with_examples(document, seeded), config=config)
 
     failures: set[str] = set()
     errors: list[str] = []
     statuses: dict[str, Counter[int]] = defaultdict(Counter)
+    phase_started: dict[str, tuple[float, float]] = {}
+    phase_seconds: dict[str, tuple[float, float]] = {}
+    phase_requests: Counter[str] = Counter()
     for event in from_schema(schema).execute():
+        if isinstance(event, engine_events.PhaseStarted):
+            phase_started[event.phase.name.value] = (time.monotonic(), time.process_time())
+        if isinstance(event, engine_events.PhaseFinished):
+            name = event.phase.name.value
+            wall, cpu = phase_started.get(name, (time.monotonic(), time.process_time()))
+            phase_seconds[name] = (time.monotonic() - wall, time.process_time() - cpu)
         if isinstance(event, engine_events.NonFatalError | engine_events.FatalError):
             errors.append(str(getattr(event, "value", getattr(event, "exception", event))))
         recorder = getattr(event, "recorder", None)
@@ -229,6 +280,7 @@ def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
             if interaction.response is not None and case_id in recorder.cases:
                 operation = _label(recorder.cases[case_id].value)
                 statuses[operation][interaction.response.status_code] += 1
+                phase_requests[str(getattr(event, "phase", "?"))] += 1
         for case_id, checks in recorder.checks.items():
             for check in checks:
                 if check.failure_info is not None:
@@ -251,8 +303,16 @@ def test_schemathesis_finds_no_failures_and_every_operation_reaches_a_2xx(
                     )
 
     print(
-        f"schemathesis {schemathesis.__version__}: {len(statuses)} operations, "
-        f"{sum(sum(c.values()) for c in statuses.values())} requests, {len(failures)} failures"
+        f"schemathesis {schemathesis.__version__} ({driver}, coverage "
+        f"{'all' if backend is None else COVERAGE_MODE[backend]}, "
+        f"{MAX_EXAMPLES} examples): {len(statuses)} operations, "
+        f"{sum(sum(c.values()) for c in statuses.values())} requests, {len(failures)} failures "
+        f"in {time.monotonic() - started[0]:.1f} s ({time.process_time() - started[1]:.1f} s CPU); "
+        + ", ".join(
+            f"{name} {wall:.1f} s ({cpu:.1f} s CPU), {phase_requests[name]} requests"
+            for name, (wall, cpu) in phase_seconds.items()
+            if phase_requests[name]
+        )
     )
     assert not errors, "\n".join(errors)
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(sorted(failures))

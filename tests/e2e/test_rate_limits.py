@@ -12,8 +12,8 @@ SLOW = 0.001  # a token every 1,000 s: nothing refills during a test
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'market.db'}"
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 @pytest.fixture

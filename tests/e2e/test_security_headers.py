@@ -12,8 +12,8 @@ from tests.e2e.test_market_slice import auth, register
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'market.db'}"
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 def test_every_response_carries_the_security_headers(http: httpx.Client) -> None:

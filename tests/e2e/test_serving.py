@@ -29,8 +29,8 @@ from tests.e2e.conftest import _free_port
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path / 'market.db'}"
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:

@@ -4,12 +4,9 @@ import os
 import subprocess
 import sys
 import tarfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect
 
@@ -19,24 +16,14 @@ from market.models import Dataset, Participant
 from market.service import Market
 from market.settings import Settings
 from market.storage import open_store
-from tests.service_urls import postgres_admin_url
 
 
 @pytest.fixture
-def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of the same kind as `database_url`, to restore into."""
+def empty_url(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A new, empty database (no tables) of the same kind as `database_url`, to restore into."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored' / 'market.db'}"
-        return
-    name = f"dm_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = postgres_admin_url().rsplit("/", 1)[0]
-    try:
-        yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-    finally:
-        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return f"sqlite:///{tmp_path / 'restored' / 'market.db'}"
+    return str(request.getfixturevalue("blank_postgres_url"))
 
 
 def _restored_settings(settings: Settings, url: str, tmp_path: Path, **changes: Any) -> Settings:

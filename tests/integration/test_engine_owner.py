@@ -32,9 +32,9 @@ def _epoch(market: Market) -> int:
         return row.epoch
 
 
-def test_building_a_market_has_no_side_effects(settings: Settings) -> None:
+def test_building_a_market_has_no_side_effects(blank_settings: Settings) -> None:
     threads = threading.active_count()
-    market = Market(settings, bus=InProcessBus())
+    market = Market(blank_settings, bus=InProcessBus())
     try:
         assert sa.inspect(market.db).get_table_names() == []
         assert threading.active_count() == threads
