@@ -27,12 +27,12 @@ log = logging.getLogger("datamarket.outbox")
 
 _table = OutboxEvent.__table__  # type: ignore[attr-defined]
 # Set on a session that flushed new outbox events: its commit wakes the publisher.
-_NEW_EVENTS = "outbox_new_events"
+NEW_EVENTS = "outbox_new_events"
 
 
 def _note_new_events(session: OrmSession, _context: object) -> None:
     if any(isinstance(row, OutboxEvent) for row in session.new):
-        session.info[_NEW_EVENTS] = True
+        session.info[NEW_EVENTS] = True
 
 
 # Always on once imported: it only marks the session.
@@ -163,7 +163,7 @@ class OutboxPublisher:
         self._wake.set()
 
     def _after_commit(self, session: OrmSession) -> None:
-        if session.bind is self._db and session.info.pop(_NEW_EVENTS, False):
+        if session.bind is self._db and session.info.pop(NEW_EVENTS, False):
             self._wake.set()
 
     def _run(self) -> None:

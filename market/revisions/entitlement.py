@@ -36,11 +36,25 @@ class RevisionNotCovered(Forbidden):
 
 
 def current_revision(*, session: Session, dataset_id: str) -> int:
-    """The number of a dataset's newest revision (1 until a new one is uploaded)."""
-    newest = session.exec(
-        select(func.max(DatasetRevision.number)).where(DatasetRevision.dataset_id == dataset_id)
-    ).one()
+    """The number of a dataset's newest revision (1 until a new one is uploaded).
+
+    Every trade asks, so this is one prepared statement on the session's connection; a revision
+    the session added or deleted unflushed is flushed first, as the ORM's autoflush would.
+    """
+    if any(isinstance(pending, DatasetRevision) for pending in (*session.new, *session.deleted)):
+        session.flush()
+    newest = (
+        session.connection().execute(_current_statement(), {"dataset_id": dataset_id}).scalar_one()
+    )
     return int(newest or 1)
+
+
+@cache
+def _current_statement() -> Select[Any]:
+    """`current_revision`'s statement, bound to `dataset_id`."""
+    return sa_select(func.max(col(DatasetRevision.number))).where(
+        col(DatasetRevision.dataset_id) == bindparam("dataset_id")
+    )
 
 
 def covers(licence: Licence, *, number: int, published_at: datetime) -> bool:

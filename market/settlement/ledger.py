@@ -9,11 +9,12 @@ for and a digest of its lines, so `datamarket settlement check` can prove the bo
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import Insert, func, insert
 from sqlmodel import Session, select
 
-from market.models import LedgerEntry, new_id
+from market.models import LedgerEntry, new_id, utcnow
 from market.settlement.tables import LedgerTransaction
 
 # Buyers: what they owe on invoices, and what they prepaid.
@@ -83,27 +84,47 @@ def post(
         raise UnbalancedTransaction("unbalanced ledger transaction")
     lines = [p for p in postings if p.debit_yen or p.credit_yen]
     transaction_id = new_id()
-    for p in lines:
-        session.add(
-            LedgerEntry(
-                transaction_id=transaction_id,
-                account=p.account,
-                debit_yen=p.debit_yen,
-                credit_yen=p.credit_yen,
-                memo=memo[:200],
-            )
+    # Prepared inserts on the session's connection, at once: every ledger row is written here,
+    # so their ids keep the order they were posted in, without ORM objects (issue 14).
+    connection = session.connection()
+    if lines:
+        connection.execute(
+            _insert_entries(),
+            [
+                {
+                    "transaction_id": transaction_id,
+                    "account": p.account,
+                    "debit_yen": p.debit_yen,
+                    "credit_yen": p.credit_yen,
+                    "memo": memo[:200],
+                    "created_at": utcnow(),
+                }
+                for p in lines
+            ],
         )
-    session.add(
-        LedgerTransaction(
-            id=transaction_id,
-            kind=kind,
-            reference_id=reference_id,
-            digest=digest(
+    connection.execute(
+        _insert_transaction(),
+        {
+            "id": transaction_id,
+            "kind": kind,
+            "reference_id": reference_id,
+            "digest": digest(
                 transaction_id=transaction_id, kind=kind, reference_id=reference_id, lines=lines
             ),
-        )
+            "created_at": utcnow(),
+        },
     )
     return transaction_id
+
+
+@cache
+def _insert_entries() -> Insert:
+    return insert(LedgerEntry.__table__)  # type: ignore[attr-defined]
+
+
+@cache
+def _insert_transaction() -> Insert:
+    return insert(LedgerTransaction.__table__)  # type: ignore[attr-defined]
 
 
 def reversal(postings: Iterable[Posting]) -> list[Posting]:

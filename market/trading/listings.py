@@ -1,9 +1,12 @@
 """Asks (listings) and bids: turning market requests into engine commands and booking the results."""
 
+import functools
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Insert, Select, bindparam, insert
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col
 
 import matching
 from market.banks.orders import records_per_licence, require_bid_allowed
@@ -12,7 +15,7 @@ from market.banks.trades import book_personal_trade
 from market.datasets import get_dataset
 from market.errors import Conflict, Forbidden, InvalidRequest, NotFound, OrderRejected
 from market.events import record_event
-from market.models import Bid, Dataset, Licence, Listing, Participant, Trade, utcnow
+from market.models import Bid, Dataset, Licence, Listing, Participant, Trade, new_id, utcnow
 from market.money import MAX_QUANTITY, MAX_YEN
 from market.participants import denied_for_engine, recipient_claims
 from market.purposes import UnknownPurpose, expand_purposes, require_leaf_purpose
@@ -22,7 +25,12 @@ from market.revisions.entitlement import (
     require_no_duplicate_licence,
 )
 from market.settlement.credit import settle_invoices_from_deposit
-from market.settlement.invoices import settle_trade_by_invoice
+from market.settlement.invoices import (
+    insert_now,
+    loaded_or_read,
+    settle_trade_by_invoice,
+    update_now,
+)
 from market.settlement.payments import booking as card_payments
 from market.trading.instruments import ensure_instrument, instrument_of, require_instrument
 from market.trading.licensing import require_listable
@@ -172,6 +180,7 @@ def make_bid(
     if not instrument_known:
         require_instrument(session=session, name=instrument)
     if dataset_id is not None:
+        _require_dataset_of(session=session, dataset_id=dataset_id, instrument=instrument)
         require_no_duplicate_licence(
             session=session,
             buyer=buyer,
@@ -225,6 +234,20 @@ def make_bid(
         constraints=constraints,
         held=held,
     )
+
+
+def _require_dataset_of(*, session: Session, dataset_id: str, instrument: str) -> None:
+    """A bid naming a dataset names one that exists and trades on the bid's instrument; else it
+    would rest forever with nothing that could ever fill it."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id[:64]} does not exist")
+    traded_on = instrument_of(dataset.category, dataset.data_class)
+    if traded_on != instrument:
+        raise InvalidRequest(
+            f"dataset {dataset_id} trades on the instrument {traded_on}, not {instrument}: "
+            "bid on its instrument, or leave dataset_id out"
+        )
 
 
 def require_bid_fields(
@@ -454,31 +477,38 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
         linkable_consent=listing.linkable
         and bool(bid.constraints.get("confirms_linkable_consent", False)),
     )
-    session.add(trade)
-    session.flush()
-    session.add(
-        Licence(
-            trade_id=trade.id,
-            buyer_id=bid.buyer_id,
-            dataset_id=listing.dataset_id,
-            purpose=bid.purpose,
-            exclusive=listing.exclusive,
-            revision=current_revision(session=session, dataset_id=listing.dataset_id),
-            covers=listing.covers,
-            expires_at=(
+    filled = bid.filled + event.qty
+    sold = listing.licences_sold + event.qty
+    # The orders' new state, the trade and its licence are written at once (issue 14).
+    update_now(session, bid, filled=filled, status="filled" if filled >= bid.quantity else None)
+    update_now(
+        session,
+        listing,
+        licences_sold=sold,
+        status="sold_out"
+        if listing.licence_count is not None and sold >= listing.licence_count
+        else None,
+    )
+    insert_now(session, trade)
+    personal = _personal_listing(session, listing.id)
+    session.connection().execute(
+        _insert_licence(),
+        {
+            "id": new_id(),
+            "trade_id": trade.id,
+            "buyer_id": bid.buyer_id,
+            "dataset_id": listing.dataset_id,
+            "purpose": bid.purpose,
+            "exclusive": listing.exclusive,
+            "revision": current_revision(session=session, dataset_id=listing.dataset_id),
+            "covers": listing.covers,
+            "created_at": utcnow(),
+            "expires_at": (
                 trade.created_at + timedelta(days=listing.term_days) if listing.term_days else None
             ),
-        )
+            "revoked_at": None,
+        },
     )
-    bid.filled += event.qty
-    if bid.filled >= bid.quantity:
-        bid.status = "filled"
-    listing.licences_sold += event.qty
-    if listing.licence_count is not None and listing.licences_sold >= listing.licence_count:
-        listing.status = "sold_out"
-    session.add_all([bid, listing])
-    session.flush()
-    personal = session.get(PersonalListing, listing.id)
     if personal is None:
         invoice = settle_trade_by_invoice(session=session, trade=trade, fee_bps=fee_bps)
         card_payments.charge_trade(session=session, trade=trade, invoice=invoice)
@@ -486,6 +516,7 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
     else:
         if not ref_key:
             raise RuntimeError("a trade of personal records needs the person-reference key")
+        session.flush()
         # In this transaction: provided (and invoiced per record) now, or provisional until the
         # board or the person decides; a refusal here refuses the whole order (nothing stored).
         book_personal_trade(
@@ -510,3 +541,24 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
         },
     )
     return trade
+
+
+@functools.cache
+def _personal_statement() -> Select[Any]:
+    """Whether a listing is of PDS records, bound to `key` (its id)."""
+    return core_select(col(PersonalListing.listing_id)).where(
+        col(PersonalListing.listing_id) == bindparam("key")
+    )
+
+
+def _personal_listing(session: Session, listing_id: str) -> PersonalListing | None:
+    """The listing's PDS record listing, if it is one; an ORM object only when it is (the
+    rare case): most trades are of datasets."""
+    if loaded_or_read(session, PersonalListing, listing_id, _personal_statement()) is None:
+        return None
+    return session.get(PersonalListing, listing_id)
+
+
+@functools.cache
+def _insert_licence() -> Insert:
+    return insert(Licence.__table__)  # type: ignore[attr-defined]
