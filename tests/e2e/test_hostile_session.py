@@ -326,3 +326,38 @@ def test_a_key_still_being_answered_is_a_409_that_says_when_to_retry(
     _refused(response, 409, "being processed; retry shortly")
     assert response.headers["Retry-After"] == "1"
     assert _count(settings, Bid) == before
+
+
+def test_a_bid_naming_an_unknown_or_other_instruments_dataset_is_refused_and_not_stored(
+    http: httpx.Client, operator_key: str, settings: Settings
+) -> None:
+    seller = register(http, "Named Dataset Seller KK")
+    buyer = register_buyer(http, operator_key, "Named Dataset Buyer KK")
+    dataset_id = upload(http, seller, CSV).json()["id"]
+    listed = http.post(
+        "/listings",
+        headers=auth(seller),
+        json={"dataset_id": dataset_id, "price_yen": 500, "allowed_purposes": ["research"]},
+    )
+    assert listed.status_code == 201, listed.text
+    instrument = listed.json()["instrument"]
+    other = "healthcare.checkup/non_personal"
+    assert http.post("/operator/instruments", headers=auth(operator_key), json={"name": other})
+    before = _count(settings, Bid)
+
+    unknown = http.post("/bids", headers=auth(buyer), json={**BID, "dataset_id": "f" * 32})
+    _refused(unknown, 404, "does not exist")
+    elsewhere = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={**BID, "instrument": other, "dataset_id": dataset_id},
+    )
+    _refused(elsewhere, 422, f"trades on the instrument {instrument}")
+    assert _count(settings, Bid) == before
+    named = http.post(
+        "/bids",
+        headers=auth(buyer),
+        json={**BID, "instrument": instrument, "max_price_yen": 600, "dataset_id": dataset_id},
+    )
+    assert named.status_code == 201, named.text
+    assert named.json()["trades"][0]["dataset_id"] == dataset_id
