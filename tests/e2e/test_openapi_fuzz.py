@@ -56,8 +56,9 @@ COVERED_WHOLE_ON_SQLITE = {"POST /me/records/import"}
 
 # Bodies whose content obeys rules a JSON Schema cannot carry (a CSV's rows, a record checked
 # against its category's schema, a job spec's cross-column rules, a date not in the past or the
-# future, a registration number's check digit, a dataset or a pool but not both): for these a
-# schema-valid request may get a 422 naming the broken rule.
+# future, a registration number's check digit, a dataset or a pool but not both, a bid's named
+# dataset trading on the bid's instrument): for these a schema-valid request may get a 422
+# naming the broken rule.
 CONTENT_RULES = {
     "POST /datasets",
     "POST /me/records",
@@ -71,6 +72,7 @@ CONTENT_RULES = {
     "POST /datasets/{dataset_id}/revisions",
     "PUT /datasets/{dataset_id}/metadata",
     "POST /orders/batch",
+    "POST /bids",
 }
 # Orders checked against the buyer's credit: 402 answers the account's state, as 409 would.
 CREDIT_CHECKED = {"POST /bids", "PATCH /bids/{bid_id}"}
