@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -459,3 +460,26 @@ class FakeStripe:
             "metadata": intent["metadata"],
             "latest_charge": charge,
         }
+
+
+FAKE_API_BASE = "https://api.stripe.test"
+
+
+@contextmanager
+def market_on_recorder(
+    settings: Any, recorder: "RecordingHTTPClient", *, webhooks: bool = False
+) -> Iterator[Any]:
+    """A started market whose Stripe calls go through `recorder` (to the fake API), with the
+    webhook secret set when `webhooks`."""
+    from market.events import InProcessBus
+    from market.service import Market
+    from market.settlement.payments.stripe_adapter import StripePayments
+
+    update = {"stripe_api_key": API_KEY, "stripe_api_base": FAKE_API_BASE}
+    if webhooks:
+        update["stripe_webhook_secret"] = WEBHOOK_SECRET
+    with Market(settings.model_copy(update=update), bus=InProcessBus()) as market:
+        market.settlement.use_provider(
+            StripePayments(api_key=API_KEY, api_base=FAKE_API_BASE, http_client=recorder)
+        )
+        yield market

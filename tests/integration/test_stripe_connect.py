@@ -9,22 +9,20 @@ import pytest
 from sqlmodel import Session, select
 
 from market import db
-from market.events import InProcessBus
 from market.models import Invoice, Listing, Participant, Trade
 from market.service import Market
 from market.settings import Settings
 from market.settlement.ledger import trial_balance
 from market.settlement.payments import proceeds
-from market.settlement.payments.stripe_adapter import StripePayments
 from market.settlement.tables import InvoiceRefund, LedgerTransaction, Payment
 from market.trading.commands import PlaceBid
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
 from tests.integration.test_persons_engine import HEALTH, delegating, pool
 from tests.stripe_support import (
-    API_KEY,
     FakeStripe,
     Recorded,
     RecordingHTTPClient,
+    market_on_recorder,
     typed_params_problems,
 )
 
@@ -51,15 +49,7 @@ def recorder(fake: FakeStripe) -> RecordingHTTPClient:
 
 @pytest.fixture
 def market(settings: Settings, recorder: RecordingHTTPClient) -> Iterator[Market]:
-    configured = settings.model_copy(
-        update={"stripe_api_key": API_KEY, "stripe_api_base": "https://api.stripe.test"}
-    )
-    with Market(configured, bus=InProcessBus()) as market:
-        market.settlement.use_provider(
-            StripePayments(
-                api_key=API_KEY, api_base="https://api.stripe.test", http_client=recorder
-            )
-        )
+    with market_on_recorder(settings, recorder) as market:
         yield market
 
 

@@ -11,11 +11,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from market import db
-from market.events import InProcessBus
 from market.service import Market
 from market.settings import Settings
 from market.settlement.payments import proceeds
-from market.settlement.payments.stripe_adapter import StripePayments
 from market.settlement.tables import LedgerTransaction, Payment, PaymentAttempt
 from tests.integration.test_stripe_connect import (
     bank_books,
@@ -26,11 +24,10 @@ from tests.integration.test_stripe_connect import (
     transfers_sent,
 )
 from tests.stripe_support import (
-    API_KEY,
-    WEBHOOK_SECRET,
     FakeStripe,
     RecordingHTTPClient,
     event,
+    market_on_recorder,
     signed,
     typed_params_problems,
 )
@@ -48,19 +45,7 @@ def recorder(fake: FakeStripe) -> RecordingHTTPClient:
 
 @pytest.fixture
 def market(settings: Settings, recorder: RecordingHTTPClient) -> Iterator[Market]:
-    configured = settings.model_copy(
-        update={
-            "stripe_api_key": API_KEY,
-            "stripe_api_base": "https://api.stripe.test",
-            "stripe_webhook_secret": WEBHOOK_SECRET,
-        }
-    )
-    with Market(configured, bus=InProcessBus()) as market:
-        market.settlement.use_provider(
-            StripePayments(
-                api_key=API_KEY, api_base="https://api.stripe.test", http_client=recorder
-            )
-        )
+    with market_on_recorder(settings, recorder, webhooks=True) as market:
         yield market
 
 

@@ -8,21 +8,18 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
-from market.events import InProcessBus
 from market.models import Licence, Listing, Participant
 from market.service import Market
 from market.settings import Settings
 from market.settlement.payments.booking import PaymentPending
-from market.settlement.payments.stripe_adapter import StripePayments
 from market.settlement.tables import LedgerTransaction, Payment, PaymentAttempt
 from tests.factories import offer_licences, place_bid, sensor_csv, upload
 from tests.stripe_support import (
-    API_KEY,
-    WEBHOOK_SECRET,
     FakeStripe,
     Recorded,
     RecordingHTTPClient,
     event,
+    market_on_recorder,
     signed,
 )
 
@@ -42,19 +39,7 @@ def recorder(fake: FakeStripe) -> RecordingHTTPClient:
 
 @pytest.fixture
 def market(settings: Settings, recorder: RecordingHTTPClient) -> Iterator[Market]:
-    configured = settings.model_copy(
-        update={
-            "stripe_api_key": API_KEY,
-            "stripe_api_base": "https://api.stripe.test",
-            "stripe_webhook_secret": WEBHOOK_SECRET,
-        }
-    )
-    with Market(configured, bus=InProcessBus()) as market:
-        market.settlement.use_provider(
-            StripePayments(
-                api_key=API_KEY, api_base="https://api.stripe.test", http_client=recorder
-            )
-        )
+    with market_on_recorder(settings, recorder, webhooks=True) as market:
         yield market
 
 

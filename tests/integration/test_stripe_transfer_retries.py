@@ -10,12 +10,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from market.events import InProcessBus
 from market.models import utcnow
 from market.service import Market
 from market.settings import Settings
 from market.settlement.payments import proceeds, retries
-from market.settlement.payments.stripe_adapter import StripePayments
 from market.settlement.tables import LedgerTransaction, Payment, PaymentAttempt
 from tests.integration.test_stripe_connect import (
     bank_books,
@@ -25,7 +23,12 @@ from tests.integration.test_stripe_connect import (
     reversals_sent,
     transfers_sent,
 )
-from tests.stripe_support import API_KEY, FakeStripe, RecordingHTTPClient, typed_params_problems
+from tests.stripe_support import (
+    FakeStripe,
+    RecordingHTTPClient,
+    market_on_recorder,
+    typed_params_problems,
+)
 
 
 @pytest.fixture
@@ -40,15 +43,7 @@ def recorder(fake: FakeStripe) -> RecordingHTTPClient:
 
 @pytest.fixture
 def market(settings: Settings, recorder: RecordingHTTPClient) -> Iterator[Market]:
-    configured = settings.model_copy(
-        update={"stripe_api_key": API_KEY, "stripe_api_base": "https://api.stripe.test"}
-    )
-    with Market(configured, bus=InProcessBus()) as market:
-        market.settlement.use_provider(
-            StripePayments(
-                api_key=API_KEY, api_base="https://api.stripe.test", http_client=recorder
-            )
-        )
+    with market_on_recorder(settings, recorder) as market:
         yield market
 
 
