@@ -232,6 +232,18 @@ def of_trade(market: Market, trade: Trade) -> tuple[Payment, Invoice]:
     return payment, invoice
 
 
+def charged_before_transfer(market: Market) -> tuple[Participant, Payment, Invoice]:
+    """A bank's pooled sale charged by the payment run, its share not transferred yet: the
+    bank, the payment and the invoice."""
+    bank, trade = pooled_sale(market, run=False)
+    with db.unit_of_work(market.db) as session:
+        [payment] = proceeds.charge_pooled_trades(session=session)
+        payment_id = payment.id
+    market.settlement.payments.advance(payment_id)
+    payment, invoice = of_trade(market, trade)
+    return bank, payment, invoice
+
+
 def transfers_sent(recorder: RecordingHTTPClient) -> list[Recorded]:
     return [r for r in recorder.requests if r.method == "POST" and r.path == "/v1/transfers"]
 
@@ -384,12 +396,7 @@ def test_a_partial_refund_reverses_the_banks_part_and_a_lost_answer_is_resent_wi
 def test_a_refund_before_the_transfer_leaves_the_transfer_only_what_is_left(
     market: Market, recorder: RecordingHTTPClient, fake: FakeStripe, whole: bool
 ) -> None:
-    bank, trade = pooled_sale(market, run=False)
-    with db.unit_of_work(market.db) as session:
-        [payment] = proceeds.charge_pooled_trades(session=session)
-        payment_id = payment.id
-    market.settlement.payments.advance(payment_id)  # charged; its share not transferred yet
-    payment, invoice = of_trade(market, trade)
+    bank, payment, invoice = charged_before_transfer(market)
     assert (payment.status, payment.transfer_id, transfers_sent(recorder)) == (
         "succeeded",
         None,

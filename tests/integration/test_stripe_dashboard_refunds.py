@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from market import db
 from market.service import Market
 from market.settings import Settings
 from market.settlement.payments import proceeds
 from market.settlement.tables import LedgerTransaction, Payment, PaymentAttempt
 from tests.integration.test_stripe_connect import (
     bank_books,
+    charged_before_transfer,
     of_trade,
     pooled_sale,
     refund_by_operator,
@@ -168,12 +168,7 @@ def test_dashboard_and_market_refunds_together_never_take_more_than_the_banks_sh
 def test_a_dashboard_refund_before_the_transfer_leaves_it_only_what_is_left(
     market: Market, recorder: RecordingHTTPClient, fake: FakeStripe, whole: bool
 ) -> None:
-    bank, trade = pooled_sale(market, run=False)
-    with db.unit_of_work(market.db) as session:
-        [payment] = proceeds.charge_pooled_trades(session=session)
-        payment_id = payment.id
-    market.settlement.payments.advance(payment_id)  # charged; its share not transferred yet
-    payment, invoice = of_trade(market, trade)
+    bank, payment, invoice = charged_before_transfer(market)
     assert (payment.status, payment.transfer_id) == ("succeeded", None)
 
     amount = invoice.amount_yen if whole else 100
