@@ -7,6 +7,7 @@ order by order. Every test runs on SQLite and on PostgreSQL.
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -66,6 +67,23 @@ def _keys(market: Market, buyer: Participant) -> set[str]:
         return {record.key for record in records}
 
 
+@contextmanager
+def engine_statements(market: Market) -> Iterator[list[str]]:
+    """The SQL the engine thread sends while the block runs (the outbox publisher, running
+    beside it, is left out)."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if market.orders.sequencer.in_engine_thread():
+            statements.append(args[2])
+
+    event.listen(market.db, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(market.db, "before_cursor_execute", count)
+
+
 def _rebuilt_hash(market: Market) -> str:
     rebuilt = TradingService()
     rebuilt.rebuild(market.db, use_snapshot=False)
@@ -78,18 +96,8 @@ def test_resting_bids_and_cancels_of_one_request_are_written_in_a_few_statements
     _, _, listing = list_sensor_dataset(market, price_yen=1_000)
     buyer = register_buyer(market)
     resting = [_bid(f"b-{i}", listing.instrument, 100 + i) for i in range(200)]
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        # The engine thread's statements only: the outbox publisher runs beside it.
-        if market.orders.sequencer.in_engine_thread():
-            statements.append(args[2])
-
-    event.listen(market.db, "before_cursor_execute", count)
-    try:
+    with engine_statements(market) as statements:
         answers = _enter(market, buyer, resting)
-    finally:
-        event.remove(market.db, "before_cursor_execute", count)
 
     assert [a.status for a in answers] == ["accepted"] * 200
     bids = _bids(market)
@@ -188,18 +196,11 @@ def test_a_single_bid_on_a_known_instrument_skips_the_registry_and_pds_lookups(
     place_bid(
         market, buyer=buyer, instrument=listing.instrument, max_price_yen=100, purpose=PURPOSE
     )
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2].lower())
-
-    event.listen(market.db, "before_cursor_execute", count)
-    try:
+    with engine_statements(market) as seen:
         outcome = place_bid(
             market, buyer=buyer, instrument=listing.instrument, max_price_yen=200, purpose=PURPOSE
         )
-    finally:
-        event.remove(market.db, "before_cursor_execute", count)
+    statements = [statement.lower() for statement in seen]
 
     assert outcome.bid.status == "open" and outcome.bid.records_per_licence == 1
     assert not [s for s in statements if "from instrument" in s or "personallisting" in s]
@@ -209,18 +210,9 @@ def test_a_single_bid_on_a_known_instrument_skips_the_registry_and_pds_lookups(
 def test_a_single_plain_bid_takes_the_fast_path_in_a_few_statements(market: Market) -> None:
     _, _, listing = list_sensor_dataset(market, price_yen=1_000)
     buyer = register_buyer(market)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        if market.orders.sequencer.in_engine_thread():
-            statements.append(args[2])
-
-    event.listen(market.db, "before_cursor_execute", count)
-    try:
+    with engine_statements(market) as statements:
         order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
         outcome = market.orders.place_bid(buyer=buyer, order=order)
-    finally:
-        event.remove(market.db, "before_cursor_execute", count)
 
     assert outcome.bid.status == "open" and outcome.trades == []
     stored = _bids(market)[outcome.bid.id]
@@ -258,17 +250,8 @@ def test_a_single_cancel_takes_the_fast_path_in_a_few_statements(market: Market)
     order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
     placed = market.orders.place_bid(buyer=buyer, order=order).bid
     journal_before = _journal_rows(market)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        if market.orders.sequencer.in_engine_thread():
-            statements.append(args[2])
-
-    event.listen(market.db, "before_cursor_execute", count)
-    try:
+    with engine_statements(market) as statements:
         cancelled = market.orders.cancel_bid(buyer=buyer, bid_id=placed.id)
-    finally:
-        event.remove(market.db, "before_cursor_execute", count)
 
     # BEGIN, the fence, the bid's row, the journal rows (one insert) and the status update;
     # the per-order path loads the bid twice and writes each journal row and the bid by the ORM.
