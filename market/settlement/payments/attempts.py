@@ -21,6 +21,16 @@ def idempotency_key(*, payment: Payment, operation: str, attempt: int) -> str:
     return f"dm_{subject}_{operation}_{attempt}"
 
 
+def new_attempt(payment: Payment, operation: str, number: int = 1) -> PaymentAttempt:
+    """Attempt `number` of a call, with the idempotency key derived from it."""
+    return PaymentAttempt(
+        payment_id=payment.id,
+        operation=operation,
+        attempt=number,
+        idempotency_key=idempotency_key(payment=payment, operation=operation, attempt=number),
+    )
+
+
 def open_attempt(
     engine: Engine, payment: Payment, operation: str
 ) -> tuple[PaymentAttempt, bool, Payment]:
@@ -38,13 +48,7 @@ def open_attempt(
         last = last_attempt(session, payment.id, operation)
         if last is not None and last.status == "sent":
             return last, True, fresh
-        number = last.attempt + 1 if last is not None else 1
-        attempt = PaymentAttempt(
-            payment_id=payment.id,
-            operation=operation,
-            attempt=number,
-            idempotency_key=idempotency_key(payment=fresh, operation=operation, attempt=number),
-        )
+        attempt = new_attempt(fresh, operation, last.attempt + 1 if last is not None else 1)
         session.add(attempt)
     return attempt, False, fresh
 

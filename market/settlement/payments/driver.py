@@ -20,7 +20,8 @@ from market import db
 from market.errors import NotFound
 from market.models import Participant, utcnow
 from market.settlement.payments import booking, proceeds, transfers
-from market.settlement.payments.attempts import idempotency_key, open_attempt
+from market.settlement.payments.attempts import idempotency_key as idempotency_key
+from market.settlement.payments.attempts import new_attempt, open_attempt
 from market.settlement.payments.provider import (
     IntentState,
     Payments,
@@ -322,14 +323,7 @@ class PaymentDriver:
     def queue_refund(self, *, session: Session, payment: Payment, refund: InvoiceRefund) -> None:
         """Commit the refund's provider call with the refund it books (sent after the commit)."""
         operation = f"{REFUND}{refund.id}"
-        session.add(
-            PaymentAttempt(
-                payment_id=payment.id,
-                operation=operation,
-                attempt=1,
-                idempotency_key=idempotency_key(payment=payment, operation=operation, attempt=1),
-            )
-        )
+        session.add(new_attempt(payment, operation))
 
     def _send_refund(self, attempt_id: str) -> None:
         with Session(self.db) as session:

@@ -19,8 +19,8 @@ from market import db
 from market.models import Invoice
 from market.settlement.payments import proceeds, retries
 from market.settlement.payments.attempts import (
-    idempotency_key,
     last_attempt,
+    new_attempt,
     open_attempt,
     settle_attempt,
 )
@@ -37,14 +37,7 @@ def queue_reversal(*, session: Session, payment: Payment, subject_id: str) -> No
     market's refund, or the ledger transaction of one made at the provider), with the refund
     and its booking (`proceeds.book_reversal`); sent by the payment run after the commit."""
     operation = f"{REVERSAL}{subject_id}"
-    session.add(
-        PaymentAttempt(
-            payment_id=payment.id,
-            operation=operation,
-            attempt=1,
-            idempotency_key=idempotency_key(payment=payment, operation=operation, attempt=1),
-        )
-    )
+    session.add(new_attempt(payment, operation))
 
 
 def send_transfers(*, engine: Engine, provider: Payments, now: Callable[[], datetime]) -> int:
@@ -170,19 +163,9 @@ def _retry_reversals(engine: Engine, now: datetime) -> None:
             if later is None and payment is not None and _retry_due(last, now):
                 due.append((last, payment))
     for last, payment in due:
-        number = last.attempt + 1
         try:
             with db.unit_of_work(engine) as session:
-                session.add(
-                    PaymentAttempt(
-                        payment_id=payment.id,
-                        operation=last.operation,
-                        attempt=number,
-                        idempotency_key=idempotency_key(
-                            payment=payment, operation=last.operation, attempt=number
-                        ),
-                    )
-                )
+                session.add(new_attempt(payment, last.operation, last.attempt + 1))
         except IntegrityError:
             continue  # another run committed this attempt first
 
