@@ -86,6 +86,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL: where CPU goes, not who waits for it",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="copy py-spy's raw output here")
     arguments = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -131,6 +136,7 @@ def main() -> None:
                     "-o",
                     str(raw),
                     "--nonblocking",
+                    *(["--gil"] if arguments.gil else []),
                 ],
                 check=True,
                 capture_output=True,

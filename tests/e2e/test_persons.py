@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlmodel import Session, func, select
 
+from market import db
 from market.models import Participant
 from market.personal.tables import (
     ConditionsVersion,
@@ -201,11 +202,12 @@ def test_refusals_are_named_problems_that_store_nothing(
 
     with_key = http.put("/me/conditions", headers=auth(api_key), json=body)
     assert_problem(with_key, 401, "Fresh sign-in required")
-    with Session(market.db) as s:
+    # A unit of work: on SQLite it takes the write lock before reading, so a commit by the live
+    # market in between (its outbox publisher) cannot fail the read-then-write at once.
+    with db.unit_of_work(market.db) as s:
         row = s.exec(select(PersonSession).where(PersonSession.person_id == person_id)).one()
         row.authenticated_at = datetime.now(UTC) - timedelta(minutes=30)
         s.add(row)
-        s.commit()
     stale = http.put("/me/conditions", headers=auth(token), json=body)
     assert_problem(stale, 401, "Fresh sign-in required")
     assert count(market, ConditionsVersion) == 0
