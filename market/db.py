@@ -1,6 +1,8 @@
 """Database engine, sessions and migrations (Alembic, applied on start)."""
 
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,24 +10,84 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Bound values are personal data more often than not: errors and logs show the statement only.
 HIDE_PARAMETERS = True
+# How long a write transaction waits for the write lock, in this process and in SQLite's busy
+# handler alike, before it fails with "database is locked".
+SQLITE_LOCK_SECONDS = 30.0
+
+# One writer lock per SQLite file in this process (engines on the same file share it).
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    key = os.path.realpath(path)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(key, threading.Lock())
+
+
+def _writer_connection(lock: threading.Lock) -> type[sqlite3.Connection]:
+    """A driver connection that queues for `lock` before it takes SQLite's write lock.
+
+    SQLite's busy handler polls a held write lock with growing sleeps (1, 2, 5 ... 100 ms), so
+    two threads of one process that both write (the engine thread and the outbox publisher, a
+    request's unit of work) waited for each other far longer than either held the lock. Writers
+    of this process instead queue on a Python lock, handed over the moment the holder commits or
+    rolls back; SQLite's busy handler still arbitrates between processes.
+    """
+
+    class WriterConnection(sqlite3.Connection):
+        holds_writer_lock = False
+
+        def take_writer_lock(self) -> None:
+            if not lock.acquire(timeout=SQLITE_LOCK_SECONDS):
+                raise sqlite3.OperationalError("database is locked")
+            self.holds_writer_lock = True
+
+        def release_writer_lock(self) -> None:
+            if self.holds_writer_lock:
+                self.holds_writer_lock = False
+                lock.release()
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self.release_writer_lock()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self.release_writer_lock()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.release_writer_lock()
+
+    return WriterConnection
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get WAL, foreign keys and a busy timeout."""
+    """Create an engine; SQLite files get WAL, foreign keys, a busy timeout and, for the
+    writers of this process, one writer lock per file (`_writer_connection`)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        connect_args: dict[str, object] = {
+            "check_same_thread": False,
+            "timeout": SQLITE_LOCK_SECONDS,
+        }
         if path and path != ":memory:":
             create_owner_only(Path(path))
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            hide_parameters=HIDE_PARAMETERS,
-        )
+            connect_args["factory"] = _writer_connection(_writer_lock(path))
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=HIDE_PARAMETERS)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -43,7 +105,20 @@ def make_engine(url: str) -> Engine:
             # transaction that read first and wrote later would fail with "database is locked"
             # when another writer committed in between, instead of waiting its turn.
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            driver = conn.connection.dbapi_connection
+            writer = mode != "DEFERRED" and hasattr(driver, "take_writer_lock")
+            if writer:
+                try:
+                    driver.take_writer_lock()
+                except sqlite3.OperationalError as locked:
+                    # The same error SQLite's busy timeout raises, as SQLAlchemy wraps it.
+                    raise OperationalError(f"BEGIN {mode}", None, locked) from None
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            except BaseException:
+                if writer:
+                    driver.release_writer_lock()
+                raise
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=HIDE_PARAMETERS)
