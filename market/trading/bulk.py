@@ -97,17 +97,78 @@ class _Pending:
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, session: Session) -> None:
-        """Insert what waits, after the session's own pending rows (the journal keeps its order)."""
-        session.flush()
-        self.trading.insert_journal(session, self.journal)
-        if self.bids:
-            session.execute(_insert_bids(), self.bids)
-        if self.cancelled:
-            session.execute(_cancel_bids(), self.cancelled)
-            _expire_loaded(session, [row["order_id"] for row in self.cancelled])
-        if self.records:
-            session.execute(_insert_records(), self.records)
+        """Insert what waits, after the session's own pending rows (the journal keeps its order).
+
+        The rows stand for what the engine already did: when they cannot be written, the
+        engine is marked touched, so nothing of the transaction commits and it is rebuilt.
+        """
+        try:
+            session.flush()
+            self.trading.insert_journal(session, self.journal)
+            if self.bids:
+                session.execute(_insert_bids(), self.bids)
+            if self.cancelled:
+                session.execute(_cancel_bids(), self.cancelled)
+                _expire_loaded(session, [row["order_id"] for row in self.cancelled])
+            if self.records:
+                session.execute(_insert_records(), self.records)
+        except BaseException:
+            self.trading.touched = True
+            raise
         self.bids, self.cancelled, self.records = [], [], []
+
+    def holds(self, bid_id: str) -> bool:
+        """Whether a row of this bid (its insert or its cancel) waits here."""
+        return any(row["id"] == bid_id for row in self.bids) or any(
+            row["order_id"] == bid_id for row in self.cancelled
+        )
+
+
+@dataclass
+class _Reads:
+    """What one participant's orders read once and keep until something is booked: the credit
+    base (limit and deposits less unpaid invoices) and the held datasets by (instrument, purpose)."""
+
+    base_yen: int | None = None
+    held: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        self.base_yen = None
+        self.held.clear()
+
+
+# The key of a sequencer batch's `SharedBatch` in its session's info.
+SHARED_BATCH = "trading_shared_batch"
+
+
+@dataclass
+class SharedBatch:
+    """What the single orders of one sequencer batch share on bulk entry's path.
+
+    A batch of several requests runs in one transaction (market/trading/desk.py `_run_batch`):
+    the plain bids and cancels among them keep their rows waiting in one `_Pending`, written
+    with one statement per table before any other job of the batch and at its end, and read
+    credit and held licences once per participant until something is booked.
+    """
+
+    pending: _Pending
+    cards: bool
+    reads: dict[str, _Reads] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, trading: TradingService, *, cards: bool) -> "SharedBatch":
+        return cls(_Pending(trading), cards)
+
+    def reads_of(self, participant_id: str) -> _Reads:
+        found = self.reads.get(participant_id)
+        if found is None:
+            found = self.reads[participant_id] = _Reads()
+        return found
+
+    def forget(self) -> None:
+        """Something was booked: every participant's credit and held licences are read again."""
+        for reads in self.reads.values():
+            reads.forget()
 
 
 # Statements built once: building one costs more than running it (issue 14).
@@ -185,18 +246,24 @@ class Placed:
 class BulkEntry:
     """One request's orders, entered in one unit of trading work (see the module docstring)."""
 
-    def __init__(self, desk: BulkDesk, participant: Participant, items: list[BatchItem]) -> None:
+    def __init__(
+        self,
+        desk: BulkDesk,
+        participant: Participant,
+        items: list[BatchItem],
+        shared: SharedBatch | None = None,
+    ) -> None:
         self.desk = desk
         self.participant = participant
         self.items = items
-        self.pending = _Pending(desk.trading)
+        self.shared = shared
+        self.pending = shared.pending if shared is not None else _Pending(desk.trading)
         self._ticked = False
         # Answers given in this job by key, so a repeated id in one request is answered alike.
         self.answered: dict[str, tuple[str, dict[str, Any]]] = {}
-        self._base_yen: int | None = None
-        self._held: dict[tuple[str, str], frozenset[str]] = {}
+        self._reads = shared.reads_of(participant.id) if shared is not None else _Reads()
         self._open_bids: dict[str, tuple[str, str]] = {}
-        self.cards = False
+        self.cards = shared.cards if shared is not None else False
 
     def run(self, session: Session) -> list[BatchAnswer]:
         """Enter every order; answers in order (raises BulkAborted, see the module docstring)."""
@@ -410,6 +477,8 @@ class BulkEntry:
         `make_cancel` refuses before the engine sees it. The answer is its row (`CancelledBid`)
         when only its status changed, the booked bid when the clock tick did more, and None
         when the per-order path must cancel it (card payments on, or not live in the book)."""
+        if self.pending.holds(bid_id):
+            self.pending.write(session)  # placed or cancelled earlier in this batch
         found = session.execute(_bid_by_id(), {"bid_id": bid_id}).mappings().first()
         if found is None:
             raise OrderKindMismatch(f"you have no bid {bid_id}")
@@ -424,11 +493,13 @@ class BulkEntry:
         events = self._submit(matching.Cancel(id=bid_id, instrument=instrument))
         if _only(events, matching.Cancelled, bid_id) and events[0].reason == "cancelled":
             self.pending.cancelled.append({"order_id": bid_id})
-            self.pending.write(session)
+            if self.shared is None:
+                self.pending.write(session)
             return CancelledBid(dict(found))
         # The clock tick did more (an expiry, an auction): booked as the per-order path books.
         self.pending.write(session)
         _, rejection = self.desk.book(session, events)
+        self._forget()
         if rejection is not None:
             raise rejection
         cancelled = session.get(Bid, bid_id)
@@ -461,15 +532,16 @@ class BulkEntry:
     def _available_yen(self, session: Session) -> int:
         """What the buyer may still commit: credit limit and deposits less unpaid invoices
         (read once per job, again after anything booked), less every open bid's reservation."""
-        if self._base_yen is None:
-            self._base_yen = credit.available_yen(
+        reads = self._reads
+        if reads.base_yen is None:
+            reads.base_yen = credit.available_yen(
                 session=session, buyer=self.participant, reserved_yen=0
             )
-        return self._base_yen - self.desk.risk.reserved_yen(self.participant.id)
+        return reads.base_yen - self.desk.risk.reserved_yen(self.participant.id)
 
     def _held_datasets(self, session: Session, order: PlaceBid) -> frozenset[str]:
         key = (order.instrument, order.purpose)
-        held = self._held.get(key)
+        held = self._reads.held.get(key)
         if held is None:
             held = held_datasets(
                 session=session,
@@ -477,7 +549,7 @@ class BulkEntry:
                 instrument=order.instrument,
                 purpose=order.purpose,
             )
-            self._held[key] = held
+            self._reads.held[key] = held
         return held
 
     def _bought(self, order: PlaceBid, bid_id: str, trades: list[Trade]) -> None:
@@ -487,16 +559,18 @@ class BulkEntry:
         if any(trade.bid_id != bid_id for trade in trades):
             self._forget()
             return
-        self._base_yen = None
+        self._reads.base_yen = None
         key = (order.instrument, order.purpose)
-        if key in self._held:
-            self._held[key] = self._held[key] | {trade.dataset_id for trade in trades}
+        if key in self._reads.held:
+            self._reads.held[key] = self._reads.held[key] | {trade.dataset_id for trade in trades}
 
     def _forget(self) -> None:
         """Something was booked: credit and held licences are read again. (The open bids
         loaded stay right: a bid leaves the book only through the engine, which is asked.)"""
-        self._base_yen = None
-        self._held.clear()
+        if self.shared is not None:
+            self.shared.forget()
+        else:
+            self._reads.forget()
 
     def _record(self, item: BatchItem, answer: BatchAnswer) -> None:
         self.pending.records.append(

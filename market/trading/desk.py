@@ -36,7 +36,14 @@ from market.settlement import credit
 from market.settlement.invoices import terms_of
 from market.trading import instruments
 from market.trading.batch import BatchAnswer, BatchItem
-from market.trading.bulk import BulkDesk, BulkEntry, CancelledBid, personal_listing_instruments
+from market.trading.bulk import (
+    SHARED_BATCH,
+    BulkDesk,
+    BulkEntry,
+    CancelledBid,
+    SharedBatch,
+    personal_listing_instruments,
+)
 from market.trading.commands import LicenceTerms, OfferLicences, OfferRecords, PlaceBid
 from market.trading.listings import (
     book_engine_events,
@@ -53,6 +60,9 @@ from market.trading.service import TradingService
 
 T = TypeVar("T")
 log = logging.getLogger("datamarket.market")
+# Set on trading work that writes nothing before it reaches the engine (bulk entry's single
+# orders): a batch runs it without a savepoint.
+SAVEPOINT_FREE = "savepoint_free"
 
 
 class _ReplayAlone(Exception):
@@ -196,8 +206,14 @@ class OrderDesk:
                 with db.unit_of_work(self.db) as session:
                     self.owner.fence(session)
                     self.bind(session)
-                    for job in jobs:
-                        outcomes.append(self._run_in_savepoint(session, job))
+                    shared = SharedBatch.start(self.trading, cards=terms_of(session).card_payments)
+                    session.info[SHARED_BATCH] = shared
+                    try:
+                        for job in jobs:
+                            outcomes.append(self._run_in_batch(session, job, shared))
+                        shared.pending.write(session)
+                    finally:
+                        del session.info[SHARED_BATCH]
             except _ReplayAlone:
                 outcomes = []
             except BaseException as exc:
@@ -231,9 +247,27 @@ class OrderDesk:
         job.future.set_result(result)
         self.after_commit()
 
-    def _run_in_savepoint(self, session: Session, job: Job[Any]) -> tuple[bool, Any]:
+    def _run_in_batch(
+        self, session: Session, job: Job[Any], shared: SharedBatch
+    ) -> tuple[bool, Any]:
+        """One job of a batch: bulk entry's single orders as they are (they write nothing
+        before the engine and leave their rows in `shared`), any other in a savepoint after the
+        rows waiting so far, which it may read or book against."""
+        if getattr(job.work, SAVEPOINT_FREE, False):
+            return self._run_in_savepoint(session, job, savepoint=False)
+        shared.pending.write(session)
+        try:
+            return self._run_in_savepoint(session, job)
+        finally:
+            shared.forget()
+
+    def _run_in_savepoint(
+        self, session: Session, job: Job[Any], *, savepoint: bool = True
+    ) -> tuple[bool, Any]:
         touched_before, self.trading.touched = self.trading.touched, False
         try:
+            if not savepoint:
+                return True, job.work(session)
             with session.begin_nested():
                 return True, job.work(session)
         except Exception as exc:
@@ -440,17 +474,21 @@ class OrderDesk:
                 min_quality=order.min_quality,
                 purpose=order.purpose,
             )
-            entry = BulkEntry(self.bulk, buyer, [])
-            entry.cards = terms_of(session).card_payments
+            shared: SharedBatch | None = session.info.get(SHARED_BATCH)
+            entry = BulkEntry(self.bulk, buyer, [], shared)
+            if shared is None:
+                entry.cards = terms_of(session).card_payments
             placed = entry.place(session, order)
             if placed is None:
-                return per_order(session)
-            entry.pending.write(session)
+                return _per_order_in_batch(session, shared, per_order)
+            if shared is None:
+                entry.pending.write(session)
             outcome = BidOutcome(placed.bid(), placed.trades)
             if claim is not None and placed.rejection is None:
                 claim.complete(session, outcome)
             return outcome, placed.rejection
 
+        setattr(work, SAVEPOINT_FREE, True)
         return work
 
     def _bid_work(
@@ -615,11 +653,16 @@ class OrderDesk:
         per_order = self._cancel_work(buyer, bid_id, Bid)
 
         def work(session: Session) -> Bid | CancelledBid:
-            entry = BulkEntry(self.bulk, buyer, [])
-            entry.cards = terms_of(session).card_payments
+            shared: SharedBatch | None = session.info.get(SHARED_BATCH)
+            entry = BulkEntry(self.bulk, buyer, [], shared)
+            if shared is None:
+                entry.cards = terms_of(session).card_payments
             cancelled = entry.cancel(session, bid_id)
-            return per_order(session) if cancelled is None else cancelled
+            if cancelled is None:
+                return _per_order_in_batch(session, shared, per_order)
+            return cancelled
 
+        setattr(work, SAVEPOINT_FREE, True)
         return work
 
     def _cancel_work(
@@ -775,6 +818,21 @@ class OrderDesk:
         if not self.running or not self.trading.snapshot_due():
             return 0
         return self.trading.write_snapshot(self.db, self.owner)
+
+
+def _per_order_in_batch(
+    session: Session, shared: SharedBatch | None, per_order: Callable[[Session], T]
+) -> T:
+    """The per-order path of an order bulk entry's path passed on. In a batch it runs in its
+    own savepoint (the job has none), after the rows waiting so far, which it may read."""
+    if shared is None:
+        return per_order(session)
+    shared.pending.write(session)
+    try:
+        with session.begin_nested():
+            return per_order(session)
+    finally:
+        shared.forget()
 
 
 def _as_bid(cancelled: Bid | CancelledBid) -> Bid:

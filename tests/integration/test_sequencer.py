@@ -266,3 +266,89 @@ def test_a_batch_order_the_market_fails_on_is_answered_and_leaves_nothing(
     rebuilt = TradingService()
     rebuilt.rebuild(market.db, use_snapshot=False)
     assert rebuilt.state_hash() == market.trading.state_hash()
+
+
+def test_single_orders_of_one_batch_share_their_writes_and_answer_as_alone(
+    market: Market,
+) -> None:
+    """Plain bids and cancels of several requests in one batch run without savepoints; each
+    caller gets what it would alone, including a second cancel of the same bid and a per-order
+    bid (naming a dataset) in the middle, which runs in a savepoint after the rows before it."""
+    from market.errors import Conflict
+    from tests.integration.test_bulk_entry import engine_statements
+
+    _, dataset, listing = list_sensor_dataset(market, price_yen=1_000)
+    first, second, third = (register_buyer(market) for _ in range(3))
+
+    def bid(buyer: Any, price: int, **more: Any) -> Callable[[], Any]:
+        return lambda: place_bid(
+            market,
+            buyer=buyer,
+            instrument=listing.instrument,
+            max_price_yen=price,
+            purpose=PURPOSE,
+            **more,
+        )
+
+    early = bid(second, 400)()
+    later = bid(third, 300)()
+
+    def cancel(buyer: Any, bid_id: str) -> Callable[[], Any]:
+        return lambda: market.orders.cancel_bid(buyer=buyer, bid_id=bid_id)
+
+    calls = [
+        bid(first, 500),
+        cancel(second, early.bid.id),
+        cancel(second, early.bid.id),
+        bid(first, 200, dataset_id=dataset.id),  # the per-order path, in a savepoint
+        bid(first, 600),
+        bid(third, 1_000),  # trades with the ask
+        cancel(third, later.bid.id),
+    ]
+    with engine_statements(market) as statements, one_batch(market, calls) as callers:
+        errors = [c.error for c in callers]
+    assert [type(e).__name__ if e else None for e in errors] == [
+        None,
+        None,
+        Conflict.__name__,
+        None,
+        None,
+        None,
+        None,
+    ]
+    results = [c.result for c in callers]
+    assert results[1].status == "cancelled" and "cancelled" in str(errors[2])
+    assert len(results[5].trades) == 1 and results[5].trades[0].buyer_id == third.id
+    savepoints = [s for s in statements if s.startswith("SAVEPOINT")]
+    assert len(savepoints) == 1, "only the per-order bid runs in a savepoint"
+    stored = {b.id: b.status for b in _bids(market)}
+    assert stored[early.bid.id] == "cancelled" and stored[later.bid.id] == "cancelled"
+    assert stored[results[0].bid.id] == stored[results[4].bid.id] == "open"
+    assert stored[results[3].bid.id] == "open" and stored[results[5].bid.id] == "filled"
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()
+
+
+def test_resting_bids_of_one_batch_are_inserted_by_one_statement(market: Market) -> None:
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyers = [register_buyer(market) for _ in range(4)]
+    calls = [
+        (
+            lambda b=buyer, p=price: place_bid(
+                market, buyer=b, instrument=listing.instrument, max_price_yen=p, purpose=PURPOSE
+            )
+        )
+        for buyer, price in zip(buyers, [100, 200, 300, 400], strict=True)
+    ]
+    from tests.integration.test_bulk_entry import engine_statements
+
+    with engine_statements(market) as statements, one_batch(market, calls) as callers:
+        assert [c.error for c in callers] == [None] * 4
+    assert not [s for s in statements if s.startswith("SAVEPOINT")]
+    assert len([s for s in statements if s.startswith("INSERT INTO bid ")]) == 1
+    # The opener's clock tick ran alone before; the batch's ticks and bids share one insert.
+    journal = [s for s in statements if s.startswith("INSERT INTO journalcommand")]
+    assert len(journal) == 2
+    assert journal[1].count("(?, ?, ?)") + journal[1].count("payload__") == 8
+    assert {b.id for b in _bids(market)} == {c.result.bid.id for c in callers}
