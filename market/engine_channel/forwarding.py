@@ -157,9 +157,11 @@ class ForwardingOrderDesk(OrderDesk):
     async def cancel_bid_async(self, *, buyer: Participant, bid_id: str) -> Bid:
         return await asyncio.to_thread(self.cancel_bid, buyer=buyer, bid_id=bid_id)
 
-    def cancel_bid(self, *, buyer: Participant, bid_id: str) -> Bid:
-        reply = self._call("cancel_bid", buyer.id, {"bid_id": bid_id})
-        return self._row(Bid, reply["bid_id"])
+    def cancel_bid(
+        self, *, buyer: Participant, bid_id: str, claim: idempotency.Claim | None = None
+    ) -> Bid:
+        reply = self._call("cancel_bid", buyer.id, {"bid_id": bid_id}, _claimed_id(claim))
+        return self._completed(claim, self._row(Bid, reply["bid_id"]))
 
     def cancel_listing(self, *, seller: Participant, listing_id: str) -> Listing:
         reply = self._call("cancel_listing", seller.id, {"listing_id": listing_id})

@@ -1,18 +1,21 @@
 """The engine owner's side of the channel: run a forwarded command through the order desk.
 
-Every command carries an id. A new order stores its answer under that id in its own trading
-transaction (an `IdempotencyRecord` keyed `engine:<id>`), so a command delivered twice (a
-stream entry redelivered after the owner died before acknowledging it, a worker retrying after
-its connection broke) is answered from what committed and never applied twice. Cancels,
-amendments and auctions store their answer right after their transaction commits; one
-redelivered inside that gap runs again and finds its order already cancelled or amended.
+Every command carries an id. A new order or a bid's cancel stores its answer under that id in
+its own trading transaction (an `IdempotencyRecord` keyed `engine:<id>`, one prepared insert),
+so a command delivered twice (a stream entry redelivered after the owner died before
+acknowledging it, a worker retrying after its connection broke) is answered from what committed
+and never applied twice. Listing cancels, amendments and auctions store their answer right after
+their transaction commits; one redelivered inside that gap runs again and finds its order
+already cancelled or amended.
 """
 
+import functools
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -25,7 +28,8 @@ from market.engine_channel.codec import (
     encode_problem,
 )
 from market.errors import InvalidRequest, MarketError, NotFound
-from market.models import IdempotencyRecord, Listing, Participant, Trade
+from market.models import Bid, IdempotencyRecord, Listing, Participant, Trade, utcnow
+from market.trading.bulk import CancelledBid, insert_records
 from market.trading.commands import OfferLicences, OfferRecords, PlaceBid
 from market.trading.desk import BidOutcome, OrderDesk
 
@@ -73,6 +77,13 @@ class CommandHandler:
             return stored
         if op in ("place_bid", "offer_licences", "offer_records"):
             return self._new_order(participant, key, _hash(message), decode_order(args["order"]))
+        if op == "cancel_bid":
+            # Like a new order, the answer commits with the cancel itself.
+            claim = CommandClaim(participant.id, key, _no_render, request_hash=_hash(message))
+            cancelled = self.orders.cancel_bid(
+                buyer=participant, bid_id=args["bid_id"], claim=claim
+            )
+            return claim.response if claim.response is not None else _reply_of(cancelled)
         reply = self._apply(str(op), participant, args)
         self._store(participant.id, key, _hash(message), reply)
         return reply
@@ -80,21 +91,7 @@ class CommandHandler:
     def _new_order(
         self, participant: Participant, key: str, request_hash: str, order: Any
     ) -> dict[str, Any]:
-        def render(session: Session, result: Any) -> dict[str, Any]:
-            reply = _reply_of(result)
-            # Written in the order's own transaction: the answer exists exactly when it committed.
-            session.add(
-                IdempotencyRecord(
-                    participant_id=participant.id,
-                    key=key,
-                    request_hash=request_hash,
-                    response=reply,
-                )
-            )
-            session.flush()
-            return reply
-
-        claim = idempotency.Claim(participant.id, key, render)
+        claim = CommandClaim(participant.id, key, _no_render, request_hash=request_hash)
         if isinstance(order, PlaceBid):
             result: Any = self.orders.place_bid(buyer=participant, order=order, claim=claim)
         elif isinstance(order, OfferLicences):
@@ -148,16 +145,20 @@ class CommandHandler:
         raise InvalidRequest(f"unknown engine command {op!r}")
 
     def _participant(self, participant_id: str) -> Participant:
-        with Session(self.db) as session:
-            participant = session.get(Participant, participant_id)
-        if participant is None:
+        """The participant as stored now (read by a prepared statement: every command asks)."""
+        with self.db.connect() as connection:
+            row = connection.execute(_participant_by_id(), {"id": participant_id}).mappings()
+            found = row.first()
+        if found is None:
             raise NotFound("the participant of this command does not exist")
-        return participant
+        return Participant(**found)
 
     def _stored(self, participant_id: str, key: str) -> dict[str, Any] | None:
-        with Session(self.db) as session:
-            record = session.get(IdempotencyRecord, (participant_id, key))
-            return None if record is None else record.response
+        with self.db.connect() as connection:
+            found = connection.execute(
+                _stored_answer(), {"participant_id": participant_id, "key": key}
+            ).first()
+        return None if found is None else found[0]
 
     def _store(
         self, participant_id: str, key: str, request_hash: str, reply: dict[str, Any]
@@ -176,9 +177,48 @@ class CommandHandler:
             pass  # the same command answered twice at once: the first answer stands
 
 
+@dataclass
+class CommandClaim(idempotency.Claim):
+    """A forwarded command's answer, inserted by one prepared statement in the command's own
+    trading transaction: the answer exists exactly when the command committed."""
+
+    request_hash: str = ""
+
+    def complete(self, session: Session, result: Any) -> None:
+        self.response = _reply_of(result)
+        row = {
+            "participant_id": self.participant_id,
+            "key": self.key,
+            "request_hash": self.request_hash,
+            "response": self.response,
+            "created_at": utcnow(),
+        }
+        session.execute(insert_records(), [row])
+
+
+@functools.cache
+def _participant_by_id() -> Select[Any]:
+    table = Participant.__table__  # type: ignore[attr-defined]
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+@functools.cache
+def _stored_answer() -> Select[Any]:
+    table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+    return select(table.c.response).where(
+        table.c.participant_id == bindparam("participant_id"), table.c.key == bindparam("key")
+    )
+
+
+def _no_render(_session: Session, _result: Any) -> dict[str, Any]:
+    raise AssertionError("CommandClaim renders its own answer")
+
+
 def _reply_of(result: Any) -> dict[str, Any]:
     if isinstance(result, BidOutcome):
         return {"bid_id": result.bid.id, "trade_ids": trade_ids(result.trades)}
+    if isinstance(result, Bid | CancelledBid):
+        return {"bid_id": result.id}
     if isinstance(result, Listing):
         return {"listing_id": result.id}
     raise TypeError(f"no channel answer for {type(result).__name__}")

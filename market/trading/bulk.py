@@ -111,7 +111,7 @@ class _Pending:
                 session.execute(_cancel_bids(), self.cancelled)
                 _expire_loaded(session, [row["order_id"] for row in self.cancelled])
             if self.records:
-                session.execute(_insert_records(), self.records)
+                session.execute(insert_records(), self.records)
         except BaseException:
             self.trading.touched = True
             raise
@@ -188,7 +188,7 @@ def _cancel_bids() -> Update:
 
 
 @functools.cache
-def _insert_records() -> Insert:
+def insert_records() -> Insert:
     return insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 

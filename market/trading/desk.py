@@ -550,9 +550,12 @@ class OrderDesk:
         return value
 
     # amendments and cancels
-    def cancel_bid(self, *, buyer: Participant, bid_id: str) -> Bid:
-        """Withdraw one of the buyer's open bids from the book."""
-        return _as_bid(self.transaction(self._bid_cancel_work(buyer, bid_id)))
+    def cancel_bid(
+        self, *, buyer: Participant, bid_id: str, claim: idempotency.Claim | None = None
+    ) -> Bid:
+        """Withdraw one of the buyer's open bids from the book (`claim` stores the answer in
+        the cancel's own transaction)."""
+        return _as_bid(self.transaction(self._bid_cancel_work(buyer, bid_id, claim)))
 
     def cancel_listing(self, *, seller: Participant, listing_id: str) -> Listing:
         """Withdraw one of the seller's open listings from the book."""
@@ -645,7 +648,7 @@ class OrderDesk:
         return self.transaction(self._cancel_work(participant, order_id, kind))
 
     def _bid_cancel_work(
-        self, buyer: Participant, bid_id: str
+        self, buyer: Participant, bid_id: str, claim: idempotency.Claim | None = None
     ) -> Callable[[Session], Bid | CancelledBid]:
         """The trading work of a bid's cancel: bulk entry's path (its row read and written by
         Core, market/trading/bulk.py), or the per-order path when card payments are on or the
@@ -659,7 +662,9 @@ class OrderDesk:
                 entry.cards = terms_of(session).card_payments
             cancelled = entry.cancel(session, bid_id)
             if cancelled is None:
-                return _per_order_in_batch(session, shared, per_order)
+                cancelled = _per_order_in_batch(session, shared, per_order)
+            if claim is not None:
+                claim.complete(session, cancelled)
             return cancelled
 
         setattr(work, SAVEPOINT_FREE, True)

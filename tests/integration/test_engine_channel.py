@@ -232,3 +232,37 @@ def test_a_worker_reconnects_to_a_restarted_owner(settings: Settings) -> None:
             worker.orders.place_bid(buyer=buyer, order=_bid(listing.instrument, 100))
     with Session(worker.db) as session:
         assert len(session.exec(select(Bid)).all()) == 2
+
+
+def test_a_redelivered_cancel_is_answered_from_the_answer_its_transaction_stored(
+    settings: Settings,
+) -> None:
+    with Market(settings, bus=InProcessBus()) as owner:
+        _, _, listing = list_sensor_dataset(owner, price_yen=1_000)
+        buyer = register_buyer(owner)
+        resting = owner.orders.place_bid(buyer=buyer, order=_bid(listing.instrument, 500))
+        handler = CommandHandler(owner.orders, owner.db)
+        message = {
+            "id": "cancel-1",
+            "op": "cancel_bid",
+            "participant_id": buyer.id,
+            "args": {"bid_id": resting.bid.id},
+        }
+        journal_before = owner.trading.applied_seq
+        first = handler.handle(loads(dumps(message)))
+        assert first == {"ok": {"bid_id": resting.bid.id}}
+        applied = owner.trading.applied_seq
+        assert applied > journal_before
+        again = handler.handle(loads(dumps(message)))
+        assert again == first
+        assert owner.trading.applied_seq == applied, "the redelivery reached the engine"
+        with Session(owner.db) as session:
+            assert session.get(Bid, resting.bid.id).status == "cancelled"  # type: ignore[union-attr]
+            record = session.get(IdempotencyRecord, (buyer.id, "engine:cancel-1"))
+            assert record is not None and record.response == {"bid_id": resting.bid.id}
+
+        # A refused cancel stores no answer: its retry is refused again, not answered "ok".
+        refused = {**message, "id": "cancel-2"}
+        assert "problem" in handler.handle(loads(dumps(refused)))
+        with Session(owner.db) as session:
+            assert session.get(IdempotencyRecord, (buyer.id, "engine:cancel-2")) is None
