@@ -1,4 +1,5 @@
-"""`python -m bench.http [--databases sqlite,postgresql] [--seconds N] [--concurrency 1,8,64] [--json]`."""
+"""`python -m bench.http [--databases sqlite,postgresql] [--seconds N] [--concurrency 1,8,64]
+[--workers N] [--json]`."""
 
 import argparse
 import os
@@ -20,6 +21,7 @@ parser.add_argument(
     ),
     help="a database to connect to in order to create the benchmark's own",
 )
+parser.add_argument("--workers", type=int, default=1, help="API worker processes (both servers)")
 parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 arguments = parser.parse_args()
 main(
@@ -30,4 +32,5 @@ main(
     arguments.postgres_admin_url,
     arguments.json,
     arguments.batch,
+    arguments.workers,
 )

@@ -296,6 +296,7 @@ def run_database(
     seconds: int,
     buyers: int,
     batch: int,
+    workers: int = 1,
 ) -> dict[str, Any]:
     env = _market_env(folder, market_url)
     seed_path = folder / "seed.txt"
@@ -309,7 +310,16 @@ def run_database(
     with ExitStack() as stack:
         market = stack.enter_context(
             serving(
-                [sys.executable, "-m", "datamarket", "serve", "--port", str(market_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "datamarket",
+                    "serve",
+                    "--port",
+                    str(market_port),
+                    "--workers",
+                    str(workers),
+                ],
                 env,
                 market_port,
                 folder / "market.log",
@@ -327,6 +337,8 @@ def run_database(
                     "--log-level",
                     "info",
                     "--no-server-header",
+                    "--workers",
+                    str(workers),
                 ],
                 ceiling_env,
                 ceiling_port,
@@ -441,6 +453,7 @@ def main(
     postgres_admin_url: str,
     as_json: bool,
     batch: int = 100,
+    workers: int = 1,
 ) -> dict[str, Any]:
     wrk = ensure_wrk()
     machine = {
@@ -452,7 +465,7 @@ def main(
         if subprocess.run([wrk, "-v"], capture_output=True, text=True).stdout
         else "wrk",
     }
-    report: dict[str, Any] = {"machine": machine, "server_workers": 1}
+    report: dict[str, Any] = {"machine": machine, "server_workers": workers}
     for label in databases:
         with tempfile.TemporaryDirectory(prefix=f"bench-http-{label}-") as tmp:
             folder = Path(tmp)
@@ -467,6 +480,7 @@ def main(
                     seconds=seconds,
                     buyers=buyers,
                     batch=batch,
+                    workers=workers,
                 )
             else:
                 with postgres_databases(postgres_admin_url, 2) as (market_url, ceiling_url):
@@ -480,6 +494,7 @@ def main(
                         seconds=seconds,
                         buyers=buyers,
                         batch=batch,
+                        workers=workers,
                     )
         print(_table(label, report[label]))
         print(f"verification: {json.dumps(report[label]['verification'], ensure_ascii=False)}")

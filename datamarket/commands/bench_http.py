@@ -15,6 +15,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         seconds: int = typer.Option(10, help="length of each wrk run"),
         buyers: int = typer.Option(200, help="seeded buyers with credit and API keys"),
         batch: int = typer.Option(100, help="orders per POST /orders/batch request (0: skip)"),
+        workers: int = typer.Option(
+            1,
+            min=1,
+            max=16,
+            help="API worker processes of the market (`serve --workers`) and of the ceilings",
+        ),
         postgres_admin_url: str = typer.Option(
             os.environ.get(
                 "DATAMARKET_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -35,6 +41,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             postgres_admin_url,
             as_json,
             batch,
+            workers,
         )
         if any(report[d]["verification"]["problems"] for d in databases.split(",")):
             raise typer.Exit(1)
