@@ -1,10 +1,14 @@
 """Participants and their API keys (stored only as SHA-256 hashes, compared in constant time)."""
 
+import functools
 import hashlib
 import hmac
 import secrets
 from typing import Any
 
+from sqlalchemy import Select, bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from market.audit import record_operator_action
@@ -76,18 +80,43 @@ def authenticate(*, session: Session, presented: str) -> Participant:
     key_id, _, secret = rest.partition("_")
     if prefix != KEY_PREFIX or not key_id or not secret:
         raise InvalidApiKey("malformed API key: send 'Authorization: Bearer dm_<id>_<secret>'")
-    # One round trip: the key's hash and state with its owner.
-    found = session.exec(
-        select(ApiKey.secret_hash, ApiKey.revoked_at, Participant)
-        .join(Participant, col(Participant.id) == col(ApiKey.participant_id))
-        .where(ApiKey.id == key_id)
-    ).first()
-    expected = found[0] if found is not None else _hash_secret("")
+    # One round trip, by a statement built once: the key's hash and state with its owner.
+    found = session.connection().execute(_key_with_owner(), {"key_id": key_id}).mappings().first()
+    expected = found[_KEY_HASH] if found is not None else _hash_secret("")
     if not hmac.compare_digest(expected, _hash_secret(secret)) or found is None:
         raise InvalidApiKey("unknown or revoked API key")
-    if found[1] is not None:
+    if found[_KEY_REVOKED] is not None:
         raise InvalidApiKey("unknown or revoked API key")
-    return found[2]
+    return stored_participant({name: found[name] for name in _participant_columns()})
+
+
+def stored_participant(row: Any) -> Participant:
+    """A participant built from its stored row, detached as if a session had loaded it (so a
+    later `session.add` updates it rather than inserting it again)."""
+    participant = Participant(**row)
+    make_transient_to_detached(participant)
+    return participant
+
+
+_KEY_HASH, _KEY_REVOKED = "key_secret_hash", "key_revoked_at"
+
+
+@functools.cache
+def _participant_columns() -> tuple[str, ...]:
+    return tuple(Participant.__table__.c.keys())  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _key_with_owner() -> Select[Any]:
+    keys = ApiKey.__table__  # type: ignore[attr-defined]
+    people = Participant.__table__  # type: ignore[attr-defined]
+    return (
+        sa_select(
+            keys.c.secret_hash.label(_KEY_HASH), keys.c.revoked_at.label(_KEY_REVOKED), people
+        )
+        .join_from(keys, people, people.c.id == keys.c.participant_id)
+        .where(keys.c.id == bindparam("key_id"))
+    )
 
 
 MAX_LIVE_KEYS = 10

@@ -29,6 +29,7 @@ from market.engine_channel.codec import (
 )
 from market.errors import InvalidRequest, MarketError, NotFound
 from market.models import Bid, IdempotencyRecord, Listing, Participant, Trade, utcnow
+from market.participants import stored_participant
 from market.trading.bulk import CancelledBid, insert_records
 from market.trading.commands import OfferLicences, OfferRecords, PlaceBid
 from market.trading.desk import BidOutcome, OrderDesk
@@ -151,7 +152,7 @@ class CommandHandler:
             found = row.first()
         if found is None:
             raise NotFound("the participant of this command does not exist")
-        return Participant(**found)
+        return stored_participant(found)
 
     def _stored(self, participant_id: str, key: str) -> dict[str, Any] | None:
         with self.db.connect() as connection:
