@@ -4,7 +4,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from api.deps import CurrentParticipant, MarketDep
 from api.paging import Cursor, Limit, paginated
@@ -163,8 +164,6 @@ class MetadataPublic(BaseModel):
     column_dictionary: list[ColumnEntry]
 
 
-# GET /listings validates and serializes its page itself (see `listings`).
-LISTING_PAGE = TypeAdapter(list[ListingEntry])
 Status = Literal["open", "sold_out", "cancelled", "rejected", "expired"]
 Sort = Literal["recency", "price", "price_desc", "quality"]
 Price = Annotated[int | None, Query(ge=0, le=10**12)]
@@ -224,10 +223,12 @@ def listings(
         seller_kind=seller_kind,
     )
     page = catalog.listings(viewer=viewer, where=where, sort=sort, cursor=cursor, limit=limit)
-    # The page is validated against `response_model` and serialized once, here, as FastAPI
-    # would (validate, then pydantic's dump_json): FastAPI passes a returned Response through
-    # without a second validation or another trip through the thread pool.
-    body = LISTING_PAGE.dump_json(LISTING_PAGE.validate_python(page.items))
+    # The views are already what validation against `response_model` would leave
+    # (market/catalog/views.py), so the page is serialized as it is, here, into the bytes
+    # pydantic's dump_json of the validated models gives (infinities and NaN as null, as
+    # there): FastAPI passes a returned Response through without validating it or another
+    # trip through the thread pool.
+    body = to_json(page.items, inf_nan_mode="null")
     response = Response(body, media_type="application/json")
     paginated(request, response, page)
     return response

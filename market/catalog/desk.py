@@ -12,7 +12,7 @@ from market.catalog.metadata import ListingMetadata, column_dictionary
 from market.catalog.preview import real_rows, synthetic_rows
 from market.catalog.search import ListingFilter, listing_rows
 from market.catalog.tables import CatalogEntry
-from market.catalog.views import listing_row, listing_view
+from market.catalog.views import entry_details, listing_row, listing_view
 from market.errors import Forbidden, InvalidRequest, NotFound
 from market.models import Dataset, Participant
 from market.paging import Page
@@ -33,7 +33,8 @@ def find_listings(
     cursor: str | None = None,
     limit: int = 100,
 ) -> Page[dict[str, Any]]:
-    """Listings matching the filter in the sort order, as the viewer may see them."""
+    """Listings matching the filter in the sort order, as the viewer may see them (JSON-ready:
+    `market.catalog.views`)."""
     page = listing_rows(
         session=session, viewer=viewer, where=where, sort=sort, cursor=cursor, limit=limit
     )
@@ -67,7 +68,9 @@ class CatalogDesk:
         with Session(self.engine) as session:
             row = listing_row(session, listing_id, col(Dataset.data_schema))
             view = listing_view(row, viewer_id=viewer.id)
-            dictionary = column_dictionary(row.columns, row.data_schema, row.details)
+            dictionary = column_dictionary(
+                view["columns"], row.data_schema, entry_details(row.details).stored
+            )
             view |= {
                 "column_dictionary": dictionary,
                 "last_trade": last_trade(session=session, instrument=row.instrument),

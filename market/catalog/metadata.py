@@ -173,16 +173,18 @@ def column_dictionary(
     return dictionary
 
 
-def licence_view(details: dict[str, Any] | None, listing: Any) -> dict[str, Any]:
+def licence_view(
+    details: dict[str, Any] | None, *, purposes: list[str], term_days: int | None, exclusive: bool
+) -> dict[str, Any]:
     """The licence a listing offers: its template, the listing's own terms, the custom terms."""
     terms = (details or {}).get("licence") or {}
     template: str = terms.get("template", DEFAULT_TEMPLATE)
     return {
         "template": template,
         "template_summary": LICENCE_TEMPLATES[template],
-        "purposes": listing.allowed_purposes,
-        "term_days": listing.term_days,
-        "exclusive": listing.exclusive,
+        "purposes": purposes,
+        "term_days": term_days,
+        "exclusive": exclusive,
         "redistribution": "forbidden",
         "custom_terms": terms.get("custom_terms", []),
     }
