@@ -352,3 +352,73 @@ def test_resting_bids_of_one_batch_are_inserted_by_one_statement(market: Market)
     assert len(journal) == 2
     assert journal[1].count("(?, ?, ?)") + journal[1].count("payload__") == 8
     assert {b.id for b in _bids(market)} == {c.result.bid.id for c in callers}
+
+
+def test_rows_of_a_batch_that_cannot_be_written_replay_every_job_alone(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's shared writer fails at the end: nothing of the batch commits, the engine is
+    rebuilt, and each job runs again alone (and succeeds)."""
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyers = [register_buyer(market) for _ in range(3)]
+    real = market.trading.insert_journal
+    failures = []
+
+    def fails_once(session: Session, journal: list[dict[str, Any]]) -> None:
+        if len(journal) > 2 and not failures:
+            failures.append(len(journal))
+            raise RuntimeError("the disk is full")
+        real(session, journal)
+
+    monkeypatch.setattr(market.trading, "insert_journal", fails_once)
+    calls = [
+        (
+            lambda b=buyer, p=price: place_bid(
+                market, buyer=b, instrument=listing.instrument, max_price_yen=p, purpose=PURPOSE
+            )
+        )
+        for buyer, price in zip(buyers, [100, 200, 300], strict=True)
+    ]
+    callers = _queued_together(market, calls)
+    assert failures, "the batch's shared write did not run"
+    assert [c.error for c in callers] == [None] * 3
+    assert {b.id for b in _bids(market)} == {c.result.bid.id for c in callers}
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()
+
+
+def test_a_failed_write_inside_a_job_replays_the_batch_instead_of_failing_that_job(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second cancel of one bid writes the first's waiting rows before it reads the bid; when
+    that write fails, the waiting rows stand for engine work: the batch replays alone, and the
+    second cancel is refused as it would be alone (not failed with the write's error)."""
+    from market.errors import Conflict
+
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    resting = place_bid(
+        market, buyer=buyer, instrument=listing.instrument, max_price_yen=300, purpose=PURPOSE
+    )
+    real = market.trading.insert_journal
+    failures = []
+
+    def fails_once(session: Session, journal: list[dict[str, Any]]) -> None:
+        if journal and not failures:
+            failures.append(len(journal))
+            raise RuntimeError("the disk is full")
+        real(session, journal)
+
+    def cancel() -> Any:
+        return market.orders.cancel_bid(buyer=buyer, bid_id=resting.bid.id)
+
+    monkeypatch.setattr(market.trading, "insert_journal", fails_once)
+    callers = _queued_together(market, [cancel, cancel])
+    assert failures, "the waiting rows were not written before the second cancel"
+    assert callers[0].error is None and callers[0].result.status == "cancelled"
+    assert isinstance(callers[1].error, Conflict)
+    assert {b.id: b.status for b in _bids(market)} == {resting.bid.id: "cancelled"}
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()
