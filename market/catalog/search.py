@@ -23,6 +23,7 @@ what the next page holds.
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -257,11 +258,48 @@ def _text_condition(*, session: Session, q: str | None) -> TextMatch | None:
     if not terms:
         return None
     likes = [_entry.c.search_text.like(_like_pattern(term), escape="\\") for term in terms]
-    found = _indexed_matches(session, terms, likes)
-    if len(found) <= FEW_MATCHES:
-        return TextMatch(few=True, entries=found)
     walk = select(_entry.c.seq).where(_entry.c.seq == _card.entry_seq, *likes)
+    common = COMMON_TEXTS.key(session, terms)
+    if not COMMON_TEXTS.holds(common):
+        found = _indexed_matches(session, terms, likes)
+        if len(found) <= FEW_MATCHES:
+            return TextMatch(few=True, entries=found)
+        COMMON_TEXTS.note(common)
     return TextMatch(few=False, condition=walk.exists())
+
+
+class CommonTexts:
+    """Texts found in more than FEW_MATCHES entries, remembered for `seconds` per database, so
+    their next searches walk the cards at once instead of asking the text index again (on
+    PostgreSQL that count of a common term is most of the search: 9 ms of 15). Only "common" is
+    remembered, and a walk is exact whatever the count: a text that became rare meanwhile costs
+    a longer walk until its note expires, never a wrong page.
+    """
+
+    def __init__(self, seconds: float = 60.0, size: int = 1_024) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._noted: dict[tuple[str, tuple[str, ...]], float] = {}
+
+    @staticmethod
+    def key(session: Session, terms: list[str]) -> tuple[str, tuple[str, ...]]:
+        url = session.get_bind().engine.url.render_as_string(hide_password=True)
+        return url, tuple(sorted(terms))
+
+    def holds(self, key: tuple[str, tuple[str, ...]]) -> bool:
+        expires = self._noted.get(key)
+        return expires is not None and expires > time.monotonic()
+
+    def note(self, key: tuple[str, tuple[str, ...]]) -> None:
+        if len(self._noted) >= self.size:
+            self._noted.clear()  # rare: a note only saves time
+        self._noted[key] = time.monotonic() + self.seconds
+
+    def clear(self) -> None:
+        self._noted.clear()
+
+
+COMMON_TEXTS = CommonTexts()
 
 
 def _indexed_matches(session: Session, terms: list[str], likes: list[Any]) -> list[int]:

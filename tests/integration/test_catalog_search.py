@@ -10,7 +10,7 @@ import hypothesis
 import pytest
 from alembic import command
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, select
 
 from market import db
@@ -275,6 +275,14 @@ def search_page(
             cursor=cursor,
             limit=limit,
         )
+
+
+@pytest.fixture(autouse=True)
+def _no_common_texts() -> Iterator[None]:
+    """Texts found common are remembered per database (search.COMMON_TEXTS): not across tests."""
+    search_module.COMMON_TEXTS.clear()
+    yield
+    search_module.COMMON_TEXTS.clear()
 
 
 def search(engine: Engine, **where: Any) -> list[dict[str, Any]]:
@@ -645,3 +653,40 @@ def test_the_gram_index_finds_exactly_the_entries_holding_a_short_term(
             )
     finally:
         engine.dispose()
+
+
+def test_a_text_found_common_is_walked_at_once_next_time(
+    engine: Engine, ids: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a text matched more than FEW_MATCHES entries, its next search skips asking the text
+    index and walks the cards; the page is the same, and another text still asks first."""
+    monkeypatch.setattr(search_module, "FEW_MATCHES", 1)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    first = keys_of(ids, search(engine, q="東京"))
+    assert first == QUERIES["東京"] and len(first) > 1
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        again = keys_of(ids, search(engine, q="東京"))
+        walked = len(statements)
+        statements.clear()
+        other = keys_of(ids, search(engine, q="交通"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert again == first
+    assert other == QUERIES["交通"]
+    assert len(statements) == walked + 1, "a text not noted asks the text index first"
+    # An expired note is no note: the text index is asked again.
+    search_module.COMMON_TEXTS.clear()
+    monkeypatch.setattr(search_module.COMMON_TEXTS, "seconds", -1.0)
+    assert keys_of(ids, search(engine, q="東京")) == first  # noted, already expired
+    statements.clear()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert keys_of(ids, search(engine, q="東京")) == first
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == walked + 1
