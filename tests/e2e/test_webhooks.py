@@ -170,7 +170,10 @@ def test_tampered_stale_and_unsigned_webhooks_are_refused_and_change_nothing(
     stale = _post(http, stale_body, stale_header)
     unsigned = _post(http, body, None)
     wrong_secret = _post(http, *signed(failed, secret="whsec_other"))
-    for response in (tampered, stale, unsigned, wrong_secret):
+    # Signed with the right secret but dated an hour ahead: replayable for an hour otherwise.
+    ahead = _post(http, *signed(failed, timestamp=int(time.time()) + 3_600))
+    assert "future" in ahead.json()["detail"]
+    for response in (tampered, stale, unsigned, wrong_secret, ahead):
         assert response.status_code == 400, response.text
         assert response.headers["content-type"] == PROBLEM
     assert _events(engine) == before

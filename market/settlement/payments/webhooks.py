@@ -7,6 +7,7 @@ events arriving late or out of order never undo a later state.
 """
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,8 @@ class InvalidWebhook(InvalidRequest):
 
 
 def verify(*, payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
-    """The event in a signed body; InvalidWebhook when the signature is missing, wrong or stale."""
+    """The event in a signed body; InvalidWebhook when the signature is missing, wrong, stale or
+    dated ahead (more than the tolerance: clocks differ a little, not minutes)."""
     if not signature:
         raise InvalidWebhook("the Stripe-Signature header is missing")
     try:
@@ -54,10 +56,23 @@ def verify(*, payload: bytes, signature: str | None, secret: str) -> dict[str, A
         ) from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidWebhook("the body is not a JSON event") from None
+    if _signed_at(signature) > time.time() + TOLERANCE_SECONDS:
+        # The SDK refuses only signatures that are too old; one dated ahead would stay
+        # replayable until that time came and went.
+        raise InvalidWebhook("the signature is dated more than five minutes in the future")
     if not isinstance(event, dict) or not isinstance(event.get("id"), str):
         raise InvalidWebhook("the body is not a Stripe event")
     _check_shape(event)
     return event
+
+
+def _signed_at(signature: str) -> int:
+    """The `t=` timestamp of a Stripe-Signature header the SDK verified (so it is there)."""
+    for item in signature.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and value.isdigit():
+            return int(value)
+    raise InvalidWebhook("the Stripe-Signature header has no timestamp")
 
 
 # The fields of `data.object` each kind of event is read for, and what each may hold: a signed
