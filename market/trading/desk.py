@@ -207,13 +207,9 @@ class OrderDesk:
                     self.owner.fence(session)
                     self.bind(session)
                     shared = SharedBatch.start(self.trading, cards=terms_of(session).card_payments)
-                    session.info[SHARED_BATCH] = shared
-                    try:
-                        for job in jobs:
-                            outcomes.append(self._run_in_batch(session, job, shared))
-                        shared.pending.write(session)
-                    finally:
-                        del session.info[SHARED_BATCH]
+                    for job in jobs:
+                        outcomes.append(self._run_in_batch(session, job, shared))
+                    shared.pending.write(session)
             except _ReplayAlone:
                 outcomes = []
             except BaseException as exc:
@@ -254,7 +250,13 @@ class OrderDesk:
         before the engine and leave their rows in `shared`), any other in a savepoint after the
         rows waiting so far, which it may read or book against."""
         if getattr(job.work, SAVEPOINT_FREE, False):
-            return self._run_in_savepoint(session, job, savepoint=False)
+            # Only such a job sees the shared rows: the same work nested in another job (a
+            # cancel inside a bulk request) writes its own at once, keeping the journal's order.
+            session.info[SHARED_BATCH] = shared
+            try:
+                return self._run_in_savepoint(session, job, savepoint=False)
+            finally:
+                del session.info[SHARED_BATCH]
         shared.pending.write(session)
         try:
             return self._run_in_savepoint(session, job)

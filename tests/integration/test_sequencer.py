@@ -422,3 +422,36 @@ def test_a_failed_write_inside_a_job_replays_the_batch_instead_of_failing_that_j
     rebuilt = TradingService()
     rebuilt.rebuild(market.db, use_snapshot=False)
     assert rebuilt.state_hash() == market.trading.state_hash()
+
+
+def test_a_fast_cancel_nested_in_another_job_keeps_the_journal_in_engine_order(
+    market: Market,
+) -> None:
+    """Bulk entry's cancel reached from inside another job (as `POST /orders/batch` reaches it)
+    writes its journal row at once: the batch's shared rows are only for jobs of their own."""
+    _, _, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer, other = register_buyer(market), register_buyer(market)
+    resting = place_bid(
+        market, buyer=buyer, instrument=listing.instrument, max_price_yen=300, purpose=PURPOSE
+    )
+
+    def cancel_then_tick(session: Session) -> None:
+        market.orders._bid_cancel_work(buyer, resting.bid.id)(session)
+        market.orders.submit(session, None)  # a clock tick journaled after the cancel
+
+    with market.trading.lock:
+        journal_before = len(_journal(market))
+    calls = [
+        lambda: place_bid(
+            market, buyer=other, instrument=listing.instrument, max_price_yen=200, purpose=PURPOSE
+        ),
+        lambda: market.orders.transaction(cancel_then_tick),
+    ]
+    with one_batch(market, calls) as callers:
+        assert [c.error for c in callers] == [None, None]
+    kinds = [row.get("op") for row in _journal(market)[journal_before:]]
+    cancel_at = kinds.index("cancel")
+    assert "clock" in kinds[cancel_at + 1 :], kinds
+    rebuilt = TradingService()
+    rebuilt.rebuild(market.db, use_snapshot=False)
+    assert rebuilt.state_hash() == market.trading.state_hash()
