@@ -42,6 +42,7 @@ from sqlalchemy import (
     table,
     tuple_,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, col
@@ -279,18 +280,17 @@ class CommonTexts:
     def __init__(self, seconds: float = 60.0, size: int = 1_024) -> None:
         self.seconds = seconds
         self.size = size
-        self._noted: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._noted: dict[tuple[URL, tuple[str, ...]], float] = {}
 
     @staticmethod
-    def key(session: Session, terms: list[str]) -> tuple[str, tuple[str, ...]]:
-        url = session.get_bind().engine.url.render_as_string(hide_password=True)
-        return url, tuple(sorted(terms))
+    def key(session: Session, terms: list[str]) -> tuple[URL, tuple[str, ...]]:
+        return session.get_bind().engine.url, tuple(sorted(terms))
 
-    def holds(self, key: tuple[str, tuple[str, ...]]) -> bool:
+    def holds(self, key: tuple[URL, tuple[str, ...]]) -> bool:
         expires = self._noted.get(key)
         return expires is not None and expires > time.monotonic()
 
-    def note(self, key: tuple[str, tuple[str, ...]]) -> None:
+    def note(self, key: tuple[URL, tuple[str, ...]]) -> None:
         if len(self._noted) >= self.size:
             self._noted.clear()  # rare: a note only saves time
         self._noted[key] = time.monotonic() + self.seconds

@@ -80,7 +80,7 @@ class CommandHandler:
             return self._new_order(participant, key, _hash(message), decode_order(args["order"]))
         if op == "cancel_bid":
             # Like a new order, the answer commits with the cancel itself.
-            claim = CommandClaim(participant.id, key, _no_render, request_hash=_hash(message))
+            claim = CommandClaim(participant.id, key, _render_reply, request_hash=_hash(message))
             cancelled = self.orders.cancel_bid(
                 buyer=participant, bid_id=args["bid_id"], claim=claim
             )
@@ -92,7 +92,7 @@ class CommandHandler:
     def _new_order(
         self, participant: Participant, key: str, request_hash: str, order: Any
     ) -> dict[str, Any]:
-        claim = CommandClaim(participant.id, key, _no_render, request_hash=request_hash)
+        claim = CommandClaim(participant.id, key, _render_reply, request_hash=request_hash)
         if isinstance(order, PlaceBid):
             result: Any = self.orders.place_bid(buyer=participant, order=order, claim=claim)
         elif isinstance(order, OfferLicences):
@@ -186,7 +186,7 @@ class CommandClaim(idempotency.Claim):
     request_hash: str = ""
 
     def complete(self, session: Session, result: Any) -> None:
-        self.response = _reply_of(result)
+        self.response = self.render(session, result)
         row = {
             "participant_id": self.participant_id,
             "key": self.key,
@@ -211,8 +211,8 @@ def _stored_answer() -> Select[Any]:
     )
 
 
-def _no_render(_session: Session, _result: Any) -> dict[str, Any]:
-    raise AssertionError("CommandClaim renders its own answer")
+def _render_reply(_session: Session, result: Any) -> dict[str, Any]:
+    return _reply_of(result)
 
 
 def _reply_of(result: Any) -> dict[str, Any]:

@@ -476,14 +476,11 @@ class OrderDesk:
                 min_quality=order.min_quality,
                 purpose=order.purpose,
             )
-            shared: SharedBatch | None = session.info.get(SHARED_BATCH)
-            entry = BulkEntry(self.bulk, buyer, [], shared)
-            if shared is None:
-                entry.cards = terms_of(session).card_payments
+            entry = self._single_entry(session, buyer)
             placed = entry.place(session, order)
             if placed is None:
-                return _per_order_in_batch(session, shared, per_order)
-            if shared is None:
+                return _per_order_in_batch(session, entry.shared, per_order)
+            if entry.shared is None:
                 entry.pending.write(session)
             outcome = BidOutcome(placed.bid(), placed.trades)
             if claim is not None and placed.rejection is None:
@@ -492,6 +489,15 @@ class OrderDesk:
 
         setattr(work, SAVEPOINT_FREE, True)
         return work
+
+    def _single_entry(self, session: Session, participant: Participant) -> BulkEntry:
+        """Bulk entry's path for one request's order: on its batch's shared rows when it runs
+        as a job of its own in a batch of several (`_run_in_batch`), else on rows of its own."""
+        shared: SharedBatch | None = session.info.get(SHARED_BATCH)
+        entry = BulkEntry(self.bulk, participant, [], shared)
+        if shared is None:
+            entry.cards = terms_of(session).card_payments
+        return entry
 
     def _bid_work(
         self, buyer: Participant, order: PlaceBid, claim: idempotency.Claim | None
@@ -658,13 +664,10 @@ class OrderDesk:
         per_order = self._cancel_work(buyer, bid_id, Bid)
 
         def work(session: Session) -> Bid | CancelledBid:
-            shared: SharedBatch | None = session.info.get(SHARED_BATCH)
-            entry = BulkEntry(self.bulk, buyer, [], shared)
-            if shared is None:
-                entry.cards = terms_of(session).card_payments
+            entry = self._single_entry(session, buyer)
             cancelled = entry.cancel(session, bid_id)
             if cancelled is None:
-                cancelled = _per_order_in_batch(session, shared, per_order)
+                cancelled = _per_order_in_batch(session, entry.shared, per_order)
             if claim is not None:
                 claim.complete(session, cancelled)
             return cancelled
