@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session as OrmSession
 
+from market import db
 from market.models import ApiKey, Participant
 from market.settings import Settings
 
@@ -174,7 +175,7 @@ class ApiKeyCache:
         return self._redis is None or self._subscribed.wait(timeout)
 
     def _after_commit(self, session: OrmSession) -> None:
-        if session.bind is not self._db:
+        if not db.bound_to(session, self._db):
             return
         changed = session.info.pop(_CHANGED, None)
         if not changed or not (changed[0] or changed[1]):

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -153,6 +154,12 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def bound_to(session: OrmSession, engine: Engine) -> bool:
+    """Whether `session` works on `engine`'s database: bound to it, or to one of its
+    connections (the engine thread's own, market/trading/desk.py)."""
+    return getattr(session.bind, "engine", None) is engine
 
 
 @contextmanager

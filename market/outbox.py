@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, delete, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 
+from market import db
 from market.models import OutboxEvent, utcnow
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ class OutboxPublisher:
         self._wake.set()
 
     def _after_commit(self, session: OrmSession) -> None:
-        if session.bind is self._db and session.info.pop(NEW_EVENTS, False):
+        if db.bound_to(session, self._db) and session.info.pop(NEW_EVENTS, False):
             self._wake.set()
 
     def _run(self) -> None:

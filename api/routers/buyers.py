@@ -56,9 +56,10 @@ async def place_bid(
     if idempotency_key is None:
         # The order-entry hot path: the request awaits the engine's answer on the event loop.
         outcome = await market.orders.place_bid_async(buyer=buyer, order=body.command())
-        trades = (
-            await run_in_threadpool(_for_buyer, market, outcome.trades) if outcome.trades else []
-        )
+        if outcome.sellers_as_stored or not outcome.trades:
+            trades = [TradePublic.model_validate(t) for t in outcome.trades]
+        else:
+            trades = await run_in_threadpool(_for_buyer, market, outcome.trades)
         return BidResult(bid=BidPublic.model_validate(outcome.bid), trades=trades)
     return await run_in_threadpool(
         _place_bid_once, market, buyer, body, request, response, idempotency_key

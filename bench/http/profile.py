@@ -91,6 +91,11 @@ def main() -> None:
         action="store_true",
         help="sample only the thread holding the GIL: where CPU goes, not who waits for it",
     )
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="also sample waiting threads: who waits, and on what",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="copy py-spy's raw output here")
     arguments = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -137,6 +142,8 @@ def main() -> None:
                     str(raw),
                     "--nonblocking",
                     *(["--gil"] if arguments.gil else []),
+                    *(["--idle"] if arguments.idle else []),
+                    "--threads",
                 ],
                 check=True,
                 capture_output=True,

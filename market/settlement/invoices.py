@@ -80,8 +80,8 @@ def terms_of(session: Session) -> SettlementTerms:
     terms = session.info.get(TERMS_KEY)
     if isinstance(terms, SettlementTerms):
         return terms
-    bind = session.get_bind()
-    found = _TERMS_BY_ENGINE.get(bind) if isinstance(bind, Engine) else None
+    engine = getattr(session.get_bind(), "engine", None)  # an Engine's is itself
+    found = _TERMS_BY_ENGINE.get(engine) if isinstance(engine, Engine) else None
     return found or SettlementTerms()
 
 
