@@ -1,7 +1,8 @@
 """Where one bid's time goes: py-spy samples the market server while wrk drives the order mix.
 
 `python -m bench.http.profile [--connections 8] [--seconds 20] [--database-url URL]` seeds a
-market (SQLite in a temporary folder by default), serves it, runs `orders.lua` and records the
+market (SQLite in a temporary folder by default), serves it, runs `orders.lua` (`--batch N`:
+`batch.lua`, N orders per request) and records the
 server with `py-spy record --format raw` (collapsed stacks, idle threads left out). It prints
 the functions with the most samples (inclusive and self) and the share of wall time spent
 inside the engine lock (`OrderDesk.transaction` minus its after-commit publication).
@@ -96,6 +97,12 @@ def main() -> None:
         action="store_true",
         help="also sample waiting threads: who waits, and on what",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="drive POST /orders/batch with this many orders per request (batch.lua) instead",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="copy py-spy's raw output here")
     arguments = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -111,12 +118,15 @@ def main() -> None:
         with serving(command, env, port, folder / "market.log") as base:
             pid = _server_pid(port)
             load = {"BENCH_SEED": str(seed_path), "BENCH_ACKS": str(folder / "acks.txt")}
+            if arguments.batch:
+                load |= {"BENCH_BATCH": str(arguments.batch), "BENCH_RUN": "profile"}
+            script = "batch.lua" if arguments.batch else "orders.lua"
             figures: dict[str, object] = {}
             driver = threading.Thread(
                 target=lambda: figures.update(
                     drive(
                         wrk,
-                        "orders.lua",
+                        script,
                         base,
                         connections=arguments.connections,
                         seconds=arguments.seconds + 4,
