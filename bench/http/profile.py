@@ -1,11 +1,12 @@
 """Where one bid's time goes: py-spy samples the market server while wrk drives the order mix.
 
 `python -m bench.http.profile [--connections 8] [--seconds 20] [--database-url URL]` seeds a
-market (SQLite in a temporary folder by default), serves it, runs `orders.lua` (`--batch N`:
-`batch.lua`, N orders per request) and records the
-server with `py-spy record --format raw` (collapsed stacks, idle threads left out). It prints
-the functions with the most samples (inclusive and self) and the share of wall time spent
-inside the engine lock (`OrderDesk.transaction` minus its after-commit publication).
+market (SQLite in a temporary folder by default), serves it, runs `orders.lua` (with `--batch N`,
+`batch.lua` at N orders per request) and records the server with `py-spy record --format raw`:
+collapsed stacks, each under its thread's name, idle threads left out unless `--idle`. It prints
+the functions with the most samples (inclusive and self) and the share of wall time spent inside
+the engine lock (`OrderDesk.transaction` minus its after-commit publication; with `--idle` that
+includes the engine thread's waits inside it).
 """
 
 import argparse
