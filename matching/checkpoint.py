@@ -20,13 +20,16 @@ _TIME_IN_FORCE: Final = {tif.value: tif for tif in TimeInForce}
 
 def order_record(order: Order) -> list[Any]:
     """A live order as a JSON array (see `order_from_record`)."""
-    constraints = order.constraints
-    terms = order.terms
-    attributes: dict[str, Any] | None = None
-    if constraints is not None:
-        attributes = constraints_to_dict(constraints)
-    elif terms is not None:
-        attributes = terms_to_dict(terms)
+    return record_of_capture(order_capture(order))
+
+
+def order_capture(order: Order) -> list[Any]:
+    """What of a live order must be read while nothing trades: `order_record` with its
+    constraints or terms left as the object they are. Those objects are immutable, so
+    `record_of_capture` may turn them into JSON later, while the engine goes on."""
+    attributes: BidConstraints | AskTerms | None = order.constraints
+    if attributes is None:
+        attributes = order.terms
     bought = order.bought
     return [
         order.id,
@@ -41,6 +44,16 @@ def order_record(order: Order) -> list[Any]:
         None if bought is None else sorted(bought),
         attributes,
     ]
+
+
+def record_of_capture(captured: list[Any]) -> list[Any]:
+    """The JSON array of an order captured by `order_capture` (the capture is reused)."""
+    attributes = captured[10]
+    if isinstance(attributes, BidConstraints):
+        captured[10] = constraints_to_dict(attributes)
+    elif isinstance(attributes, AskTerms):
+        captured[10] = terms_to_dict(attributes)
+    return captured
 
 
 def order_from_record(record: list[Any]) -> Order:

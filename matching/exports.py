@@ -24,7 +24,7 @@ from .commands import (
     Unwind,
     Update,
 )
-from .engine import Engine
+from .engine import Engine, render_capture
 from .events import (
     Accepted,
     Amended,
@@ -89,6 +89,7 @@ __all__ = [
     "event_to_dict",
     "events_to_lines",
     "parse_journal",
+    "render_capture",
     "replay",
     "size_problem",
 ]

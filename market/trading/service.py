@@ -237,17 +237,20 @@ class TradingService:
     def take_snapshot(self) -> PendingSnapshot | None:
         """The engine's state now, to store (None when nothing was journaled since the last).
 
-        Only `Engine.snapshot()` runs under the trading lock. The state hash stored with it is
-        that of a fresh engine loaded from it, computed outside the lock: the snapshot is
-        proved to load before it is stored, and a restore that hashes differently is refused.
+        Only `Engine.capture()` runs under the trading lock. Turning the capture into JSON data
+        (`matching.render_capture`) happens after it, while trading goes on. The state hash
+        stored with it is that of a fresh engine loaded from it, computed outside the lock: the
+        snapshot is proved to load before it is stored, and a restore that hashes differently
+        is refused.
         The tests check that a loaded snapshot hashes as the live engine did.
         """
         with self.lock, collector_paused():
             if self.since_snapshot == 0 or self.applied_seq == 0:
                 return None
-            seq, data = self.applied_seq, self.engine.snapshot()
+            seq, captured = self.applied_seq, self.engine.capture()
             self.since_snapshot = 0
         with collector_paused():
+            data = matching.render_capture(captured)
             loaded = matching.Engine()
             loaded.load_snapshot(data)
             return PendingSnapshot(seq, loaded.state_hash(), data)

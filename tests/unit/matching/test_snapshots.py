@@ -28,6 +28,23 @@ def test_restore_then_tail_equals_full_replay(venue: Venue, cut: int) -> None:
     assert restored.state_hash() == full.state_hash()
 
 
+@pytest.mark.parametrize("cut", [1_500, 3_000])
+def test_a_capture_renders_the_state_it_was_taken_in_whatever_the_engine_does_next(
+    venue: Venue, cut: int
+) -> None:
+    """The market captures under its lock and renders after it, while orders go on filling,
+    shrinking, moving and leaving the book: the rendered snapshot is still that moment's."""
+    api = venue.api
+    engine = api.Engine(venue.engine._factory)
+    commands = mixed_stream(api, 13, 6_000)
+    engine.apply_many(commands[:cut])
+    expected = json.loads(json.dumps(engine.snapshot()))
+    captured = engine.capture()
+    engine.apply_many(commands[cut:])
+    assert json.loads(json.dumps(engine.snapshot())) != expected
+    assert json.loads(json.dumps(api.render_capture(captured))) == expected
+
+
 def test_a_snapshot_is_the_same_data_on_every_build_and_book() -> None:
     snapshots = []
     for package in BUILDS.values():
