@@ -208,6 +208,9 @@ class Book(MatchingCore):
         """Live orders in priority order: bids then asks, market orders first."""
         return sorted(self.orders.values(), key=canonical_key)
 
+    def live_orders_unsorted(self) -> list[Order]:
+        return list(self.orders.values())
+
     def auction_fill(
         self, buy_id: str, sell_id: str, qty: int, price: int, out: list[Event]
     ) -> None:

@@ -66,6 +66,11 @@ class BookBase:
         """Live orders in priority order (see `orders.canonical_key`)."""
         raise NotImplementedError
 
+    def live_orders_unsorted(self) -> list[Order]:
+        """Live orders in no particular order: cheaper than `live_orders` for a caller that
+        sorts them later (a snapshot's capture, `checkpoint.capture_key`)."""
+        raise NotImplementedError
+
     def auction_fill(
         self, buy_id: str, sell_id: str, qty: int, price: int, out: list[Event]
     ) -> None:

@@ -46,6 +46,14 @@ def order_capture(order: Order) -> list[Any]:
     ]
 
 
+def capture_key(captured: list[Any]) -> tuple[int, int, int]:
+    """`orders.canonical_key` of an order captured by `order_capture`, from what was captured."""
+    attributes = captured[10]
+    quality = attributes.quality if isinstance(attributes, AskTerms) else 0
+    is_buy: bool = captured[2]
+    return (0 if is_buy else 1, -rank_of(is_buy, captured[3], captured[4], quality), captured[6])
+
+
 def record_of_capture(captured: list[Any]) -> list[Any]:
     """The JSON array of an order captured by `order_capture` (the capture is reused)."""
     attributes = captured[10]

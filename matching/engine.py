@@ -10,6 +10,7 @@ from .book import Book
 from .bookbase import BookBase, TradeCounter
 from .checkpoint import (
     SNAPSHOT_FORMAT,
+    capture_key,
     order_capture,
     order_from_record,
     record_of_capture,
@@ -262,7 +263,8 @@ class Engine:
                     "last_price": book.last_price,
                     "seq": book.seq,
                     "schedule": None if schedule is None else [schedule[0], schedule[1]],
-                    "orders": [order_capture(order) for order in book.live_orders()],
+                    # Sorted by `render_capture`, after the lock.
+                    "orders": [order_capture(order) for order in book.live_orders_unsorted()],
                 }
             )
         return {
@@ -322,5 +324,6 @@ class Engine:
 def render_capture(captured: dict[str, Any]) -> dict[str, Any]:
     """The snapshot of an `Engine.capture` (the capture is reused)."""
     for book in captured["books"]:
-        book["orders"] = [record_of_capture(order) for order in book["orders"]]
+        orders = sorted(book["orders"], key=capture_key)
+        book["orders"] = [record_of_capture(order) for order in orders]
     return captured

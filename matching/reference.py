@@ -161,6 +161,9 @@ class ReferenceBook(BookBase):
         """Live orders in priority order."""
         return sorted(self.orders.values(), key=canonical_key)
 
+    def live_orders_unsorted(self) -> list[Order]:
+        return list(self.orders.values())
+
     def auction_fill(
         self, buy_id: str, sell_id: str, qty: int, price: int, out: list[Event]
     ) -> None:
