@@ -249,9 +249,9 @@ class Engine:
 
     def capture(self) -> dict[str, Any]:
         """What `snapshot` must read while nothing else changes the engine; `render_capture`
-        turns it into the snapshot afterwards, while the engine goes on. Only the orders'
-        constraints and terms, which are immutable, are left as objects, and turning them into
-        JSON is most of a snapshot's work, so the engine waits far less."""
+        turns it into the snapshot afterwards, while the engine goes on. The orders are taken
+        unsorted, with their constraints and terms (immutable) left as objects: sorting them and
+        turning those into JSON is most of a snapshot's work, so the engine waits far less."""
         books: list[dict[str, Any]] = []
         for name in sorted(self.books):
             book = self.books[name]
