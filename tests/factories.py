@@ -1,11 +1,13 @@
-"""Small builders of test data."""
+"""Small builders of test data, and the counts tests compare before and after."""
 
 import csv
 import io
 from typing import Any
 
+from sqlmodel import Session, func, select
+
 from market.data.desk import DescribeDataset
-from market.models import Dataset, Listing, Participant
+from market.models import Dataset, JournalCommand, Listing, Participant
 from market.service import Market
 from market.trading.commands import LicenceTerms, OfferLicences, PlaceBid
 from market.trading.desk import BidOutcome
@@ -72,3 +74,9 @@ def register_buyer(  # type: ignore[no-untyped-def]
             operator=operator, participant_id=buyer.id, verified=True, reason="checked registry"
         )
     return buyer
+
+
+def journal_rows(market: Market) -> int:
+    """How many commands the engine journal holds."""
+    with Session(market.db) as session:
+        return session.exec(select(func.count()).select_from(JournalCommand)).one()

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from api.schemas import BidPublic
 from market.errors import Conflict, CreditLimitExceeded, MarketError, NotFound
 from market.events import InProcessBus
-from market.models import Bid, IdempotencyRecord, JournalCommand, Participant, Trade
+from market.models import Bid, IdempotencyRecord, Participant, Trade
 from market.service import Market
 from market.settings import Settings
 from market.settlement.ledger import trial_balance
@@ -26,7 +26,7 @@ from market.trading.bulk import CANCELLED_BY_OWNER
 from market.trading.commands import PlaceBid
 from market.trading.listings import OrderKindMismatch, make_cancel
 from market.trading.service import TradingService
-from tests.factories import list_sensor_dataset, place_bid, register_buyer
+from tests.factories import journal_rows, list_sensor_dataset, place_bid, register_buyer
 
 PURPOSE = "research.academic"
 
@@ -239,17 +239,12 @@ def test_a_single_bid_over_the_credit_limit_is_refused_with_its_reason_and_store
     assert _rebuilt_hash(market) == market.trading.state_hash()
 
 
-def _journal_rows(market: Market) -> int:
-    with Session(market.db) as session:
-        return len(session.exec(select(JournalCommand.seq)).all())
-
-
 def test_a_single_cancel_takes_the_fast_path_in_a_few_statements(market: Market) -> None:
     _, _, listing = list_sensor_dataset(market, price_yen=1_000)
     buyer = register_buyer(market)
     order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
     placed = market.orders.place_bid(buyer=buyer, order=order).bid
-    journal_before = _journal_rows(market)
+    journal_before = journal_rows(market)
     with engine_statements(market) as statements:
         cancelled = market.orders.cancel_bid(buyer=buyer, bid_id=placed.id)
 
@@ -260,7 +255,7 @@ def test_a_single_cancel_takes_the_fast_path_in_a_few_statements(market: Market)
     assert (stored.status, stored.status_reason) == ("cancelled", CANCELLED_BY_OWNER)
     # The answer is the stored bid, as the API returns it.
     assert BidPublic.model_validate(cancelled) == BidPublic.model_validate(stored)
-    assert _journal_rows(market) == journal_before + 2  # the clock tick and the cancel
+    assert journal_rows(market) == journal_before + 2  # the clock tick and the cancel
     assert market.orders.risk.reserved_yen(buyer.id) == 0
     assert _rebuilt_hash(market) == market.trading.state_hash()
 
@@ -285,7 +280,7 @@ def test_a_single_cancel_is_refused_as_before_and_stores_nothing(market: Market)
         (intruder, live.id, NotFound),
         (owner, gone.id, Conflict),
     ]
-    bids_before, journal_before = _bids(market), _journal_rows(market)
+    bids_before, journal_before = _bids(market), journal_rows(market)
     reserved_before = market.orders.risk.reserved_yen(owner.id)
     hash_before = market.trading.state_hash()
 
@@ -296,7 +291,7 @@ def test_a_single_cancel_is_refused_as_before_and_stores_nothing(market: Market)
         assert (type(refused.value), str(refused.value)) == expected
         assert isinstance(refused.value, kind)
 
-    assert _journal_rows(market) == journal_before
+    assert journal_rows(market) == journal_before
     assert {i: (b.status, b.status_reason) for i, b in _bids(market).items()} == {
         i: (b.status, b.status_reason) for i, b in bids_before.items()
     }
@@ -309,7 +304,7 @@ def test_two_cancels_of_one_bid_awaited_together_cancel_it_once(market: Market) 
     buyer = register_buyer(market)
     order = PlaceBid(instrument=listing.instrument, max_price_yen=500, purpose=PURPOSE)
     placed = market.orders.place_bid(buyer=buyer, order=order).bid
-    journal_before = _journal_rows(market)
+    journal_before = journal_rows(market)
 
     async def cancel_twice() -> tuple[Bid | BaseException, Bid | BaseException]:
         # As two DELETE /bids/{id} handlers would: both queued before either is answered.
@@ -326,6 +321,6 @@ def test_two_cancels_of_one_bid_awaited_together_cancel_it_once(market: Market) 
     assert isinstance(second, Conflict)
     assert str(second) == f"order {placed.id} is cancelled and can no longer be cancelled"
     assert _bids(market)[placed.id].status == "cancelled"
-    assert _journal_rows(market) == journal_before + 2
+    assert journal_rows(market) == journal_before + 2
     assert market.orders.risk.reserved_yen(buyer.id) == 0
     assert _rebuilt_hash(market) == market.trading.state_hash()

@@ -16,10 +16,10 @@ from sqlmodel import Session, select
 
 from market.errors import CreditLimitExceeded
 from market.events import InProcessBus
-from market.models import Bid, JournalCommand
+from market.models import Bid
 from market.service import Market
 from market.settings import Settings
-from tests.factories import list_sensor_dataset, place_bid, register_buyer
+from tests.factories import journal_rows, list_sensor_dataset, place_bid, register_buyer
 
 PURPOSE = "research.academic"
 
@@ -39,11 +39,6 @@ def _engine_backend_pid(market: Market) -> int:
 def _stored_bids(market: Market) -> list[str]:
     with Session(market.db) as session:
         return list(session.exec(select(Bid.id).order_by(Bid.created_at)))
-
-
-def _journal_length(market: Market) -> int:
-    with Session(market.db) as session:
-        return len(session.exec(select(JournalCommand.seq)).all())
 
 
 def test_one_connection_serves_every_transaction(market: Market) -> None:
@@ -66,7 +61,7 @@ def test_a_refused_order_leaves_the_connection_usable_and_nothing_stored(market:
     lock): the next order commits on the same connection."""
     _, _, listing = list_sensor_dataset(market, price_yen=2_000)
     buyer = register_buyer(market, credit_limit_yen=10_000)
-    journal_before = _journal_length(market)
+    journal_before = journal_rows(market)
     with pytest.raises(CreditLimitExceeded):
         place_bid(
             market,
@@ -76,7 +71,7 @@ def test_a_refused_order_leaves_the_connection_usable_and_nothing_stored(market:
             purpose=PURPOSE,
         )
     assert _stored_bids(market) == []
-    assert _journal_length(market) == journal_before
+    assert journal_rows(market) == journal_before
     kept = market.orders._connection
     placed = place_bid(
         market, buyer=buyer, instrument=listing.instrument, max_price_yen=100, purpose=PURPOSE

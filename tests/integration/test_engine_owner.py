@@ -12,17 +12,12 @@ from typer.testing import CliRunner
 from market.errors import EngineOwnedElsewhere, EngineOwnershipLost
 from market.events import InProcessBus
 from market.jobs import AnonymizationRunner
-from market.models import Dataset, JournalCommand, Listing, Participant
+from market.models import Dataset, Listing, Participant
 from market.service import Market
 from market.settings import Settings
 from market.trading.tables import EngineOwner
 from tests.e2e.test_anonymization_flow import SPEC, checkup_csv
-from tests.factories import list_sensor_dataset, offer_licences, upload
-
-
-def _journal_rows(market: Market) -> int:
-    with Session(market.db) as session:
-        return session.exec(select(func.count()).select_from(JournalCommand)).one()
+from tests.factories import journal_rows, list_sensor_dataset, offer_licences, upload
 
 
 def _epoch(market: Market) -> int:
@@ -48,7 +43,7 @@ def test_building_a_market_has_no_side_effects(blank_settings: Settings) -> None
 def test_a_second_engine_owner_refuses_to_start(settings: Settings) -> None:
     with Market(settings, bus=InProcessBus()) as owner:
         list_sensor_dataset(owner)
-        rows, epoch = _journal_rows(owner), _epoch(owner)
+        rows, epoch = journal_rows(owner), _epoch(owner)
         second = Market(settings, bus=InProcessBus())
         with pytest.raises(EngineOwnedElsewhere, match="another process owns the matching engine"):
             second.start()
@@ -56,10 +51,10 @@ def test_a_second_engine_owner_refuses_to_start(settings: Settings) -> None:
         with pytest.raises(RuntimeError, match="not started"):
             second.orders.tick()
         second.close()
-        assert (_journal_rows(owner), _epoch(owner)) == (rows, epoch)
+        assert (journal_rows(owner), _epoch(owner)) == (rows, epoch)
         # The owner goes on trading.
         owner.orders.tick()
-        assert _journal_rows(owner) == rows + 1
+        assert journal_rows(owner) == rows + 1
     with Market(settings, bus=InProcessBus()) as successor:
         assert _epoch(successor) == epoch + 1
 
@@ -82,7 +77,7 @@ def test_an_owner_whose_lock_vanished_commits_nothing(postgres_url: str, tmp_pat
             admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         # The lock went with its connection, silently: a new owner starts.
         with Market(settings, bus=InProcessBus()) as successor:
-            rows = _journal_rows(successor)
+            rows = journal_rows(successor)
             with pytest.raises(EngineOwnershipLost):
                 offer_licences(
                     stale,
@@ -92,7 +87,7 @@ def test_an_owner_whose_lock_vanished_commits_nothing(postgres_url: str, tmp_pat
                     licence_count=None,
                     allowed_purposes=["research"],
                 )
-            assert _journal_rows(successor) == rows
+            assert journal_rows(successor) == rows
             assert len(successor.find(Listing)) == 1
     finally:
         stale.close()

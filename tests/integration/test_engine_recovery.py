@@ -2,7 +2,7 @@
 orders, and journals of the first format. Run on SQLite and PostgreSQL."""
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 import matching
 from market import db
@@ -12,7 +12,7 @@ from market.models import Bid, JournalCommand
 from market.service import Market
 from market.settings import Settings
 from market.trading.tables import EngineSnapshot
-from tests.factories import list_sensor_dataset, place_bid, register_buyer
+from tests.factories import journal_rows, list_sensor_dataset, place_bid, register_buyer
 
 INSTRUMENT = "mobility.traffic/non_personal"
 
@@ -35,11 +35,6 @@ def market(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def
     settings.engine_snapshot_interval = 6
     with Market(settings, bus=InProcessBus(), clock=clock) as market:
         yield market
-
-
-def _journal_rows(market: Market) -> int:
-    with Session(market.db) as session:
-        return session.exec(select(func.count()).select_from(JournalCommand)).one()
 
 
 def _trade_a_little(market: Market, clock: FakeClock, rounds: int) -> None:
@@ -66,7 +61,7 @@ def test_start_after_a_snapshot_gives_the_state_of_full_replay(
 
     restored = market.trading.rebuild(market.db)
     assert restored.snapshot_seq == covered
-    assert 0 < restored.replayed < _journal_rows(market)
+    assert 0 < restored.replayed < journal_rows(market)
     assert market.trading.state_hash() == live
     assert market.trading.rebuild(market.db, use_snapshot=False).snapshot_seq == 0
     assert market.trading.state_hash() == live
@@ -94,21 +89,21 @@ def test_an_idle_periodic_instrument_journals_no_clock_rows_per_second(
 ) -> None:
     list_sensor_dataset(market)
     market.orders.set_trading_mode(instrument=INSTRUMENT, mode="periodic", interval_seconds=60)
-    rows = _journal_rows(market)
+    rows = journal_rows(market)
     for _ in range(59):
         clock.now += 1_000
         assert market.orders.tick_if_due() is None
-    assert _journal_rows(market) == rows
+    assert journal_rows(market) == rows
     clock.now += 1_000
     assert market.orders.tick_if_due() == []
-    assert _journal_rows(market) == rows + 1
+    assert journal_rows(market) == rows + 1
     assert market.orders.tick_if_due() is None
 
 
 def test_an_oversized_bid_is_refused_before_the_journal(market: Market) -> None:
     list_sensor_dataset(market)
     buyer = register_buyer(market)
-    rows = _journal_rows(market)
+    rows = journal_rows(market)
     with pytest.raises(OrderRejected, match="more than 100 entries"):
         place_bid(
             market,
@@ -118,7 +113,7 @@ def test_an_oversized_bid_is_refused_before_the_journal(market: Market) -> None:
             purpose="research.statistics",
             required_tags=[f"tag-{i}" for i in range(101)],
         )
-    assert _journal_rows(market) == rows
+    assert journal_rows(market) == rows
     assert market.find(Bid) == []
 
 
