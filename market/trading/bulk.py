@@ -117,6 +117,16 @@ class _Pending:
             raise
         self.bids, self.cancelled, self.records = [], [], []
 
+    def write_journal(self, session: Session) -> None:
+        """Insert only the waiting journal rows (after the session's own pending rows): before
+        booking what touches none of the waiting bids, the rest waits for one larger insert."""
+        try:
+            session.flush()
+            self.trading.insert_journal(session, self.journal)
+        except BaseException:
+            self.trading.touched = True
+            raise
+
     def holds(self, bid_id: str) -> bool:
         """Whether a row of this bid (its insert or its cancel) waits here."""
         return any(row["id"] == bid_id for row in self.bids) or any(
@@ -405,7 +415,10 @@ class BulkEntry:
         if self._book_alone(row, events):
             return Placed(row, [], None)
         try:
-            self.pending.write(session)
+            if _about(events, row["id"]):
+                self.pending.write_journal(session)
+            else:
+                self.pending.write(session)
             bid = Bid(**row)
             session.add(bid)
             session.flush()
@@ -625,6 +638,21 @@ def plain_bid_row(buyer: Participant, order: PlaceBid) -> dict[str, Any]:
             **({"confirms_linkable_consent": True} if order.confirms_linkable_consent else {}),
         },
     }
+
+
+def _about(events: list[Any], bid_id: str) -> bool:
+    """Whether every event concerns only the bid just placed (its acceptance, its trades against
+    asks, its end): booking them reads and writes none of the rows waiting in `_Pending`."""
+    for event in events:
+        if isinstance(event, matching.TradeExecuted):
+            if event.buy_id != bid_id:
+                return False
+        elif not (
+            isinstance(event, (matching.Accepted, matching.Cancelled, matching.Rejected))
+            and event.id == bid_id
+        ):
+            return False
+    return True
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:

@@ -160,6 +160,42 @@ def test_a_bid_that_trades_is_booked_and_the_next_skips_the_dataset_it_licensed(
     assert _rebuilt_hash(market) == market.trading.state_hash()
 
 
+def test_trades_between_resting_bids_leave_the_waiting_rows_for_one_insert(
+    market: Market,
+) -> None:
+    """A bid that trades writes the journal rows before it, not the waiting bids, cancels and
+    answers: those go in one statement per table at the end of the request."""
+    listings = [list_sensor_dataset(market, price_yen=1_000)[2] for _ in range(3)]
+    instrument = listings[0].instrument
+    assert {listing.instrument for listing in listings} == {instrument}
+    buyer = register_buyer(market)
+    first = _enter(market, buyer, [_bid(f"early-{i}", instrument, 10 + i) for i in range(4)])
+    items = []
+    for i in range(3):
+        items += [
+            _bid(f"rest-{i}", instrument, 100 + i),
+            _cancel(f"c-{i}", first[i].order_id or ""),
+        ]
+        items.append(_bid(f"buy-{i}", instrument, 1_000, time_in_force="IOC"))
+
+    with engine_statements(market) as seen:
+        answers = _enter(market, buyer, items)
+
+    assert [a.status for a in answers] == ["accepted", "cancelled", "traded"] * 3
+    statements = [statement.lower() for statement in seen]
+    assert len([s for s in statements if s.startswith("insert into bid ")]) == 1 + 3
+    assert len([s for s in statements if s.startswith("update bid set status")]) == 1
+    assert len([s for s in statements if s.startswith("insert into idempotencyrecord")]) == 1
+    bids = _bids(market)
+    assert [bids[a.order_id or ""].status for a in answers] == ["open", "cancelled", "filled"] * 3
+    assert [bids[a.order_id or ""].status for a in first] == ["cancelled"] * 3 + ["open"]
+    assert _keys(market, buyer) >= {f"order:{item.client_order_id}" for item in items}
+    with Session(market.db) as session:
+        assert len(session.exec(select(Trade)).all()) == 3
+        assert sum(trial_balance(session=session).values()) == 0
+    assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
 def test_an_id_repeated_in_one_request_is_answered_once(market: Market) -> None:
     _, _, listing = list_sensor_dataset(market, price_yen=1_000)
     buyer = register_buyer(market)
