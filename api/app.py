@@ -94,12 +94,16 @@ def create_app(settings: Settings | None = None, market: Market | None = None) -
     )
     install_problem_handlers(app)
     install_protections(app, settings or (market.settings if market else get_settings()))
+    # Routes are matched in this order, one router after another: order entry first, since a
+    # request walks every route before its own (POST /bids walked four routers, about 150 µs).
+    # No path of one router is matched by a route of another, so the order changes nothing else
+    # (tests/unit/api/test_route_order.py).
     for router in (
-        participants.router,
         orders.router,
-        sellers.router,
-        anonymization.router,
         buyers.router,
+        sellers.router,
+        participants.router,
+        anonymization.router,
         catalog.router,
         operators.router,
         individuals.router,
