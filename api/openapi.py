@@ -6,7 +6,8 @@ than that. Rather than repeat `responses=` on every decorator, the document is c
 once, from what each operation is: any (422 for an unknown query parameter; 429, since the
 authentication-failure guard refuses any request carrying credentials from an address over its
 limit, and registration, sign-in, order entry and uploads have limits of their own),
-authenticated (401, 403), with path parameters (404), with a body (400 unreadable, 408 too slow,
+authenticated (401, 403), with path parameters (404; each parameter documented with the URL
+guard's rules: no control character, at most `MAX_SEGMENT` characters), with a body (400 unreadable, 408 too slow,
 413 too large), plus the codes a use case raises that no property tells (`DOMAIN_RESPONSES`). There is no catch-all `default` response: a status not listed here is a
 defect the fuzz test (tests/e2e/test_openapi_fuzz.py) reports.
 """
@@ -17,6 +18,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.problems import PROBLEM_JSON
+from api.url_checks import MAX_SEGMENT
+
+# No path parameter holds a control character (api/url_checks.py refuses the URL).
+PATH_SEGMENT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -110,6 +115,7 @@ def complete_problem_responses(schema: dict[str, Any]) -> None:
             parameters = operation.get("parameters", [])
             if operation.get("security"):
                 codes |= {401, 403}
+            _document_path_guard(parameters)
             if any(p.get("in") == "path" or p.get("name") == "cursor" for p in parameters):
                 # An unknown id, or a cursor the market did not issue (it names no page).
                 codes.add(404)
@@ -122,6 +128,16 @@ def complete_problem_responses(schema: dict[str, Any]) -> None:
     if stale:
         raise RuntimeError(f"DOMAIN_RESPONSES names operations that do not exist: {sorted(stale)}")
     _drop_unused_validation_schemas(schema)
+
+
+def _document_path_guard(parameters: list[dict[str, Any]]) -> None:
+    """Say of each string path parameter what api/url_checks.py refuses before any route runs:
+    a control character (422) or a segment over `MAX_SEGMENT` characters (404)."""
+    for parameter in parameters:
+        rules = parameter.get("schema", {})
+        if parameter.get("in") == "path" and rules.get("type") == "string":
+            rules.setdefault("pattern", PATH_SEGMENT_PATTERN)
+            rules.setdefault("maxLength", MAX_SEGMENT)
 
 
 def _problem_response(code: int) -> dict[str, Any]:

@@ -171,6 +171,7 @@ def seed_market(http: httpx.Client, settings: Settings) -> Seeded:
     invoice = next(
         i for i in _ok(http.get("/invoices", headers=buyer), 200) if i["trade_id"] == refunded
     )
+    s.ids["refunded_invoice"] = invoice["id"]
     paid = {"reference": "fuzz transfer"}
     _ok(http.post(f"/operator/invoices/{invoice['id']}/paid", headers=ops, json=paid), 200)
     refund = {"amount_yen": 100, "reason": "fuzz refund"}
@@ -378,6 +379,9 @@ PATH_IDS = {
     "PUT /operator/instruments/{instrument}/fees": {"instrument": "spare_instrument"},
     "POST /operator/instruments/{instrument}/auction": {"instrument": "spare_instrument"},
     "POST /operator/invoices/{invoice_id}/paid": {"invoice_id": "invoice"},
+    "POST /operator/invoices/{invoice_id}/refund": {"invoice_id": "refunded_invoice"},
+    "GET /invoices/{invoice_id}/document": {"invoice_id": "invoice"},
+    "GET /invoices/{invoice_id}/refunds": {"invoice_id": "refunded_invoice"},
     "POST /me/wards/{person_id}/conditions/{version}/confirm": {
         "person_id": "ward",
         "version": "ward_version",
