@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     payment_deadline_hours: int = 72
     # Journaled engine commands between snapshots: a restart replays at most about this many.
     engine_snapshot_interval: int = 10_000
-    # Most trading requests the sequencer commits in one transaction (market/trading/sequencer.py).
+    # Most orders the sequencer commits in one transaction (market/trading/sequencer.py): a bulk
+    # request counts its orders, and one over the limit runs alone.
     engine_batch_max: int = Field(default=256, ge=1, le=10_000)
     # Order intake (docs/operations.md): how long a verified API key is trusted from memory (the
     # longest a revocation made in another process without Redis can go unseen; 0 turns the

@@ -86,10 +86,11 @@ class ForwardingOrderDesk(OrderDesk):
     def restore(self) -> None:
         """Nothing to restore: this process holds no engine."""
 
-    def transaction(self, work: Callable[[Session], T]) -> T:
+    def transaction(self, work: Callable[[Session], T], *, orders: int = 1) -> T:
         """Run another desk's work (a rating, a revision, a PDS decision) here, in a plain
         unit of work: it commits when it needs no engine command; one that does is refused
-        with `EngineInOwnerOnly` and rolled back (`submit` below)."""
+        with `EngineInOwnerOnly` and rolled back (`submit` below). `orders` counts nothing
+        here: no sequencer batches this process's work."""
         if not self.running:
             raise RuntimeError("the market is not started: call Market.start() to trade")
         with db.unit_of_work(self.db) as session:

@@ -12,7 +12,10 @@ then takes the orders in turn:
   bid, status change, idempotency record) wait and are written at the end, or before the next
   order that needs the database, with one Core statement per table;
 - a bid that trades (or meets anything else in the book) has its row written at once and its
-  events booked by the market's booking code (trades, licences, invoices, ledger, outbox);
+  events booked by the market's booking code (trades, licences, invoices, ledger, outbox). The
+  journal rows waiting before it are written first; the waiting bids, cancels and idempotency
+  records stay waiting when every event concerns only that bid (its trades against asks), since
+  booking then reads none of them;
 - a single cancel (`DELETE /bids/{id}`, `BulkEntry.cancel`) takes the same path: the bid's row
   read by one prebuilt select, refused as the per-order path refuses, then taken out of the
   engine with its journal rows and status change written by Core (its events booked instead

@@ -167,15 +167,16 @@ class OrderDesk:
         )
 
     # the trading unit of work
-    def transaction(self, work: Callable[[Session], T]) -> T:
+    def transaction(self, work: Callable[[Session], T], *, orders: int = 1) -> T:
         """Run trading work in the engine's sequence and return its result once it committed.
 
         The work may drive the engine; it runs in the sequencer's engine thread, batched with
-        other callers' work into one transaction (market/trading/sequencer.py).
+        other callers' work into one transaction (market/trading/sequencer.py) of at most
+        `engine_batch_max` orders, `orders` being what this work carries.
         """
         if not self.running:
             raise RuntimeError("the market is not started: call Market.start() to trade")
-        return self.sequencer.run(work)
+        return self.sequencer.run(work, weight=orders)
 
     def _run_alone(self, work: Callable[[Session], T]) -> T:
         """One unit of trading work in its own transaction; the engine is rebuilt if it fails
@@ -775,7 +776,7 @@ class OrderDesk:
             return BulkEntry(self.bulk, participant, items).run(session)
 
         try:
-            return self.transaction(work)
+            return self.transaction(work, orders=len(items))
         except Exception as exc:
             log.warning("batch entered again one order at a time: %s", type(exc).__name__)
         return self._enter_one_by_one(participant, items)

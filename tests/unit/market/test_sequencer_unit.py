@@ -49,3 +49,68 @@ def test_work_queued_behind_a_stop_is_refused_not_left_waiting() -> None:
         late.future.result(timeout=5)
     with pytest.raises(RuntimeError, match="not running"):
         sequencer.run(lambda _: None)
+
+
+def _held_batches(weights: list[int], max_batch: int) -> list[list[int]]:
+    """The weights of each batch when every job is queued while the first batch runs."""
+    seen: list[list[int]] = []
+    busy, release = threading.Event(), threading.Event()
+
+    def record(jobs: list[Job[Any]]) -> None:
+        seen.append([job.weight for job in jobs])
+        busy.set()
+        release.wait(5)
+        _answer_all(jobs)
+
+    sequencer = Sequencer(record, max_batch=max_batch)
+    sequencer.start()
+    try:
+        first = sequencer.run_many([lambda _: "first"])[0]
+        assert busy.wait(5)
+        futures = []
+        for n, weight in enumerate(weights):
+            job: Job[int] = Job(lambda _, n=n: n, weight=weight)
+            sequencer._queue.put(job)
+            futures.append(job.future)
+        release.set()
+        assert first.result(timeout=5) == "first"
+        assert [f.result(timeout=5) for f in futures] == list(range(len(weights)))
+    finally:
+        sequencer.stop()
+    return seen[1:]
+
+
+def test_a_batch_holds_at_most_max_batch_orders_and_a_heavier_job_runs_alone() -> None:
+    # Bulk requests of 100 orders: two a batch under 256, not all of them in one transaction.
+    assert _held_batches([100] * 5, max_batch=256) == [[100, 100], [100, 100], [100]]
+    # Single orders fill a batch up to the limit; a job over it runs alone, in queue order.
+    assert _held_batches([1, 1, 1, 1000, 1, 1], max_batch=3) == [[1, 1, 1], [1000], [1, 1]]
+    assert _held_batches([1] * 7, max_batch=256) == [[1] * 7]
+
+
+def test_a_job_carried_to_the_next_batch_is_still_answered_when_the_market_stops() -> None:
+    ran: list[list[int]] = []
+    busy, release = threading.Event(), threading.Event()
+
+    def record(jobs: list[Job[Any]]) -> None:
+        ran.append([job.weight for job in jobs])
+        busy.set()
+        release.wait(5)
+        _answer_all(jobs)
+
+    sequencer = Sequencer(record, max_batch=10)
+    sequencer.start()
+    first = sequencer.run_many([lambda _: "first"])[0]
+    assert busy.wait(5)
+    light: Job[str] = Job(lambda _: "light", weight=6)
+    heavy: Job[str] = Job(lambda _: "heavy", weight=6)
+    sequencer._queue.put(light)
+    sequencer._queue.put(heavy)
+    stopper = threading.Thread(target=sequencer.stop)
+    stopper.start()
+    time.sleep(0.05)  # the stop's sentinel is queued behind both
+    release.set()
+    stopper.join(5)
+    assert (first.result(timeout=5), light.future.result(timeout=5)) == ("first", "light")
+    assert heavy.future.result(timeout=5) == "heavy"
+    assert ran == [[1], [6], [6]]
