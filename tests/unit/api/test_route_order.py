@@ -4,43 +4,16 @@ api/app.py includes the order-entry routers first, so a bid walks fewer routes b
 that is safe only while no path is claimed by two routers.
 """
 
+import pkgutil
 import re
 
 from fastapi import APIRouter
 from starlette.routing import Match
 
-from api.routers import (
-    anonymization,
-    banks,
-    buyers,
-    catalog,
-    individuals,
-    operators,
-    orders,
-    participants,
-    payments,
-    ratings,
-    sellers,
-    webhooks,
-)
+import api.routers
+from api.app import ROUTERS as INCLUDED
 
-ROUTERS = {
-    module.__name__: module.router
-    for module in (
-        anonymization,
-        banks,
-        buyers,
-        catalog,
-        individuals,
-        operators,
-        orders,
-        participants,
-        payments,
-        ratings,
-        sellers,
-        webhooks,
-    )
-}
+ROUTERS = {router.routes[0].endpoint.__module__: router for router in INCLUDED}
 
 
 def _scope(method: str, path: str) -> dict[str, object]:
@@ -65,6 +38,12 @@ def _claimed_twice(routers: dict[str, APIRouter]) -> list[tuple[str, str, str, s
                 if other_name != name and other.matches(_scope(method, path))[0] == Match.FULL:
                     found.append((method, path, name, other_name))
     return found
+
+
+def test_every_router_module_is_included_once() -> None:
+    modules = {f"api.routers.{m.name}" for m in pkgutil.iter_modules(api.routers.__path__)}
+    assert len(ROUTERS) == len(INCLUDED)
+    assert set(ROUTERS) == modules
 
 
 def test_no_path_of_one_router_is_matched_by_a_route_of_another() -> None:

@@ -51,33 +51,39 @@ def test_work_queued_behind_a_stop_is_refused_not_left_waiting() -> None:
         sequencer.run(lambda _: None)
 
 
-def _held_batches(weights: list[int], max_batch: int) -> list[list[int]]:
-    """The weights of each batch when every job is queued while the first batch runs."""
-    seen: list[list[int]] = []
-    busy, release = threading.Event(), threading.Event()
+class _Gate:
+    """A batch runner that records each batch's weights and holds the first until released."""
 
-    def record(jobs: list[Job[Any]]) -> None:
-        seen.append([job.weight for job in jobs])
-        busy.set()
-        release.wait(5)
+    def __init__(self) -> None:
+        self.seen: list[list[int]] = []
+        self.busy, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, jobs: list[Job[Any]]) -> None:
+        self.seen.append([job.weight for job in jobs])
+        self.busy.set()
+        self.release.wait(5)
         _answer_all(jobs)
 
-    sequencer = Sequencer(record, max_batch=max_batch)
+
+def _held_batches(weights: list[int], max_batch: int) -> list[list[int]]:
+    """The weights of each batch when every job is queued while the first batch runs."""
+    gate = _Gate()
+    sequencer = Sequencer(gate, max_batch=max_batch)
     sequencer.start()
     try:
         first = sequencer.run_many([lambda _: "first"])[0]
-        assert busy.wait(5)
+        assert gate.busy.wait(5)
         futures = []
         for n, weight in enumerate(weights):
             job: Job[int] = Job(lambda _, n=n: n, weight=weight)
             sequencer._queue.put(job)
             futures.append(job.future)
-        release.set()
+        gate.release.set()
         assert first.result(timeout=5) == "first"
         assert [f.result(timeout=5) for f in futures] == list(range(len(weights)))
     finally:
         sequencer.stop()
-    return seen[1:]
+    return gate.seen[1:]
 
 
 def test_a_batch_holds_at_most_max_batch_orders_and_a_heavier_job_runs_alone() -> None:
@@ -89,19 +95,11 @@ def test_a_batch_holds_at_most_max_batch_orders_and_a_heavier_job_runs_alone() -
 
 
 def test_a_job_carried_to_the_next_batch_is_still_answered_when_the_market_stops() -> None:
-    ran: list[list[int]] = []
-    busy, release = threading.Event(), threading.Event()
-
-    def record(jobs: list[Job[Any]]) -> None:
-        ran.append([job.weight for job in jobs])
-        busy.set()
-        release.wait(5)
-        _answer_all(jobs)
-
-    sequencer = Sequencer(record, max_batch=10)
+    gate = _Gate()
+    sequencer = Sequencer(gate, max_batch=10)
     sequencer.start()
     first = sequencer.run_many([lambda _: "first"])[0]
-    assert busy.wait(5)
+    assert gate.busy.wait(5)
     light: Job[str] = Job(lambda _: "light", weight=6)
     heavy: Job[str] = Job(lambda _: "heavy", weight=6)
     sequencer._queue.put(light)
@@ -109,8 +107,8 @@ def test_a_job_carried_to_the_next_batch_is_still_answered_when_the_market_stops
     stopper = threading.Thread(target=sequencer.stop)
     stopper.start()
     time.sleep(0.05)  # the stop's sentinel is queued behind both
-    release.set()
+    gate.release.set()
     stopper.join(5)
     assert (first.result(timeout=5), light.future.result(timeout=5)) == ("first", "light")
     assert heavy.future.result(timeout=5) == "heavy"
-    assert ran == [[1], [6], [6]]
+    assert gate.seen == [[1], [6], [6]]
