@@ -89,6 +89,8 @@ BODY_VALUES: dict[str, dict[str, str]] = {
     "POST /anonymization-jobs": {"dataset_id": "personal_dataset"},
     "POST /bids": {"instrument": "=" + INSTRUMENT, "dataset_id": "dataset"},
     "POST /operator/participants/{participant_id}/payouts": {"amount_yen": "=1"},
+    # The seeded refunded invoice has only part of its amount left to refund.
+    "POST /operator/invoices/{invoice_id}/refund": {"amount_yen": "=1"},
 }
 
 
