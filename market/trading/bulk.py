@@ -105,9 +105,8 @@ class _Pending:
         The rows stand for what the engine already did: when they cannot be written, the
         engine is marked touched, so nothing of the transaction commits and it is rebuilt.
         """
+        self.write_journal(session)
         try:
-            session.flush()
-            self.trading.insert_journal(session, self.journal)
             if self.bids:
                 session.execute(_insert_bids(), self.bids)
             if self.cancelled:
