@@ -22,13 +22,28 @@ async def get_market(request: Request) -> Market:
 MarketDep = Annotated[Market, Depends(get_market)]
 
 
-async def current_participant(
-    market: MarketDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+def market_of(request: Request) -> Market:
+    """The market, without a dependency node (for the order-entry routes, where each node of
+    FastAPI's dependency tree costs every request its resolution)."""
+    market: Market = request.app.state.market
+    return market
+
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def current_participant(market: MarketDep, credentials: BearerCredentials) -> Participant:
+    """The caller (see `authenticate`)."""
+    return await authenticate(market, credentials)
+
+
+async def authenticate(
+    market: Market, credentials: HTTPAuthorizationCredentials | None
 ) -> Participant:
-    """The caller. Async, so a key verified recently costs no threadpool hop: verified keys
-    are kept for a few seconds (market/auth_cache.py; revocation evicts them) and only a key
-    not in memory is checked against the database, in the threadpool."""
+    """The participant whose API key the request carries. Async, so a key verified recently
+    costs no threadpool hop: verified keys are kept for a few seconds (market/auth_cache.py;
+    revocation evicts them) and only a key not in memory is checked against the database, in
+    the threadpool."""
     if credentials is None:
         raise InvalidApiKey("send your API key as 'Authorization: Bearer dm_<id>_<secret>'")
     known = market.key_cache.cached(credentials.credentials)

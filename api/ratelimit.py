@@ -6,14 +6,14 @@ participant yet, or the caller is not who it claims); order entry and uploads co
 participant and per address, so that many accounts from one address share one allowance.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 import redis
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import CurrentParticipant
+from api.deps import BearerCredentials, CurrentParticipant, authenticate, market_of
 from api.problems import problem
 from market.models import Participant
 from market.ratelimit import InProcessBuckets, RateLimiter, RedisBuckets
@@ -55,7 +55,21 @@ def _limit_registration(request: Request) -> None:
     )
 
 
-async def _limit_order_entry(request: Request, participant: CurrentParticipant) -> None:
+async def _order_entrant(request: Request, credentials: BearerCredentials) -> Participant:
+    """The caller of an order-entry route, authenticated, then counted against the order-entry
+    limit (per participant and per address).
+
+    One dependency node, not a route dependency beside `MarketDep` and `CurrentParticipant`:
+    FastAPI resolves every node of a route's dependency tree on every request, cached or not,
+    and that pair made nine nodes, about 100 µs of each order's event-loop time
+    (docs/benchmarks.md).
+    """
+    participant = await authenticate(market_of(request), credentials)
+    await _limit_order_entry(request, participant)
+    return participant
+
+
+async def _limit_order_entry(request: Request, participant: Participant) -> None:
     """Async: order entry is the hot path, and an in-process decision needs no threadpool hop
     (a Redis store's round trips go to the threadpool)."""
     limiter = _limiter(request)
@@ -78,10 +92,11 @@ def _limit_uploads(request: Request, participant: CurrentParticipant) -> None:
     )
 
 
-# For route decorators: `dependencies=[ORDER_ENTRY_LIMIT]`.
+# For route decorators: `dependencies=[UPLOAD_LIMIT]`.
 REGISTRATION_LIMIT: Any = Depends(_limit_registration)
-ORDER_ENTRY_LIMIT: Any = Depends(_limit_order_entry)
 UPLOAD_LIMIT: Any = Depends(_limit_uploads)
+# For order-entry routes, in place of `CurrentParticipant`: the caller, authenticated and counted.
+OrderEntrant = Annotated[Participant, Depends(_order_entrant)]
 
 
 class AuthFailureGuard:

@@ -7,11 +7,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
-from api.deps import CurrentParticipant, MarketDep
+from api.deps import CurrentParticipant, MarketDep, market_of
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.paging import Cursor, Limit, paginated
 from api.problems import PROBLEM_JSON
-from api.ratelimit import ORDER_ENTRY_LIMIT
+from api.ratelimit import OrderEntrant
 from api.routers.banks import DeliveredRecord
 from api.schemas import (
     BidAmend,
@@ -43,16 +43,16 @@ ANONYMIZED_NOTICE = (
 )
 
 
-@router.post("/bids", response_model=BidResult, status_code=201, dependencies=[ORDER_ENTRY_LIMIT])
+@router.post("/bids", response_model=BidResult, status_code=201)
 async def place_bid(
     body: BidCreate,
-    market: MarketDep,
-    buyer: CurrentParticipant,
+    buyer: OrderEntrant,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> BidResult:
     """Bid for licences; trades at once against eligible asks, or rests in the book."""
+    market = market_of(request)
     if idempotency_key is None:
         # The order-entry hot path: the request awaits the engine's answer on the event loop.
         outcome = await market.orders.place_bid_async(buyer=buyer, order=body.command())
@@ -96,16 +96,14 @@ def _place_bid_once(
     )
 
 
-@router.delete("/bids/{bid_id}", response_model=BidPublic, dependencies=[ORDER_ENTRY_LIMIT])
-async def cancel_bid(bid_id: str, market: MarketDep, buyer: CurrentParticipant) -> Bid:
+@router.delete("/bids/{bid_id}", response_model=BidPublic)
+async def cancel_bid(bid_id: str, buyer: OrderEntrant, request: Request) -> Bid:
     """Withdraw an open bid; licences already bought stay valid."""
-    return await market.orders.cancel_bid_async(buyer=buyer, bid_id=bid_id)
+    return await market_of(request).orders.cancel_bid_async(buyer=buyer, bid_id=bid_id)
 
 
-@router.patch("/bids/{bid_id}", response_model=BidResult, dependencies=[ORDER_ENTRY_LIMIT])
-def amend_bid(
-    bid_id: str, body: BidAmend, market: MarketDep, buyer: CurrentParticipant
-) -> BidResult:
+@router.patch("/bids/{bid_id}", response_model=BidResult)
+def amend_bid(bid_id: str, body: BidAmend, market: MarketDep, buyer: OrderEntrant) -> BidResult:
     """Change an open bid's price or total quantity; it may trade at once.
 
     The bid keeps its place in the queue only when its price is unchanged and its size does not

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from api.deps import CurrentParticipant, MarketDep
 from api.idempotency import IdempotencyKey, run_idempotent
 from api.paging import Cursor, Limit, paginated
-from api.ratelimit import ORDER_ENTRY_LIMIT, UPLOAD_LIMIT
+from api.ratelimit import UPLOAD_LIMIT, OrderEntrant
 from api.routers.catalog import ListingEntry as ListingPublic
 from api.schemas import (
     CohortPublic,
@@ -111,13 +111,11 @@ def dataset_quality(
     return market.dataset_quality(viewer=viewer, dataset_id=dataset_id)
 
 
-@router.post(
-    "/listings", response_model=ListingPublic, status_code=201, dependencies=[ORDER_ENTRY_LIMIT]
-)
+@router.post("/listings", response_model=ListingPublic, status_code=201)
 def create_listing(
     body: ListingCreate,
     market: MarketDep,
-    seller: CurrentParticipant,
+    seller: OrderEntrant,
     request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -167,22 +165,16 @@ def listing_cohort(
     return market.banks.cohort(viewer=viewer, listing_id=listing_id, purpose=purpose)
 
 
-@router.delete(
-    "/listings/{listing_id}", response_model=ListingPublic, dependencies=[ORDER_ENTRY_LIMIT]
-)
-def cancel_listing(
-    listing_id: str, market: MarketDep, seller: CurrentParticipant
-) -> dict[str, Any]:
+@router.delete("/listings/{listing_id}", response_model=ListingPublic)
+def cancel_listing(listing_id: str, market: MarketDep, seller: OrderEntrant) -> dict[str, Any]:
     """Withdraw an open listing; licences already sold stay valid."""
     listing = market.orders.cancel_listing(seller=seller, listing_id=listing_id)
     return market.listing(viewer=seller, listing_id=listing.id)
 
 
-@router.patch(
-    "/listings/{listing_id}", response_model=ListingPublic, dependencies=[ORDER_ENTRY_LIMIT]
-)
+@router.patch("/listings/{listing_id}", response_model=ListingPublic)
 def amend_listing(
-    listing_id: str, body: ListingAmend, market: MarketDep, seller: CurrentParticipant
+    listing_id: str, body: ListingAmend, market: MarketDep, seller: OrderEntrant
 ) -> dict[str, Any]:
     """Change an open listing's price or licence count; it may trade at once.
 
