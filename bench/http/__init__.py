@@ -1,1 +1,1 @@
-"""HTTP order-entry benchmark: the market under wrk against two ceilings measured in the same run."""
+"""HTTP order-entry benchmark: the market under wrk against three ceilings measured in the same run."""

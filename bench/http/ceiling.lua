@@ -1,4 +1,5 @@
--- wrk script for the ceilings (bench/http/ceiling.py): a resting bid's body to $BENCH_PATH.
+-- wrk script for the ceilings (bench/http/ceiling.py): a resting bid's body to $BENCH_PATH
+-- (with the API key the sequenced ceiling accepts; the others ignore it).
 local threads = {}
 local count = 0
 
@@ -14,7 +15,7 @@ function init(args)
 end
 
 function request()
-  return wrk.format("POST", path, { ["Content-Type"] = "application/json" }, string.format(
+  return wrk.format("POST", path, { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer dm_bench_ceiling" }, string.format(
     '{"instrument":"mobility.traffic/non_personal","max_price_yen":%d,"purpose":"research.statistics"}',
     math.random(1, 500)))
 end

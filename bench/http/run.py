@@ -1,12 +1,13 @@
-"""HTTP order entry: the market under wrk against two ceilings, on SQLite and then PostgreSQL.
+"""HTTP order entry: the market under wrk against three ceilings, on SQLite and then PostgreSQL.
 
 For each database: seed participants with credit, datasets, open asks on several instruments and
 API keys (in process, through the market's own desks); serve the market (`datamarket serve`,
 one process: the engine has one owner) and the ceilings app (`bench/http/ceiling.py`, the same
 uvicorn with the same single worker) on loopback; then at each concurrency drive, one after the
-other, the market's `/bids` with `orders.lua`, the echo ceiling and the one-commit ceiling with
-`ceiling.lua`. Afterwards every acknowledged bid must be stored as acknowledged, every
-acknowledged cancel stored as cancelled, every acknowledged fill booked as trades, and
+other, the market's `/bids` with `orders.lua`, then with `ceiling.lua` the echo ceiling, the
+one-commit ceiling and the sequenced ceiling (issue 14's design at its leanest: the floor of any
+implementation of it on this stack). Afterwards every acknowledged bid must be stored as
+acknowledged, every acknowledged cancel stored as cancelled, every acknowledged fill booked as trades, and
 `datamarket settlement check` must pass. wrk is the client (a Python client on these two cores
 would measure itself); it is installed with apt-get when missing.
 """
@@ -305,7 +306,13 @@ def run_database(
     print(f"[{label}] seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     market_port, ceiling_port = _free_port(), _free_port()
     ceiling_env = {**env, "DATAMARKET_BENCH_CEILING_DATABASE_URL": ceiling_url}
-    results: dict[str, Any] = {"market": {}, "batch": {}, "echo": {}, "commit": {}}
+    results: dict[str, Any] = {
+        "market": {},
+        "batch": {},
+        "echo": {},
+        "commit": {},
+        "sequenced": {},
+    }
     ack_files: list[Path] = []
     with ExitStack() as stack:
         market = stack.enter_context(
@@ -384,7 +391,7 @@ def run_database(
                 run["orders_per_second"] = round(run["per_second"] * batch, 1)
                 results["batch"][c] = run
                 ack_files.append(acks)
-            for route in ("echo", "commit"):
+            for route in ("echo", "commit", "sequenced"):
                 results[route][c] = drive(
                     wrk,
                     "ceiling.lua",
@@ -393,10 +400,11 @@ def run_database(
                     seconds=seconds,
                     env={"BENCH_PATH": f"/{route}"},
                 )
-            m, e, k = (results[r][c] for r in ("market", "echo", "commit"))
+            m, e, k, q = (results[r][c] for r in ("market", "echo", "commit", "sequenced"))
             print(
                 f"[{label}] c={c}: market {m['per_second']}/s p99 {m['p99_ms']} ms; "
-                f"echo {e['per_second']}/s; commit {k['per_second']}/s",
+                f"echo {e['per_second']}/s; commit {k['per_second']}/s; "
+                f"sequenced {q['per_second']}/s p99 {q['p99_ms']} ms",
                 file=sys.stderr,
             )
     results["verification"] = verify(market_url, env, ack_files)
@@ -407,6 +415,12 @@ def run_database(
             ),
             "to_commit": round(
                 results["market"][c]["per_second"] / results["commit"][c]["per_second"], 3
+            ),
+            "to_sequenced": round(
+                results["market"][c]["per_second"] / results["sequenced"][c]["per_second"], 3
+            ),
+            "sequenced_to_echo": round(
+                results["sequenced"][c]["per_second"] / results["echo"][c]["per_second"], 3
             ),
         }
         for c in concurrency
@@ -421,15 +435,18 @@ def _table(label: str, results: dict[str, Any]) -> str:
         f"### {label}",
         "",
         "| concurrency | market orders/s | p50 | p99 | p99.9 ms | echo /s (p99) | one-commit /s (p99) "
-        "| × echo | × one-commit |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| sequenced /s (p99) | × echo | × one-commit | × sequenced | sequenced × echo |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c, m in results["market"].items():
-        e, k, r = results["echo"][c], results["commit"][c], results["ratios"][c]
+        e, k, q = results["echo"][c], results["commit"][c], results["sequenced"][c]
+        r = results["ratios"][c]
         rows.append(
             f"| {c} | {m['per_second']:,.0f} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} | "
             f"{m['p999_ms']:.1f} | {e['per_second']:,.0f} ({e['p99_ms']:.1f}) | "
-            f"{k['per_second']:,.0f} ({k['p99_ms']:.1f}) | {r['to_echo']:.2f} | {r['to_commit']:.2f} |"
+            f"{k['per_second']:,.0f} ({k['p99_ms']:.1f}) | "
+            f"{q['per_second']:,.0f} ({q['p99_ms']:.1f}) | {r['to_echo']:.2f} | "
+            f"{r['to_commit']:.2f} | {r['to_sequenced']:.2f} | {r['sequenced_to_echo']:.2f} |"
         )
     if results["batch"]:
         rows += [

@@ -1,4 +1,5 @@
-"""`datamarket bench http`: order entry over HTTP against the echo and one-commit ceilings."""
+"""`datamarket bench http`: order entry over HTTP against the echo, one-commit and sequenced
+ceilings."""
 
 import os
 
@@ -30,7 +31,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
     ) -> None:
         """Drive the market's /bids with wrk (installed with apt-get if missing), beside an echo
-        route and a one-commit route in the same run; verify every acknowledgement afterwards."""
+        route, a one-commit route and a sequenced route (issue 14's design at its leanest) in the
+        same run; verify every acknowledgement afterwards."""
         from bench.http.run import main
 
         report = main(
