@@ -8,6 +8,7 @@ order, a transaction that failed leaves no writer lock or open transaction behin
 the market closes the connection.
 """
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -128,3 +129,31 @@ def test_closing_the_market_closes_the_engine_connection(settings: Settings) -> 
         ).scalar()
     market.db.dispose()
     assert alive == 0
+
+
+def test_the_publisher_is_woken_only_by_transactions_that_recorded_events(
+    market: Market,
+) -> None:
+    """A resting bid records no outbox event and wakes no publisher; a trade's events are
+    published (the wake-up comes with the transaction that recorded them)."""
+    _, _, listing = list_sensor_dataset(market, price_yen=2_000)
+    buyer = register_buyer(market)
+    wakes: list[int] = []
+    woken = market.orders.after_commit
+    market.orders.after_commit = lambda: (wakes.append(1), woken())[1]  # type: ignore[method-assign]
+    place_bid(
+        market, buyer=buyer, instrument=listing.instrument, max_price_yen=100, purpose=PURPOSE
+    )
+    assert wakes == []
+    traded = place_bid(
+        market, buyer=buyer, instrument=listing.instrument, max_price_yen=2_000, purpose=PURPOSE
+    )
+    assert len(traded.trades) == 1
+    assert wakes == [1]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        published = [p for t, p in market.bus.read_recent(50) if t == "TradeExecuted"]
+        if published:
+            break
+        time.sleep(0.02)
+    assert [p["trade_id"] for p in published] == [traded.trades[0].id]
