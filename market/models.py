@@ -1,6 +1,6 @@
 """SQLModel tables of the market. API request and response shapes live in api/schemas.py."""
 
-import uuid
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +34,12 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random (version 4) UUID as 32 hex digits; the same value as `uuid.uuid4().hex`,
+    built without the UUID object (every order takes one or two: a third of the cost)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 def _created() -> Any:

@@ -34,7 +34,16 @@ from sqlmodel import Session, col, select
 from market.audit import record_operator_action
 from market.errors import Conflict, NotFound
 from market.events import record_event
-from market.models import Dataset, Instrument, Invoice, Listing, Participant, Trade, utcnow
+from market.models import (
+    Dataset,
+    Instrument,
+    Invoice,
+    Listing,
+    Participant,
+    Trade,
+    new_id,
+    utcnow,
+)
 from market.settlement.ledger import (
     CASH_ACCOUNT,
     FEE_ACCOUNT,
@@ -242,7 +251,11 @@ def settle_trade_by_invoice(*, session: Session, trade: Trade, fee_bps: int) -> 
     seller_number = seller.invoice_registration_number if taxable else None
     qualified = seller_number is not None and terms.registration_number is not None
     dataset = loaded_or_read(session, Dataset, trade.dataset_id, _title_statement())
+    issued_at = utcnow()
+    # Every field given (no default factory runs): a table model's defaults cost more than the
+    # rest of its construction (issue 14).
     invoice = Invoice(
+        id=new_id(),
         buyer_id=trade.buyer_id,
         seller_id=trade.seller_id,
         trade_id=trade.id,
@@ -254,23 +267,23 @@ def settle_trade_by_invoice(*, session: Session, trade: Trade, fee_bps: int) -> 
         fee_tax_yen=charge.fee_tax_yen,
         price_includes_tax=listing.price_includes_tax,
         qualified=qualified,
-        issued_at=utcnow(),
+        issued_at=issued_at,
+        due_at=issued_at + timedelta(days=terms.payment_terms_days),
+        particulars={
+            "issuer_name": terms.legal_name,
+            "issuer_registration_number": terms.registration_number if qualified else None,
+            "seller_name": _seller_label(seller),
+            "seller_registration_number": seller_number,
+            "recipient_name": buyer.name,
+            "transaction_at": trade.created_at.isoformat(),
+            "item": f"{dataset.title if dataset else trade.dataset_id} ({trade.instrument})",
+            "dataset_id": trade.dataset_id,
+            "quantity": trade.quantity,
+            "unit_price_yen": trade.price_yen,
+            "fee_bps": rate_bps,
+            "fee_minimum_yen": minimum,
+        },
     )
-    invoice.due_at = invoice.issued_at + timedelta(days=terms.payment_terms_days)
-    invoice.particulars = {
-        "issuer_name": terms.legal_name,
-        "issuer_registration_number": terms.registration_number if qualified else None,
-        "seller_name": _seller_label(seller),
-        "seller_registration_number": seller_number,
-        "recipient_name": buyer.name,
-        "transaction_at": trade.created_at.isoformat(),
-        "item": f"{dataset.title if dataset else trade.dataset_id} ({trade.instrument})",
-        "dataset_id": trade.dataset_id,
-        "quantity": trade.quantity,
-        "unit_price_yen": trade.price_yen,
-        "fee_bps": rate_bps,
-        "fee_minimum_yen": minimum,
-    }
     insert_now(session, invoice)
     post(
         session,

@@ -464,7 +464,11 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
     listing = session.get(Listing, event.sell_id)
     if bid is None or listing is None:
         raise RuntimeError("the engine traded an order the market does not know")
+    # Every field given (no default factory runs): a table model's defaults cost more than the
+    # rest of its construction (issue 14).
     trade = Trade(
+        id=new_id(),
+        created_at=utcnow(),
         seq=event.seq,
         instrument=event.instrument,
         bid_id=bid.id,
