@@ -7,6 +7,7 @@ each connection in a thread of its own; the order desk's sequencer batches what 
 hand it, as it does for HTTP request threads.
 """
 
+import contextlib
 import logging
 import os
 import queue
@@ -85,6 +86,7 @@ class LocalChannelServer:
     def stop(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            _wake_accept(listener)
             listener.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -199,6 +201,16 @@ class LocalChannelClient:
                 "the engine owner refused this worker's channel key; restart the workers "
                 "after the owner"
             ) from None
+
+
+def _wake_accept(listener: Listener) -> None:
+    """Shut the listening socket down, which wakes the thread blocked in its accept() at once
+    (on Linux, closing it would not: `stop` then waited its whole join timeout)."""
+    sock = getattr(getattr(listener, "_listener", None), "_socket", None)
+    if sock is None:
+        return  # another implementation of Listener: the join timeout still ends the wait
+    with contextlib.suppress(OSError):  # already shut
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _hang_up(connection: Connection) -> None:

@@ -7,6 +7,7 @@ local Unix socket and over a Redis Stream, the same behaviour.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -16,6 +17,7 @@ from market.engine_channel import EngineChannelUnavailable, ForwardingOrderDesk
 from market.engine_channel.codec import dumps, encode_order, loads
 from market.engine_channel.forwarding import EngineInOwnerOnly
 from market.engine_channel.handler import CommandHandler
+from market.engine_channel.local import LocalChannelServer
 from market.engine_channel.stream import CONSUMER, GROUP, StreamChannelServer, stream_key
 from market.errors import CreditLimitExceeded, EngineOwnedElsewhere
 from market.events import InProcessBus
@@ -266,3 +268,15 @@ def test_a_redelivered_cancel_is_answered_from_the_answer_its_transaction_stored
         assert "problem" in handler.handle(loads(dumps(refused)))
         with Session(owner.db) as session:
             assert session.get(IdempotencyRecord, (buyer.id, "engine:cancel-2")) is None
+
+
+def test_stopping_the_local_channel_ends_its_accepting_thread(tmp_path: Path) -> None:
+    """The accepting thread blocks in accept(); closing the listener alone would not wake it
+    (stop then waited out its join timeout and left the thread behind)."""
+    server = LocalChannelServer(tmp_path / "engine.sock", b"k" * 32, lambda message: message)
+    server.start()
+    accepting = server._thread
+    assert accepting is not None and accepting.is_alive()
+    server.stop()
+    assert not accepting.is_alive()
+    assert not (tmp_path / "engine.sock").exists()
