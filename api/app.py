@@ -25,6 +25,7 @@ from api.routers import (
     sellers,
     webhooks,
 )
+from api.serving import tune_collector
 from market.service import Market
 from market.settings import Settings, get_settings
 
@@ -81,6 +82,14 @@ def start_engine_duties(market: Market, stop: threading.Event) -> list[threading
     ticker.start()
     payment_runner = payments.start_payment_runner(market, stop)
     return [ticker] if payment_runner is None else [ticker, payment_runner]
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one API worker process of `datamarket serve --workers N` (uvicorn's factory):
+    its settings come from the environment, and its collector is tuned for serving."""
+    app = create_app()
+    tune_collector()
+    return app
 
 
 def create_app(settings: Settings | None = None, market: Market | None = None) -> FastAPI:

@@ -6,6 +6,7 @@ trusted from anyone, they would let a client choose the address its rate limits 
 uvicorn's own default trusts 127.0.0.1; here the default trusts no one.
 """
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,23 @@ def uvicorn_options(
         options["ssl_certfile"] = str(ssl_certfile)
         options["ssl_keyfile"] = str(ssl_keyfile)
     return options
+
+
+# The young generation is collected after this many net allocations (Python's default is 700).
+YOUNG_COLLECTION_ALLOCATIONS = 20_000
+
+
+def tune_collector() -> None:
+    """Garbage collection for a serving process, called once start-up is done.
+
+    What start-up built (imported modules, the rebuilt order books) never becomes garbage: it is
+    frozen, so no collection scans it again. An order frees almost everything it allocates by
+    reference counting, so the young generation is collected after 20,000 net allocations
+    rather than 700. At 700 the collector ran about 35 times a second under order entry, 3% of
+    the server's CPU, and its full collections of the growing book paused every request for up
+    to 40 ms (docs/benchmarks.md). Cyclic garbage waits longer to be freed: a few megabytes at
+    most.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_ALLOCATIONS, *gc.get_threshold()[1:])

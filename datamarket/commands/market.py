@@ -1,6 +1,5 @@
 """`datamarket` commands that run the market: serve, demo, migrate, create an operator."""
 
-import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,7 +123,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from api.serving import uvicorn_options
+    from api.serving import tune_collector, uvicorn_options
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile, or neither")
@@ -133,10 +132,7 @@ def serve(
     market = _market()
     if demo_data:
         _seed_demo(market, f"{'https' if ssl_certfile else 'http'}://{host}:{port}")
-    # Long-lived start-up objects (the rebuilt order books) never become garbage: keep the
-    # collector from rescanning them on every cycle.
-    gc.collect()
-    gc.freeze()
+    tune_collector()
     scheme = "https" if ssl_certfile else "http"
     console.print(f"Market on {scheme}://{host}:{port}  (API docs: {scheme}://{host}:{port}/docs)")
     options = uvicorn_options(
@@ -169,7 +165,7 @@ def _serve_workers(market: "Market", workers: int, options: dict[str, Any]) -> N
     # The workers are new processes that read their settings from the environment they inherit.
     os.environ["DATAMARKET_ENGINE_ROLE"] = "worker"
     try:
-        uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("api.app:create_worker_app", factory=True, workers=workers, **options)
     finally:
         stop.set()
         for duty in duties:
