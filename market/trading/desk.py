@@ -111,8 +111,8 @@ class OrderDesk:
         self._connection: Connection | None = None
         self._commit_sent = False
         # Whether the last unit of work committed outbox events: only then is `after_commit`
-        # (the publisher's wake-up) run. Most orders rest and record none, and a publisher pass
-        # per batch cost about a tenth of each order's CPU (docs/benchmarks.md).
+        # (the publisher's wake-up) run. Most orders rest and record none; a wake-up per batch
+        # had the publisher read the outbox after every batch, to find nothing.
         self._events_committed = False
         # Registered instruments (never removed), so a bid on one needs no registry lookup, and
         # instruments that ever held a PDS listing, whose bids size a licence in records: both
