@@ -104,21 +104,29 @@ class Sequencer:
                     break
             rows = [row for row, _, _ in jobs]
             at = utcnow().isoformat()
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(JOURNAL),
-                    [
-                        {"order_id": r["id"], "command": json.dumps(r), "created_at": at}
-                        for r in rows
-                    ],
-                )
-                connection.execute(insert(CeilingOrder.__table__), rows)  # type: ignore[attr-defined]
+            failure: Exception | None = None
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        insert(JOURNAL),
+                        [
+                            {"order_id": r["id"], "command": json.dumps(r), "created_at": at}
+                            for r in rows
+                        ],
+                    )
+                    connection.execute(insert(CeilingOrder.__table__), rows)  # type: ignore[attr-defined]
+            except Exception as exc:  # every waiting request fails (a 500), none hangs
+                failure = exc
             for row, loop, future in jobs:
-                loop.call_soon_threadsafe(_resolve, future, row["id"])
+                loop.call_soon_threadsafe(_resolve, future, row["id"], failure)
 
 
-def _resolve(future: "asyncio.Future[str]", order_id: str) -> None:
-    if not future.done():
+def _resolve(future: "asyncio.Future[str]", order_id: str, failure: Exception | None) -> None:
+    if future.done():
+        return
+    if failure is not None:
+        future.set_exception(failure)
+    else:
         future.set_result(order_id)
 
 
