@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, event, select, update
+from sqlalchemy import Connection, Engine, Select, Update, bindparam, delete, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from market import db
@@ -40,19 +41,18 @@ def _note_new_events(session: OrmSession, _context: object) -> None:
 event.listen(OrmSession, "after_flush", _note_new_events)
 
 
-def publish_pending(engine: Engine, bus: "EventBus", batch: int = 500) -> int:
+# Events read and published per statement.
+PUBLISH_BATCH = 500
+
+
+def publish_pending(engine: Engine, bus: "EventBus", batch: int = PUBLISH_BATCH) -> int:
     """Publish unpublished outbox events in id order and mark them; returns how many.
 
     One statement reads them through the unpublished index. If the bus fails part way, the
     events it took are still marked and the error is raised.
     """
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(_table.c.id, _table.c.type, _table.c.payload)
-            .where(_table.c.published_at.is_(None))
-            .order_by(_table.c.id)
-            .limit(batch)
-        ).all()
+        rows = connection.execute(_unpublished(), {"batch": batch}).all()
     if not rows:
         return 0
     delivered: list[int] = []
@@ -68,7 +68,29 @@ def publish_pending(engine: Engine, bus: "EventBus", batch: int = 500) -> int:
 
 def _mark_published(engine: Engine, ids: list[int]) -> None:
     with _writing(engine) as connection:
-        connection.execute(update(_table).where(_table.c.id.in_(ids)).values(published_at=utcnow()))
+        connection.execute(_mark(), {"ids": ids, "at": utcnow()})
+
+
+@cache
+def _unpublished() -> Select[Any]:
+    """The oldest unpublished events, bound to `batch` (built once: a pass after every trade
+    spent a fifth of its time building its statements)."""
+    return (
+        select(_table.c.id, _table.c.type, _table.c.payload)
+        .where(_table.c.published_at.is_(None))
+        .order_by(_table.c.id)
+        .limit(bindparam("batch"))
+    )
+
+
+@cache
+def _mark() -> Update:
+    """Mark the events `ids` published `at`."""
+    return (
+        update(_table)
+        .where(_table.c.id.in_(bindparam("ids", expanding=True)))
+        .values(published_at=bindparam("at"))
+    )
 
 
 @contextmanager
@@ -187,11 +209,14 @@ class OutboxPublisher:
                 return
 
     def _drain(self) -> None:
+        """Publish until a read finds less than a full batch. An event committed meanwhile
+        wakes the publisher again (the wake-up was cleared before this pass began), so no read
+        is spent only to find nothing."""
         while True:
             with self._lock:
-                count = publish_pending(self._db, self._bus())
+                count = publish_pending(self._db, self._bus(), PUBLISH_BATCH)
             self.published += count
-            if count == 0:
+            if count < PUBLISH_BATCH:
                 return
 
     def _prune_if_due(self) -> None:

@@ -184,3 +184,29 @@ def test_the_market_runs_the_publisher_and_stops_it_on_close(settings: Settings)
     finally:
         market.close()
     assert not thread.is_alive()
+
+
+def test_one_wake_up_publishes_every_full_batch_and_the_rest(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass reads again only after a full batch: five events in batches of two take three
+    reads, and the last, short one ends the pass."""
+    monkeypatch.setattr("market.outbox.PUBLISH_BATCH", 2)
+    bus = InProcessBus()
+    publisher = OutboxPublisher(
+        db=engine,
+        bus=lambda: bus,
+        lock=threading.Lock(),
+        retention=timedelta(hours=1),
+        poll_seconds=60.0,
+        gather_seconds=0.0,
+    )
+    _record(engine, *[("ParticipantRegistered", {"n": n}) for n in range(5)])
+    publisher.start()
+    try:
+        publisher.signal()
+        assert _wait_for(lambda: publisher.published == 5)
+    finally:
+        publisher.stop()
+    assert [p["n"] for _, p in bus.read_recent(10)] == [0, 1, 2, 3, 4]
+    assert _unpublished(engine) == []
