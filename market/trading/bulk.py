@@ -254,6 +254,10 @@ class Placed:
         """The bid as stored (an ORM object is built only when asked: bulk entry never asks)."""
         return self.booked if self.booked is not None else Bid(**self.row)
 
+    def stored(self) -> Bid | dict[str, Any]:
+        """The bid as stored: its booked object when it met the book, else its row."""
+        return self.booked if self.booked is not None else self.row
+
 
 class BulkEntry:
     """One request's orders, entered in one unit of trading work (see the module docstring)."""

@@ -74,11 +74,30 @@ class _ReplayAlone(Exception):
 
 @dataclass
 class BidOutcome:
-    bid: Bid
+    """A placed bid and what it bought.
+
+    `stored` is the bid as an ORM object, or, for a plain bid that rested, the row bulk entry
+    wrote: `bid` builds the object from it on first use, and `bid_view` hands the row to a
+    public view as it is. Building a `Bid` costs about as much as a statement, and the engine
+    thread would build one for every resting bid only for the API to copy its fields.
+    """
+
+    stored: Bid | dict[str, Any]
     trades: list[Trade]
     # Every trade's seller is shown to the buyer as it is: the bid's instrument never held a
     # listing of PDS records, whose individual sellers a buyer sees only by a reference.
     sellers_as_stored: bool = False
+
+    @property
+    def bid(self) -> Bid:
+        if isinstance(self.stored, dict):
+            self.stored = Bid(**self.stored)
+        return self.stored
+
+    def bid_view(self) -> Bid | dict[str, Any]:
+        """The bid's fields for a public view (`BidPublic.model_validate`), without building
+        an ORM object when it has none."""
+        return self.stored
 
 
 class OrderDesk:
@@ -555,7 +574,7 @@ class OrderDesk:
             if entry.shared is None:
                 entry.pending.write(session)
             # A plain bid's instrument holds no PDS listing (checked above).
-            outcome = BidOutcome(placed.bid(), placed.trades, sellers_as_stored=True)
+            outcome = BidOutcome(placed.stored(), placed.trades, sellers_as_stored=True)
             if claim is not None and placed.rejection is None:
                 claim.complete(session, outcome)
             return outcome, placed.rejection

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from api.schemas import BidPublic
 from market.errors import CreditLimitExceeded
 from market.events import InProcessBus
 from market.models import Bid
@@ -157,3 +158,22 @@ def test_the_publisher_is_woken_only_by_transactions_that_recorded_events(
             break
         time.sleep(0.02)
     assert [p["trade_id"] for p in published] == [traded.trades[0].id]
+
+
+def test_a_resting_plain_bid_is_answered_from_the_row_it_stored(market: Market) -> None:
+    """The engine thread builds no ORM object for a bid that rested: its answer is the row bulk
+    entry wrote, and the public view of it equals the view of the stored bid."""
+    _, _, listing = list_sensor_dataset(market, price_yen=2_000)
+    buyer = register_buyer(market)
+    outcome = place_bid(
+        market, buyer=buyer, instrument=listing.instrument, max_price_yen=100, purpose=PURPOSE
+    )
+    assert isinstance(outcome.stored, dict)
+    with Session(market.db) as session:
+        stored = session.get(Bid, outcome.stored["id"])
+        assert stored is not None
+        expected = BidPublic.model_validate(stored).model_dump(mode="json")
+    assert BidPublic.model_validate(outcome.bid_view()).model_dump(mode="json") == expected
+    # Asked for, the object is built once from the row.
+    assert isinstance(outcome.bid, Bid) and outcome.bid is outcome.bid
+    assert BidPublic.model_validate(outcome.bid).model_dump(mode="json") == expected
