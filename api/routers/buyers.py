@@ -60,7 +60,7 @@ async def place_bid(
             trades = [TradePublic.model_validate(t) for t in outcome.trades]
         else:
             trades = await run_in_threadpool(_for_buyer, market, outcome.trades)
-        return BidResult(bid=BidPublic.model_validate(outcome.bid_view()), trades=trades)
+        return BidResult(bid=BidPublic.model_validate(outcome.stored), trades=trades)
     return await run_in_threadpool(
         _place_bid_once, market, buyer, body, request, response, idempotency_key
     )

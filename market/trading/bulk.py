@@ -250,12 +250,9 @@ class Placed:
     def bid_id(self) -> str:
         return str(self.row["id"])
 
-    def bid(self) -> Bid:
-        """The bid as stored (an ORM object is built only when asked: bulk entry never asks)."""
-        return self.booked if self.booked is not None else Bid(**self.row)
-
     def stored(self) -> Bid | dict[str, Any]:
-        """The bid as stored: its booked object when it met the book, else its row."""
+        """The bid as stored: its booked object when it met the book, else its row (no ORM
+        object is built for it: `BidOutcome.bid` builds one when asked)."""
         return self.booked if self.booked is not None else self.row
 
 

@@ -77,9 +77,9 @@ class BidOutcome:
     """A placed bid and what it bought.
 
     `stored` is the bid as an ORM object, or, for a plain bid that rested, the row bulk entry
-    wrote: `bid` builds the object from it on first use, and `bid_view` hands the row to a
-    public view as it is. Building a `Bid` costs about as much as a statement, and the engine
-    thread would build one for every resting bid only for the API to copy its fields.
+    wrote, which a public view (`BidPublic.model_validate`) takes as it is; `bid` builds the
+    object from it on first use. Building a `Bid` costs about as much as a statement, and the
+    engine thread would build one for every resting bid only for the API to copy its fields.
     """
 
     stored: Bid | dict[str, Any]
@@ -92,11 +92,6 @@ class BidOutcome:
     def bid(self) -> Bid:
         if isinstance(self.stored, dict):
             self.stored = Bid(**self.stored)
-        return self.stored
-
-    def bid_view(self) -> Bid | dict[str, Any]:
-        """The bid's fields for a public view (`BidPublic.model_validate`), without building
-        an ORM object when it has none."""
         return self.stored
 
 

@@ -173,7 +173,7 @@ def test_a_resting_plain_bid_is_answered_from_the_row_it_stored(market: Market) 
         stored = session.get(Bid, outcome.stored["id"])
         assert stored is not None
         expected = BidPublic.model_validate(stored).model_dump(mode="json")
-    assert BidPublic.model_validate(outcome.bid_view()).model_dump(mode="json") == expected
+    assert BidPublic.model_validate(outcome.stored).model_dump(mode="json") == expected
     # Asked for, the object is built once from the row.
     assert isinstance(outcome.bid, Bid) and outcome.bid is outcome.bid
     assert BidPublic.model_validate(outcome.bid).model_dump(mode="json") == expected

@@ -48,6 +48,17 @@ def _wait_for(condition: Any, seconds: float = 20.0) -> bool:
     return bool(condition())
 
 
+def _publisher(engine: Any, bus: EventBus, **options: Any) -> OutboxPublisher:
+    """A publisher on `engine` and `bus` that polls once a minute: only a commit or a signal
+    wakes it within a test. Retention is an hour unless `options` say otherwise."""
+    return OutboxPublisher(
+        db=engine,
+        bus=lambda: bus,
+        lock=threading.Lock(),
+        **{"retention": timedelta(hours=1), "poll_seconds": 60.0, **options},
+    )
+
+
 class FlakyBus(InProcessBus):
     """A bus whose broker drops the connection on the n-th publication."""
 
@@ -129,14 +140,7 @@ def test_delivered_events_past_retention_are_pruned_and_pending_ones_kept(engine
 
 def test_the_background_publisher_publishes_after_a_commit(engine: Any) -> None:
     bus = InProcessBus()
-    publisher = OutboxPublisher(
-        db=engine,
-        bus=lambda: bus,
-        lock=threading.Lock(),
-        retention=timedelta(0),
-        poll_seconds=60.0,
-        prune_every=timedelta(0),
-    )
+    publisher = _publisher(engine, bus, retention=timedelta(0), prune_every=timedelta(0))
     publisher.start()
     try:
         # Woken by the committed session (the poll alone would wait a minute).
@@ -153,13 +157,7 @@ def test_the_background_publisher_publishes_after_a_commit(engine: Any) -> None:
 
 def test_a_commit_through_core_is_published_after_a_signal(engine: Any) -> None:
     bus = InProcessBus()
-    publisher = OutboxPublisher(
-        db=engine,
-        bus=lambda: bus,
-        lock=threading.Lock(),
-        retention=timedelta(hours=1),
-        poll_seconds=60.0,
-    )
+    publisher = _publisher(engine, bus)
     publisher.start()
     try:
         with engine.begin() as connection:
@@ -193,14 +191,7 @@ def test_one_wake_up_publishes_every_full_batch_and_the_rest(
     reads, and the last, short one ends the pass."""
     monkeypatch.setattr("market.outbox.PUBLISH_BATCH", 2)
     bus = InProcessBus()
-    publisher = OutboxPublisher(
-        db=engine,
-        bus=lambda: bus,
-        lock=threading.Lock(),
-        retention=timedelta(hours=1),
-        poll_seconds=60.0,
-        gather_seconds=0.0,
-    )
+    publisher = _publisher(engine, bus, gather_seconds=0.0)
     _record(engine, *[("ParticipantRegistered", {"n": n}) for n in range(5)])
     publisher.start()
     try:
