@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secret: str | None = None
     payment_deadline_hours: int = 72
-    # Journaled engine commands between snapshots: a restart replays at most about this many.
+    # Journaled engine commands between snapshots, or as many as the book holds orders when it
+    # holds more: a restart replays about that many (twice that after a crash during a snapshot).
     engine_snapshot_interval: int = 10_000
     # Most orders the sequencer commits in one transaction (market/trading/sequencer.py): a bulk
     # request counts its orders, and one over the limit runs alone.

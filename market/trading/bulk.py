@@ -13,9 +13,9 @@ then takes the orders in turn:
   order that needs the database, with one Core statement per table;
 - a bid that trades (or meets anything else in the book) has its row written at once and its
   events booked by the market's booking code (trades, licences, invoices, ledger, outbox). The
-  journal rows waiting before it are written first; the waiting bids, cancels and idempotency
-  records stay waiting when every event concerns only that bid (its trades against asks), since
-  booking then reads none of them;
+  rows waiting stay waiting when every event concerns only that bid (its trades against asks),
+  since booking then reads none of them and writes no journal row; otherwise they are written
+  first;
 - a single cancel (`DELETE /bids/{id}`, `BulkEntry.cancel`) takes the same path: the bid's row
   read by one prebuilt select, refused as the per-order path refuses, then taken out of the
   engine with its journal rows and status change written by Core (its events booked instead
@@ -105,8 +105,9 @@ class _Pending:
         The rows stand for what the engine already did: when they cannot be written, the
         engine is marked touched, so nothing of the transaction commits and it is rebuilt.
         """
-        self.write_journal(session)
         try:
+            session.flush()
+            self.trading.insert_journal(session, self.journal)
             if self.bids:
                 session.execute(_insert_bids(), self.bids)
             if self.cancelled:
@@ -118,16 +119,6 @@ class _Pending:
             self.trading.touched = True
             raise
         self.bids, self.cancelled, self.records = [], [], []
-
-    def write_journal(self, session: Session) -> None:
-        """Insert only the waiting journal rows (after the session's own pending rows): before
-        booking what touches none of the waiting bids, the rest waits for one larger insert."""
-        try:
-            session.flush()
-            self.trading.insert_journal(session, self.journal)
-        except BaseException:
-            self.trading.touched = True
-            raise
 
     def holds(self, bid_id: str) -> bool:
         """Whether a row of this bid (its insert or its cancel) waits here."""
@@ -418,9 +409,9 @@ class BulkEntry:
         if self._book_alone(row, events):
             return Placed(row, [], None)
         try:
-            if _about(events, row["id"]):
-                self.pending.write_journal(session)
-            else:
+            # Booking writes no journal row, so the journal's rows keep waiting; the other
+            # waiting rows are written first when the events concern more than this bid.
+            if not _about(events, row["id"]):
                 self.pending.write(session)
             bid = Bid(**row)
             session.add(bid)

@@ -3,7 +3,8 @@
 The engine is pure and in memory; the journal (`JournalCommand`) is the durable truth. Each command
 is applied under one lock and journaled, with the trades it produced, in the same transaction.
 Snapshots of the engine (`EngineSnapshot`) are written every `snapshot_interval` journaled
-commands; on start, and after any failed transaction, `rebuild` restores the newest snapshot and
+commands, or every as many commands as the book holds orders when it holds more (`snapshot_due`);
+on start, and after any failed transaction, `rebuild` restores the newest snapshot and
 replays only the journal rows after it.
 """
 
@@ -232,7 +233,22 @@ class TradingService:
         self._pending = []
 
     def snapshot_due(self) -> bool:
-        return self.since_snapshot >= self.snapshot_interval
+        """Whether enough commands were journaled since the last snapshot to take one.
+
+        At least `snapshot_interval`, and at least as many as the book holds orders: a snapshot
+        costs time in proportion to the book, so spacing snapshots by the book's size keeps
+        their cost per command bounded however large the book grows (docs/benchmarks.md). A
+        restart then replays at most that many journal rows, which costs about as much again
+        as loading the snapshot.
+        """
+        if self.since_snapshot < self.snapshot_interval:
+            return False
+        return self.since_snapshot >= self.live_orders()
+
+    def live_orders(self) -> int:
+        """How many orders rest in the engine's books (read without the lock: an estimate; the
+        ticker asks at most once a second, and only once the interval has passed)."""
+        return sum(len(book.live_orders_unsorted()) for book in list(self.engine.books.values()))
 
     def take_snapshot(self) -> PendingSnapshot | None:
         """The engine's state now, to store (None when nothing was journaled since the last).

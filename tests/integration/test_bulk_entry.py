@@ -163,8 +163,8 @@ def test_a_bid_that_trades_is_booked_and_the_next_skips_the_dataset_it_licensed(
 def test_trades_between_resting_bids_leave_the_waiting_rows_for_one_insert(
     market: Market,
 ) -> None:
-    """A bid that trades writes the journal rows before it, not the waiting bids, cancels and
-    answers: those go in one statement per table at the end of the request."""
+    """A bid that trades leaves the waiting journal rows, bids, cancels and answers waiting
+    (its booking writes no journal row): they go in one statement per table at the end."""
     listings = [list_sensor_dataset(market, price_yen=1_000)[2] for _ in range(3)]
     instrument = listings[0].instrument
     assert {listing.instrument for listing in listings} == {instrument}
@@ -186,6 +186,7 @@ def test_trades_between_resting_bids_leave_the_waiting_rows_for_one_insert(
     assert len([s for s in statements if s.startswith("insert into bid ")]) == 1 + 3
     assert len([s for s in statements if s.startswith("update bid set status")]) == 1
     assert len([s for s in statements if s.startswith("insert into idempotencyrecord")]) == 1
+    assert len([s for s in statements if s.startswith("insert into journalcommand")]) == 1
     bids = _bids(market)
     assert [bids[a.order_id or ""].status for a in answers] == ["open", "cancelled", "filled"] * 3
     assert [bids[a.order_id or ""].status for a in first] == ["cancelled"] * 3 + ["open"]
