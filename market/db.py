@@ -106,6 +106,8 @@ def make_engine(url: str) -> Engine:
             # transaction that read first and wrote later would fail with "database is locked"
             # when another writer committed in between, instead of waiting its turn.
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+                raise ValueError(f"unknown SQLite transaction mode {mode!r}")
             driver = conn.connection.dbapi_connection
             writer = mode != "DEFERRED" and hasattr(driver, "take_writer_lock")
             if writer:
@@ -114,8 +116,14 @@ def make_engine(url: str) -> Engine:
                 except sqlite3.OperationalError as locked:
                     # The same error SQLite's busy timeout raises, as SQLAlchemy wraps it.
                     raise OperationalError(f"BEGIN {mode}", None, locked) from None
+            # Straight to the driver: SQLAlchemy's statement machinery costs far more than
+            # the BEGIN itself, once per transaction (issue 14).
             try:
-                conn.exec_driver_sql(f"BEGIN {mode}")
+                driver.execute(f"BEGIN {mode}")
+            except sqlite3.OperationalError as failed:
+                if writer:
+                    driver.release_writer_lock()
+                raise OperationalError(f"BEGIN {mode}", None, failed) from None
             except BaseException:
                 if writer:
                     driver.release_writer_lock()
