@@ -382,6 +382,7 @@ class OrderDesk:
             fee_bps=self.settings.market_fee_bps,
             ref_key=self.ref_key,
             placed_id=placed_id,
+            pds_instruments=self.pds_instruments,
         )
 
     def run_command(self, command: Any | None) -> list[Trade]:

@@ -1,6 +1,7 @@
 """Asks (listings) and bids: turning market requests into engine commands and booking the results."""
 
 import functools
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -396,19 +397,22 @@ def book_engine_events(
     fee_bps: int,
     placed_id: str | None = None,
     ref_key: bytes = b"",
+    pds_instruments: Collection[str] | None = None,
 ) -> tuple[list[Trade], OrderRejected | None]:
     """Turn engine events into trades, licences, invoices and order status changes.
 
     `placed_id` is the order the command placed, if any: only its rejection rejects an order (a
     refused cancel leaves the order as it was). `ref_key` keys the pseudonymous person
     references of personal records a trade provides (market/personal/provision.py).
+    `pds_instruments`, when given, holds every instrument with a listing of PDS records (a
+    superset will do): a trade on any other instrument skips the look-up of its listing's.
     """
     trades: list[Trade] = []
     rejection: OrderRejected | None = None
     card_payments.open_authorization(session=session, placed_id=placed_id)
     for event in events:
         if isinstance(event, matching.TradeExecuted):
-            trades.append(_book_trade(session, event, fee_bps, ref_key))
+            trades.append(_book_trade(session, event, fee_bps, ref_key, pds_instruments))
         elif isinstance(event, matching.Rejected):
             if event.id and event.id == placed_id:
                 _set_status(session, event.id, "rejected", event.reason)
@@ -459,7 +463,13 @@ def _set_status(session: Session, order_id: str, status: str, reason: str) -> No
         session.add(order)
 
 
-def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> Trade:
+def _book_trade(
+    session: Session,
+    event: Any,
+    fee_bps: int,
+    ref_key: bytes,
+    pds_instruments: Collection[str] | None,
+) -> Trade:
     bid = session.get(Bid, event.buy_id)
     listing = session.get(Listing, event.sell_id)
     if bid is None or listing is None:
@@ -494,7 +504,11 @@ def _book_trade(session: Session, event: Any, fee_bps: int, ref_key: bytes) -> T
         else None,
     )
     insert_now(session, trade)
-    personal = _personal_listing(session, listing.id)
+    personal = (
+        None
+        if pds_instruments is not None and listing.instrument not in pds_instruments
+        else _personal_listing(session, listing.id)
+    )
     session.connection().execute(
         _insert_licence(),
         {

@@ -148,10 +148,13 @@ def test_a_bid_that_trades_is_booked_and_the_next_skips_the_dataset_it_licensed(
         _bid("held", listing.instrument, 1_000),
     ]
 
-    answers = _enter(market, buyer, items)
+    with engine_statements(market) as seen:
+        answers = _enter(market, buyer, items)
 
     assert [a.status for a in answers] == ["accepted", "traded", "accepted"]
     assert answers[1].trades[0]["dataset_id"] == dataset.id
+    # No listing of PDS records was ever offered on the instrument: the trade does not look.
+    assert not [s for s in seen if "personallisting" in s.lower()]
     with Session(market.db) as session:
         trades = session.exec(select(Trade)).all()
         assert [t.bid_id for t in trades] == [answers[1].order_id]
