@@ -10,7 +10,7 @@ it again for that purpose (it would pay twice); once a revision it does not cove
 it may buy that one.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -153,7 +153,7 @@ def held_datasets(
     """
     category, _, data_class = instrument.rpartition("/")
     rows = session.connection().execute(
-        _held_statement(),
+        held_statement(),
         {
             "buyer_id": buyer.id,
             "purpose": purpose,
@@ -162,10 +162,16 @@ def held_datasets(
             "now": utcnow(),
         },
     )
+    return held_of(rows)
+
+
+def held_of(rows: Iterable[Sequence[Any]]) -> frozenset[str]:
+    """The held datasets among rows of `held_statement` (dataset, revision, covers, newest);
+    a row of nulls (an outer join that found no licence) holds none."""
     return frozenset(
         dataset_id
         for dataset_id, revision, covers, newest in rows
-        if _covers(revision, covers, newest or 1)
+        if dataset_id is not None and _covers(revision, covers, newest or 1)
     )
 
 
@@ -173,12 +179,15 @@ _LICENCE = Licence.__table__  # type: ignore[attr-defined]
 
 
 @cache
-def _held_statement() -> Select[Any]:
-    """`held_datasets`' statement, built once (building it costs more than running it)."""
+def held_statement() -> Select[Any]:
+    """`held_datasets`' statement, built once (building it costs more than running it): each
+    live licence's dataset, revision and cover with its dataset's newest revision (`newest`),
+    bound to `buyer_id`, `purpose`, `category`, `data_class` and `now`."""
     current = (
         sa_select(func.max(col(DatasetRevision.number)))
         .where(col(DatasetRevision.dataset_id) == col(Licence.dataset_id))
         .scalar_subquery()
+        .label("newest")
     )
     return (
         sa_select(col(Licence.dataset_id), col(Licence.revision), col(Licence.covers), current)

@@ -63,10 +63,16 @@ def _balances() -> Select[Any]:
         .where(invoices.c.buyer_id == bindparam("buyer_id"), invoices.c.status == "issued")
         .scalar_subquery()
     )
-    return sa_select(deposits, owed)
+    return sa_select(deposits.label("deposit_yen"), owed.label("owed_yen"))
 
 
 _BALANCES = _balances()
+
+
+def balances_statement() -> Select[Any]:
+    """The deposit balance and unpaid invoices (`deposit_yen`, `owed_yen`) of one buyer, bound
+    to `account` (its deposit account) and `buyer_id`: for a statement that reads more."""
+    return _BALANCES
 
 
 @cache

@@ -65,6 +65,7 @@ from market.trading.listings import (
 )
 from market.trading.risk import RiskStage, worst_case_yen
 from market.trading.service import TradingService
+from market.trading.standing import standing
 
 log = logging.getLogger("datamarket.market")
 
@@ -379,6 +380,15 @@ class BulkEntry:
         credit needs the per-order path. A bid over the engine's size limits raises
         OrderRejected before anything is journaled."""
         buyer = self.participant
+        reads, key = self._reads, (order.instrument, order.purpose)
+        if reads.base_yen is None and key not in reads.held:
+            reads.base_yen, reads.held[key] = standing(
+                session=session,
+                buyer=buyer,
+                instrument=order.instrument,
+                purpose=order.purpose,
+                now=utcnow(),
+            )
         exposure = worst_case_yen(order.max_price_yen, order.quantity)
         if exposure > self._available_yen(session):
             return None

@@ -17,15 +17,18 @@ from sqlmodel import Session, select
 from api.schemas import BidPublic
 from market.errors import Conflict, CreditLimitExceeded, MarketError, NotFound
 from market.events import InProcessBus
-from market.models import Bid, IdempotencyRecord, Participant, Trade
+from market.models import Bid, IdempotencyRecord, Participant, Trade, utcnow
+from market.revisions.entitlement import held_datasets
 from market.service import Market
 from market.settings import Settings
+from market.settlement import credit
 from market.settlement.ledger import trial_balance
 from market.trading.batch import BatchAnswer, BatchItem, CancelOrder
 from market.trading.bulk import CANCELLED_BY_OWNER
 from market.trading.commands import PlaceBid
 from market.trading.listings import OrderKindMismatch, make_cancel
 from market.trading.service import TradingService
+from market.trading.standing import standing
 from tests.factories import journal_rows, list_sensor_dataset, place_bid, register_buyer
 
 PURPOSE = "research.academic"
@@ -257,10 +260,10 @@ def test_a_single_plain_bid_takes_the_fast_path_in_a_few_statements(market: Mark
     assert outcome.bid.status == "open" and outcome.trades == []
     stored = _bids(market)[outcome.bid.id]
     assert (stored.buyer_id, stored.max_price_yen, stored.status) == (buyer.id, 500, "open")
-    # The fence, credit, held licences, the journal rows and the bid (one insert each; BEGIN
-    # goes to the driver directly); the per-order path takes eight (registry and PDS look-ups,
-    # two journal inserts).
-    assert len(statements) <= 5, statements
+    # The fence, the buyer's standing (credit and held licences), the journal rows and the bid
+    # (one insert each; BEGIN goes to the driver directly); the per-order path takes eight
+    # (registry and PDS look-ups, separate credit and licence reads, two journal inserts).
+    assert len(statements) <= 4, statements
     assert market.orders.risk.reserved_yen(buyer.id) == 550
     assert _rebuilt_hash(market) == market.trading.state_hash()
 
@@ -366,3 +369,45 @@ def test_two_cancels_of_one_bid_awaited_together_cancel_it_once(market: Market) 
     assert journal_rows(market) == journal_before + 2
     assert market.orders.risk.reserved_yen(buyer.id) == 0
     assert _rebuilt_hash(market) == market.trading.state_hash()
+
+
+def test_a_buyers_standing_in_one_statement_equals_the_two_reads_it_replaces(
+    market: Market,
+) -> None:
+    operator, _ = market.accounts.register(name="Ops", kind="operator")
+    _, dataset, listing = list_sensor_dataset(market, price_yen=1_000)
+    _, _, other = list_sensor_dataset(market, price_yen=700)
+    buyer = register_buyer(market, credit_limit_yen=50_000)
+    stranger = register_buyer(market)
+
+    def both(who: Participant, instrument: str, purpose: str) -> tuple[Any, Any]:
+        now = utcnow()
+        with Session(market.db) as session:
+            fresh = session.get(Participant, who.id)
+            assert fresh is not None
+            one = standing(
+                session=session, buyer=fresh, instrument=instrument, purpose=purpose, now=now
+            )
+            two = (
+                credit.available_yen(session=session, buyer=fresh, reserved_yen=0),
+                held_datasets(session=session, buyer=fresh, instrument=instrument, purpose=purpose),
+            )
+        return one, two
+
+    # Nothing held, nothing owed, no deposit: a row of nulls on the held side.
+    one, two = both(stranger, listing.instrument, PURPOSE)
+    assert one == two == (stranger.credit_limit_yen, frozenset())
+    # A trade: an unpaid invoice and a held licence; then a deposit that pays it.
+    answers = _enter(market, buyer, [_bid("buys", listing.instrument, 1_000, time_in_force="IOC")])
+    assert answers[0].status == "traded"
+    one, two = both(buyer, listing.instrument, PURPOSE)
+    assert one == two and one[0] < 50_000
+    assert len(one[1]) == 1 and one[1] <= {dataset.id, other.dataset_id}
+    market.credit.record_deposit(
+        operator=operator, participant_id=buyer.id, amount_yen=9_000, reference="r", reason="t"
+    )
+    one, two = both(buyer, listing.instrument, PURPOSE)
+    assert one == two and one[0] > 50_000
+    # Another purpose holds nothing.
+    one, two = both(buyer, listing.instrument, "research.statistics")
+    assert one == two and one[1] == frozenset()
