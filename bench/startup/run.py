@@ -3,9 +3,10 @@ plus the journal tail, against replaying the whole journal, in one run.
 
 The journal is written straight into a fresh database (format 2 rows, as the market writes
 them) and the snapshot through the market's own `TradingService.write_snapshot`, taken
-`tail` commands before the end: the longest tail a snapshot interval allows is about twice the
-interval (the ticker snapshots once `interval` commands have been journaled; a crash while that
-snapshot is written leaves the previous one, an interval further back). Then `Market.start()`
+`tail` commands before the end: by default the longest tail the snapshot policy allows, twice
+the larger of the interval and the book's size (the ticker snapshots once that many commands have
+been journaled, `TradingService.snapshot_due`; a crash while that snapshot is written leaves the
+previous one as far again back). Then `Market.start()`
 is timed (migrate check, owner lock, snapshot load and hash check, tail replay, job resume),
 in wall-clock and in this process's CPU seconds (the machine is shared), and then `TradingService.rebuild(use_snapshot=False)` (full replay) on the same database; both
 must reach the state hash of the stream applied in memory.
@@ -115,7 +116,8 @@ def run(
     """Build the journal and snapshot, then time start-up and full replay."""
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder:
         settings = _settings(Path(folder), database_url)
-        tail = 2 * settings.engine_snapshot_interval if tail is None else tail
+        if tail is None:
+            tail = 2 * max(settings.engine_snapshot_interval, resting)
         stream = resting_stream(seed, commands, resting)
         setup = Market(settings, bus=InProcessBus())
         setup.migrate()

@@ -64,7 +64,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         commands: int = typer.Option(1_000_000, help="journaled commands"),
         resting: int = typer.Option(100_000, help="about this many resting orders at the end"),
         tail: int | None = typer.Option(
-            None, help="journal rows after the snapshot (default: twice the snapshot interval)"
+            None,
+            help="journal rows after the snapshot (default: twice the larger of the snapshot interval and --resting)",
         ),
         database_url: str | None = typer.Option(
             None, help="database to build it in (default: SQLite in a temporary folder)"
