@@ -67,9 +67,10 @@ class BatchTrade(BaseModel):
 class BatchResult(BaseModel):
     client_order_id: str
     status: Literal["accepted", "traded", "cancelled", "rejected"] = Field(
-        description="accepted: resting in the book; traded: filled at least in part at once; "
-        "cancelled: withdrawn; rejected: see `problem` (nothing of it was stored unless "
-        "`order_id` is set)"
+        description="accepted: resting in the book; traded: filled at least in part at once "
+        "(an ask: sold to resting bids); cancelled: withdrawn, or an IOC/FOK bid that found "
+        "nothing to fill; rejected: see `problem` (nothing of it was stored unless `order_id` "
+        "is set)"
     )
     order_id: str | None
     trades: list[BatchTrade]

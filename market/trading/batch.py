@@ -47,7 +47,10 @@ class BatchAnswer:
         rejection: OrderRejected | None,
         *,
         status: str | None = None,
+        stored_status: str | None = None,
     ) -> "BatchAnswer":
+        """An order the engine took: rejected, traded (at least in part), cancelled (given, or
+        an IOC/FOK bid stored cancelled with nothing to fill) or accepted (resting)."""
         if rejection is not None:
             return cls(
                 client_order_id=client_order_id,
@@ -57,7 +60,7 @@ class BatchAnswer:
             )
         return cls(
             client_order_id=client_order_id,
-            status=status or ("traded" if trades else "accepted"),
+            status=status or _placed_status(trades, stored_status),
             order_id=order_id,
             trades=[
                 {
@@ -99,6 +102,12 @@ class BatchAnswer:
             "trades": self.trades,
             "problem": self.problem,
         }
+
+
+def _placed_status(trades: list[Trade], stored_status: str | None) -> str:
+    if trades:
+        return "traded"
+    return "cancelled" if stored_status == "cancelled" else "accepted"
 
 
 def _problem(error: MarketError) -> dict[str, Any]:

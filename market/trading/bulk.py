@@ -369,8 +369,13 @@ class BulkEntry:
             return BatchAnswer.refused(item.client_order_id, exc)
         if placed is None:
             return None
+        stored = placed.stored()
         answer = BatchAnswer.placed(
-            item.client_order_id, placed.bid_id, placed.trades, placed.rejection
+            item.client_order_id,
+            placed.bid_id,
+            placed.trades,
+            placed.rejection,
+            stored_status=stored.status if isinstance(stored, Bid) else stored["status"],
         )
         self._record(item, answer)
         return answer

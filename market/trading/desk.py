@@ -411,7 +411,11 @@ class OrderDesk:
         return self._raise_rejection((listing, rejection))
 
     def _ask_work(
-        self, seller: Participant, offer: OfferLicences, claim: idempotency.Claim | None
+        self,
+        seller: Participant,
+        offer: OfferLicences,
+        claim: idempotency.Claim | None,
+        traded: list[Trade] | None = None,
     ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
         terms = offer.terms
         return self._listing_work(
@@ -429,6 +433,7 @@ class OrderDesk:
             ),
             terms,
             claim,
+            traded,
         )
 
     def offer_records(
@@ -442,7 +447,11 @@ class OrderDesk:
         return self._raise_rejection(self.transaction(self._records_work(seller, offer, claim)))
 
     def _records_work(
-        self, seller: Participant, offer: OfferRecords, claim: idempotency.Claim | None
+        self,
+        seller: Participant,
+        offer: OfferRecords,
+        claim: idempotency.Claim | None,
+        traded: list[Trade] | None = None,
     ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
         terms = offer.terms
 
@@ -465,20 +474,22 @@ class OrderDesk:
             self.pds_instruments.add(listing.instrument)
             return listing, command
 
-        return self._listing_work(make, terms, claim)
+        return self._listing_work(make, terms, claim, traded)
 
     def _listing_work(
         self,
         make: Callable[[Session], tuple[Listing, Any]],
         terms: LicenceTerms,
         claim: idempotency.Claim | None,
+        traded: list[Trade] | None = None,
     ) -> Callable[[Session], tuple[Listing, OrderRejected | None]]:
-        """An ask's unit of work: create the listing and its engine command, then place it."""
+        """An ask's unit of work: create the listing and its engine command, then place it
+        (the trades it made at once are added to `traded` when given)."""
 
         def work(session: Session) -> tuple[Listing, OrderRejected | None]:
             listing, command = make(session)
             listing.price_includes_tax = terms.price_includes_tax
-            return self._placed(session, listing, command, claim)
+            return self._placed(session, listing, command, claim, traded)
 
         return work
 
@@ -488,8 +499,11 @@ class OrderDesk:
         listing: Listing,
         command: Any,
         claim: idempotency.Claim | None,
+        traded: list[Trade] | None,
     ) -> tuple[Listing, OrderRejected | None]:
-        _, rejection = self.book(session, self.submit(session, command), placed_id=listing.id)
+        trades, rejection = self.book(session, self.submit(session, command), placed_id=listing.id)
+        if traded is not None:
+            traded.extend(trades)
         if claim is not None and rejection is None:
             claim.complete(session, listing)
         return listing, rejection
@@ -859,13 +873,17 @@ class OrderDesk:
         order = item.order
         if isinstance(order, PlaceBid):
             outcome, rejection = self._bid_work(participant, order, None)(session)
-            return BatchAnswer.placed(cid, outcome.bid.id, outcome.trades, rejection)
+            bid = outcome.bid
+            return BatchAnswer.placed(
+                cid, bid.id, outcome.trades, rejection, stored_status=bid.status
+            )
+        traded: list[Trade] = []
         if isinstance(order, OfferLicences):
-            listing, rejection = self._ask_work(participant, order, None)(session)
-            return BatchAnswer.placed(cid, listing.id, [], rejection)
+            listing, rejection = self._ask_work(participant, order, None, traded)(session)
+            return BatchAnswer.placed(cid, listing.id, traded, rejection)
         if isinstance(order, OfferRecords):
-            listing, rejection = self._records_work(participant, order, None)(session)
-            return BatchAnswer.placed(cid, listing.id, [], rejection)
+            listing, rejection = self._records_work(participant, order, None, traded)(session)
+            return BatchAnswer.placed(cid, listing.id, traded, rejection)
         cancelled: Bid | CancelledBid | Listing
         if order.side == "bid":
             cancelled = self._bid_cancel_work(participant, order.order_id)(session)

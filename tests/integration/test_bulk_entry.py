@@ -25,7 +25,7 @@ from market.settlement import credit
 from market.settlement.ledger import trial_balance
 from market.trading.batch import BatchAnswer, BatchItem, CancelOrder
 from market.trading.bulk import CANCELLED_BY_OWNER
-from market.trading.commands import PlaceBid
+from market.trading.commands import LicenceTerms, OfferLicences, PlaceBid
 from market.trading.listings import OrderKindMismatch, make_cancel
 from market.trading.service import TradingService
 from market.trading.standing import standing
@@ -411,3 +411,46 @@ def test_a_buyers_standing_in_one_statement_equals_the_two_reads_it_replaces(
     # Another purpose holds nothing.
     one, two = both(buyer, listing.instrument, "research.statistics")
     assert one == two and one[1] == frozenset()
+
+
+def test_an_ioc_bid_with_nothing_to_fill_is_answered_cancelled_on_both_paths(
+    market: Market,
+) -> None:
+    """Not `accepted` (resting): it left the book unfilled and is stored cancelled, whether it
+    took the fast path or, naming a dataset, the per-order path."""
+    _, dataset, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    items = [
+        _bid("fast", listing.instrument, 500, time_in_force="IOC"),
+        _bid("named", listing.instrument, 500, time_in_force="IOC", dataset_id=dataset.id),
+        _bid("rests", listing.instrument, 500),
+    ]
+
+    answers = _enter(market, buyer, items)
+
+    assert [a.status for a in answers] == ["cancelled", "cancelled", "accepted"]
+    bids = _bids(market)
+    assert [bids[a.order_id or ""].status for a in answers] == ["cancelled", "cancelled", "open"]
+    # A retry is answered as before.
+    assert [a.status for a in _enter(market, buyer, items)] == ["cancelled"] * 2 + ["accepted"]
+
+
+def test_an_ask_that_sells_at_once_is_answered_traded_with_its_trades(market: Market) -> None:
+    seller, dataset, listing = list_sensor_dataset(market, price_yen=1_000)
+    buyer = register_buyer(market)
+    [resting] = _enter(market, buyer, [_bid("waits", listing.instrument, 900)])
+    assert resting.status == "accepted"
+    # The same seller lists the dataset again, cheaper: the resting bid buys from it at once.
+    ask = OfferLicences(
+        dataset_id=dataset.id,
+        terms=LicenceTerms(price_yen=800, allowed_purposes=["research"], licence_count=5),
+    )
+    item = BatchItem(client_order_id="sells", order=ask, request_hash="sells")
+
+    [answer] = market.orders.enter_batch(participant=seller, items=[item])
+
+    assert answer.status == "traded", answer
+    [trade] = answer.trades
+    assert (trade["listing_id"], trade["bid_id"]) == (answer.order_id, resting.order_id)
+    assert trade["price_yen"] == 900  # the resting bid's price
+    assert _bids(market)[resting.order_id or ""].status == "filled"
