@@ -83,3 +83,32 @@ def test_wrong_password_sign_ins_are_throttled(http: httpx.Client) -> None:
     statuses = [http.post("/sessions", json=attempt).status_code for _ in range(5)]
     assert statuses == [401] * 5
     assert_limited(http.post("/sessions", json=attempt), "wrong API key or password")
+
+
+def test_a_batch_counts_each_of_its_orders_against_the_limit(http: httpx.Client) -> None:
+    seller = register(http, "Batch seller")
+    dataset = upload(http, seller, b"site,count\nA,1\n").json()["id"]
+
+    def batch(*ids: str) -> httpx.Response:
+        orders = [
+            {
+                "action": "ask",
+                "client_order_id": cid,
+                "dataset_id": dataset,
+                "price_yen": 5_000,
+                "allowed_purposes": ["research"],
+            }
+            for cid in ids
+        ]
+        return http.post("/orders/batch", headers=auth(seller), json={"orders": orders})
+
+    # Four orders against a burst of three: refused whole, nothing stored.
+    assert_limited(batch("a", "b", "c", "d"), "orders and cancels")
+    assert http.get("/listings", headers=auth(seller)).json() == []
+    accepted = batch("a", "b")
+    assert accepted.status_code == 200, accepted.text
+    assert [r["status"] for r in accepted.json()["results"]] == ["accepted", "accepted"]
+    # One token left: a batch of two is refused, one order alone still goes through.
+    assert_limited(batch("c", "d"), "orders and cancels")
+    assert batch("c").status_code == 200
+    assert len(http.get("/listings", headers=auth(seller)).json()) == 3
