@@ -151,18 +151,22 @@ def held_datasets(
     Every bid asks, so this is one Core statement on the session's connection (each live
     licence with its dataset's current revision), not ORM objects.
     """
-    category, _, data_class = instrument.rpartition("/")
     rows = session.connection().execute(
-        held_statement(),
-        {
-            "buyer_id": buyer.id,
-            "purpose": purpose,
-            "category": category,
-            "data_class": data_class,
-            "now": utcnow(),
-        },
+        held_statement(), held_parameters(buyer.id, instrument, purpose, utcnow())
     )
     return held_of(rows)
+
+
+def held_parameters(buyer_id: str, instrument: str, purpose: str, now: datetime) -> dict[str, Any]:
+    """The values `held_statement` is bound to."""
+    category, _, data_class = instrument.rpartition("/")
+    return {
+        "buyer_id": buyer_id,
+        "purpose": purpose,
+        "category": category,
+        "data_class": data_class,
+        "now": now,
+    }
 
 
 def held_of(rows: Iterable[Sequence[Any]]) -> frozenset[str]:

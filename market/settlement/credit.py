@@ -43,7 +43,13 @@ def available_yen(*, session: Session, buyer: Participant, reserved_yen: int) ->
         .execute(_BALANCES, {"account": deposit_account(buyer.id), "buyer_id": buyer.id})
         .one()
     )
-    return buyer.credit_limit_yen + int(row[0]) - int(row[1]) - reserved_yen
+    return base_yen(buyer, row[0], row[1]) - reserved_yen
+
+
+def base_yen(buyer: Participant, deposit_yen: int, owed_yen: int) -> int:
+    """What the buyer may commit before reservations: its credit limit and deposit balance less
+    its unpaid invoices (the two sums `balances_statement` reads)."""
+    return buyer.credit_limit_yen + int(deposit_yen) - int(owed_yen)
 
 
 def _balances() -> Select[Any]:

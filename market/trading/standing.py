@@ -16,8 +16,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from market.models import Participant
-from market.revisions.entitlement import held_of, held_statement
-from market.settlement.credit import balances_statement
+from market.revisions.entitlement import held_of, held_parameters, held_statement
+from market.settlement.credit import balances_statement, base_yen
 from market.settlement.ledger import deposit_account
 
 
@@ -40,22 +40,9 @@ def standing(
 ) -> tuple[int, frozenset[str]]:
     """The buyer's credit base (before reservations) and the datasets of `instrument` it holds
     a live licence of for `purpose`, as `credit.available_yen` and `held_datasets` give them."""
-    category, _, data_class = instrument.rpartition("/")
-    rows = (
-        session.connection()
-        .execute(
-            _standing_statement(),
-            {
-                "account": deposit_account(buyer.id),
-                "buyer_id": buyer.id,
-                "purpose": purpose,
-                "category": category,
-                "data_class": data_class,
-                "now": now,
-            },
-        )
-        .all()
-    )
-    deposit_yen, owed_yen = rows[0][0], rows[0][1]
-    base_yen = buyer.credit_limit_yen + int(deposit_yen) - int(owed_yen)
-    return base_yen, held_of(row[2:] for row in rows)
+    parameters = {
+        "account": deposit_account(buyer.id),
+        **held_parameters(buyer.id, instrument, purpose, now),
+    }
+    rows = session.connection().execute(_standing_statement(), parameters).all()
+    return base_yen(buyer, rows[0][0], rows[0][1]), held_of(row[2:] for row in rows)
